@@ -1,0 +1,79 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CodeStore } from '../code/index.js';
+import type { FunctionRegistry } from '../control-plane/index.js';
+import type { InvokeService } from '../invoke/index.js';
+import { newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
+import { functionRoutes } from './function-routes.js';
+import { sendError } from './http-io.js';
+import { invokeRoutes } from './invoke-routes.js';
+import { Router } from './router.js';
+
+export interface ApiDeps {
+  registry: FunctionRegistry;
+  invoker: InvokeService;
+  code: CodeStore;
+  partition: Partition;
+  logger: Logger;
+}
+
+/**
+ * The HTTP front door: Lambda's REST API on one port. Routing, body limits and the one error
+ * handler; the work itself is the control plane's and the invoke service's.
+ */
+export class ApiServer {
+  readonly #server: Server;
+  readonly #router = new Router();
+  readonly #logger: Logger;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(deps: ApiDeps) {
+    this.#logger = deps.logger;
+    invokeRoutes(this.#router, deps.invoker);
+    functionRoutes(this.#router, deps);
+    this.#server = createServer((req, res) => this.#handle(req, res));
+    this.#server.keepAliveTimeout = 65_000;
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.#server.address() as AddressInfo;
+  }
+
+  /** Stops taking connections and waits for requests in flight (invokes finish). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#server.listening) {
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      this.#server.closeIdleConnections();
+      await Promise.all([...this.#inFlight]);
+      this.#server.closeAllConnections();
+      await closed;
+    }
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const requestId = newRequestId();
+    const done = this.#dispatch(req, res, requestId).catch((err: unknown) => sendError(res, err, requestId, this.#logger));
+    this.#inFlight.add(done);
+    void done.finally(() => this.#inFlight.delete(done));
+  }
+
+  async #dispatch(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const route = this.#router.match(req.method ?? 'GET', path);
+    if (!route) {
+      req.resume();
+      throw new UnknownOperationException(`Unknown operation: ${req.method} ${path}`);
+    }
+    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    await route.handler({ req, res, params: route.params, query, requestId });
+  }
+}

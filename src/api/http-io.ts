@@ -1,0 +1,84 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidRequestContentException, LambdaServiceError, RequestTooLargeException, ServiceException, type Logger } from '../shared/index.js';
+
+/**
+ * Reads a request body up to `limit` bytes. Over the limit, Lambda answers 413
+ * RequestTooLargeException naming the operation; the rest of the body is discarded, not buffered.
+ */
+export function readBody(req: IncomingMessage, limit: number, operation: string): Promise<Buffer> {
+  const tooLarge = () => new RequestTooLargeException(`Request must be smaller than ${limit} bytes for the ${operation} operation`);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => (over ? reject(tooLarge()) : resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
+}
+
+export async function readJson(req: IncomingMessage, limit: number, operation: string): Promise<Record<string, unknown>> {
+  const body = await readBody(req, limit, operation);
+  if (body.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new InvalidRequestContentException(`Could not parse request body into json: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidRequestContentException('Could not parse request body into json: the body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  requestId: string,
+  headers: Record<string, string> = {},
+): void {
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': data?.length ?? 0,
+    'X-Amzn-RequestId': requestId,
+    ...headers,
+  });
+  res.end(data);
+}
+
+/**
+ * The one place errors become responses: status, `X-Amzn-ErrorType`, `{Type, message}` as Lambda
+ * sends them. Anything that is not a Lambda error is a bug of ours: logged, answered as
+ * ServiceException without internals.
+ */
+export function sendError(res: ServerResponse, err: unknown, requestId: string, logger: Logger): void {
+  let error: LambdaServiceError;
+  if (err instanceof LambdaServiceError) {
+    error = err;
+  } else {
+    logger.error('internal error', { requestId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    error = new ServiceException('An internal error occurred in Kindling; see the server log for the request id.', { cause: err });
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, error.status, error.toBody(), requestId, { 'X-Amzn-ErrorType': error.code, ...error.extraHeaders() });
+}

@@ -1,0 +1,39 @@
+import type { InvokeService } from '../invoke/index.js';
+import { readBody } from './http-io.js';
+import type { Router } from './router.js';
+
+/** Lambda's synchronous payload limit (6 MB), on the request as it arrives. */
+export const INVOKE_REQUEST_LIMIT = 6 * 1024 * 1024;
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The data plane: `POST /2015-03-31/functions/{FunctionName}/invocations`. */
+export function invokeRoutes(router: Router, invoker: InvokeService): void {
+  router.on('POST', /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/, async ({ req, res, params, query }) => {
+    const payload = await readBody(req, INVOKE_REQUEST_LIMIT, 'InvokeFunction');
+    const qualifier = query.get('Qualifier');
+    const invocationType = header(req.headers['x-amz-invocation-type']);
+    const logType = header(req.headers['x-amz-log-type']);
+    const clientContext = header(req.headers['x-amz-client-context']);
+    const out = await invoker.invoke({
+      functionName: params[0]!,
+      payload,
+      ...(qualifier === null ? {} : { qualifier }),
+      ...(invocationType === undefined ? {} : { invocationType }),
+      ...(logType === undefined ? {} : { logType }),
+      ...(clientContext === undefined ? {} : { clientContext }),
+    });
+    const headers: Record<string, string | number> = {
+      'X-Amzn-RequestId': out.requestId,
+      'Content-Length': out.payload?.length ?? 0,
+    };
+    if (out.payload) headers['Content-Type'] = 'application/json';
+    if (out.executedVersion) headers['X-Amz-Executed-Version'] = out.executedVersion;
+    if (out.functionError) headers['X-Amz-Function-Error'] = out.functionError;
+    if (out.logResult) headers['X-Amz-Log-Result'] = out.logResult;
+    res.writeHead(out.status, headers);
+    res.end(out.payload);
+  });
+}

@@ -1,0 +1,78 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiServer } from './api/index.js';
+import { CodeStore } from './code/index.js';
+import type { KindlingConfig } from './config/index.js';
+import { FunctionRegistry } from './control-plane/index.js';
+import { InvokeService } from './invoke/index.js';
+import { LogSink } from './logs/index.js';
+import { ProcessSandboxDriver } from './sandbox/index.js';
+import { createLogger, systemClock, type Clock, type Logger } from './shared/index.js';
+import { SqliteStore, type Store } from './store/index.js';
+import { WorkerFleet } from './worker/index.js';
+
+export interface Kindling {
+  /** `http://host:port` of the API. */
+  readonly url: string;
+  readonly port: number;
+  readonly store: Store;
+  readonly fleet: WorkerFleet;
+  readonly logs: LogSink;
+  /** Graceful stop: no new requests, in-flight invokes finish, environments shut down, store closed. */
+  close(): Promise<void>;
+}
+
+/** The composition root: builds every component from the config and wires them together. */
+export async function startKindling(
+  config: KindlingConfig,
+  options: { logger?: Logger; clock?: Clock } = {},
+): Promise<Kindling> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const partition = { region: config.region, accountId: config.accountId };
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const store = new SqliteStore(join(config.dataDir, 'kindling.db'));
+  const code = new CodeStore(config.dataDir);
+  const registry = new FunctionRegistry({ store, code, partition, clock, logger });
+  const logs = new LogSink({ store, clock, logger });
+  const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
+  if (!prlimit) logger.warn('prlimit not found: process sandboxes run without rlimits');
+  const fleet = new WorkerFleet(
+    {
+      driver: new ProcessSandboxDriver(prlimit ? { prlimit } : {}),
+      logs,
+      clock,
+      logger,
+      region: config.region,
+      nodeBinary: config.nodeBinary,
+      initTimeoutMs: config.initTimeoutMs,
+      shutdownGraceMs: config.shutdownGraceMs,
+    },
+    { idleTimeoutMs: config.idleTimeoutMs, maxLifetimeMs: config.maxLifetimeMs },
+    code,
+  );
+  registry.on('change', (name) => fleet.retire(name));
+  const invoker = new InvokeService({ registry, fleet, partition });
+  const api = new ApiServer({ registry, invoker, code, partition, logger });
+  const address = await api.listen(config.port, config.host);
+  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info(`Kindling listening on ${url}`, { dataDir: config.dataDir });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    store,
+    fleet,
+    logs,
+    close: () =>
+      (closing ??= (async () => {
+        await api.close();
+        await fleet.close();
+        logs.close();
+        store.close();
+        logger.info('Kindling stopped');
+      })()),
+  };
+}

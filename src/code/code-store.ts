@@ -1,0 +1,86 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { extractZip } from './zip-intake.js';
+
+/** Lambda's limit on a function's unzipped code (and, later, its layers together). */
+export const MAX_UNZIPPED_BYTES = 262_144_000;
+
+export interface StoredCode {
+  /** Hex SHA-256: the content address. */
+  key: string;
+  /** Base64 SHA-256, as Lambda's CodeSha256 reports it. */
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Content-addressed code: each zip is kept once under `blobs/<hex sha256>.zip` and unpacked once
+ * under `code/<hex sha256>/`. The same zip uploaded twice costs nothing the second time.
+ */
+export class CodeStore {
+  readonly #blobDir: string;
+  readonly #codeDir: string;
+  readonly #unpacking = new Map<string, Promise<string>>();
+
+  constructor(dataDir: string) {
+    this.#blobDir = join(dataDir, 'blobs');
+    this.#codeDir = join(dataDir, 'code');
+    mkdirSync(this.#blobDir, { recursive: true });
+    mkdirSync(this.#codeDir, { recursive: true });
+    // Node decides whether a `.js` file is CommonJS from the nearest package.json; this one stops
+    // the search here, so a project's own `"type": "module"` above the data dir never leaks into
+    // function code (Lambda's /var/task has nothing above it).
+    const marker = join(this.#codeDir, 'package.json');
+    if (!existsSync(marker)) writeFileSync(marker, '{"type":"commonjs"}\n');
+  }
+
+  static describe(zip: Buffer): StoredCode {
+    const digest = createHash('sha256').update(zip).digest();
+    return { key: digest.toString('hex'), sha256: digest.toString('base64'), size: zip.length };
+  }
+
+  /**
+   * Checks and unpacks the zip (refusing unsafe archives with nothing left behind), then keeps the
+   * zip itself. Both steps are idempotent per content.
+   */
+  async put(zip: Buffer): Promise<StoredCode> {
+    const code = CodeStore.describe(zip);
+    await this.#unpack(code.key, zip);
+    const blob = this.blobPath(code.key);
+    if (!existsSync(blob)) {
+      const tmp = `${blob}.tmp-${randomBytes(6).toString('hex')}`;
+      try {
+        await writeFile(tmp, zip);
+        await rename(tmp, blob);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    }
+    return code;
+  }
+
+  blobPath(key: string): string {
+    return join(this.#blobDir, `${key}.zip`);
+  }
+
+  /** The folder holding the unpacked tree of `key`. */
+  codePath(key: string): string {
+    return join(this.#codeDir, key);
+  }
+
+  #unpack(key: string, zip: Buffer): Promise<string> {
+    const dir = this.codePath(key);
+    if (existsSync(dir)) return Promise.resolve(dir);
+    let pending = this.#unpacking.get(key);
+    if (!pending) {
+      pending = extractZip(zip, dir, { maxUnzippedBytes: MAX_UNZIPPED_BYTES })
+        .then(() => dir)
+        .finally(() => this.#unpacking.delete(key));
+      this.#unpacking.set(key, pending);
+    }
+    return pending;
+  }
+}

@@ -1,0 +1,109 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+
+/** Every setting Kindling reads, validated and frozen once at start. */
+export interface KindlingConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** Idle environments are shut down after this long without work. */
+  readonly idleTimeoutMs: number;
+  /** Environments are retired at this age (Lambda's worker lease is 14 hours). */
+  readonly maxLifetimeMs: number;
+  /** Time between SIGTERM and SIGKILL at Shutdown. */
+  readonly shutdownGraceMs: number;
+  /** Lambda's Init phase limit (10 s). */
+  readonly initTimeoutMs: number;
+  /** The Node.js binary the nodejs* runtimes run on. */
+  readonly nodeBinary: string;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 9000,
+  dataDir: '.kindling',
+  region: 'us-east-1',
+  accountId: '000000000000',
+  idleTimeoutMs: 10 * 60_000,
+  maxLifetimeMs: 14 * 3600_000,
+  shutdownGraceMs: 2_000,
+  initTimeoutMs: 10_000,
+  logLevel: 'info',
+} as const;
+
+export class ConfigError extends Error {}
+
+const OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  region: { type: 'string' },
+  'account-id': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-lifetime': { type: 'string' },
+  'shutdown-grace': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+/** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
+function seconds(name: string, raw: string | undefined, fallbackMs: number, minMs = 0): number {
+  if (raw === undefined || raw === '') return fallbackMs;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value * 1000 < minMs) {
+    throw new ConfigError(`${name} must be a number of seconds (at least ${minMs / 1000}), got '${raw}'`);
+  }
+  return Math.round(value * 1000);
+}
+
+/**
+ * Reads flags > KINDLING_* environment > defaults. `argv` is what follows the `serve` command.
+ * The only place in Kindling that reads the environment.
+ */
+export function loadConfig(
+  argv: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<KindlingConfig> = {},
+): KindlingConfig {
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }) as {
+      values: Record<string, string | undefined>;
+    });
+  } catch (err) {
+    throw new ConfigError((err as Error).message, { cause: err });
+  }
+  const pick = (flag: string, variable: string): string | undefined => values[flag] ?? env[variable];
+
+  const portRaw = pick('port', 'KINDLING_PORT');
+  const port = portRaw === undefined ? DEFAULTS.port : Number(portRaw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`--port must be an integer from 0 to 65535, got '${portRaw}'`);
+  }
+  const accountId = pick('account-id', 'KINDLING_ACCOUNT_ID') ?? DEFAULTS.accountId;
+  if (!/^\d{12}$/.test(accountId)) throw new ConfigError(`--account-id must be 12 digits, got '${accountId}'`);
+  const region = pick('region', 'KINDLING_REGION') ?? DEFAULTS.region;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ConfigError(`--region must look like us-east-1, got '${region}'`);
+  const logLevel = pick('log-level', 'KINDLING_LOG_LEVEL') ?? DEFAULTS.logLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new ConfigError(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
+  }
+
+  const config: KindlingConfig = {
+    host: pick('host', 'KINDLING_HOST') ?? DEFAULTS.host,
+    port,
+    dataDir: resolve(pick('data-dir', 'KINDLING_DATA_DIR') ?? DEFAULTS.dataDir),
+    region,
+    accountId,
+    idleTimeoutMs: seconds('--idle-timeout', pick('idle-timeout', 'KINDLING_IDLE_TIMEOUT'), DEFAULTS.idleTimeoutMs, 100),
+    maxLifetimeMs: seconds('--max-lifetime', pick('max-lifetime', 'KINDLING_MAX_LIFETIME'), DEFAULTS.maxLifetimeMs, 1000),
+    shutdownGraceMs: seconds('--shutdown-grace', pick('shutdown-grace', 'KINDLING_SHUTDOWN_GRACE'), DEFAULTS.shutdownGraceMs),
+    initTimeoutMs: DEFAULTS.initTimeoutMs,
+    nodeBinary: process.execPath,
+    logLevel: logLevel as KindlingConfig['logLevel'],
+    ...overrides,
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,243 @@
+import { EventEmitter } from 'node:events';
+import type { CodeStore } from '../code/index.js';
+import {
+  PreconditionFailedException,
+  ResourceConflictException,
+  ResourceNotFoundException,
+  ValidationException,
+  functionArn,
+  newRevisionId,
+  parseFunctionRef,
+  type Clock,
+  type Logger,
+  type Partition,
+} from '../shared/index.js';
+import type { FunctionRecord, Store } from '../store/index.js';
+import * as v from './validation.js';
+
+export type FunctionChange = 'code' | 'configuration' | 'deleted';
+
+export interface RegistryDeps {
+  store: Store;
+  code: CodeStore;
+  partition: Partition;
+  clock: Clock;
+  logger: Logger;
+}
+
+const DEFAULTS = { timeout: 3, memorySize: 128, ephemeralStorage: 512, architectures: ['x86_64'] } as const;
+
+/**
+ * The function registry: the control plane's one writer of functions. It keeps every function in
+ * memory (the invoke path never reads the store) and writes through to the store.
+ *
+ * Emits `change(name, kind)` after code or configuration changes, so the worker can retire the
+ * environments of the old revision.
+ */
+export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind: FunctionChange] }> {
+  readonly #deps: RegistryDeps;
+  readonly #functions = new Map<string, FunctionRecord>();
+  /** Pending → Active and InProgress → Successful transitions still to come, by function name. */
+  readonly #settling = new Map<string, Promise<void>>();
+
+  constructor(deps: RegistryDeps) {
+    super();
+    this.#deps = deps;
+    for (const record of deps.store.listFunctions()) this.#functions.set(record.name, record);
+  }
+
+  /** The record for a name or ARN; throws ResourceNotFoundException like Lambda. */
+  get(ref: string): FunctionRecord {
+    const { name } = parseFunctionRef(ref, this.#deps.partition);
+    return this.getByName(name);
+  }
+
+  getByName(name: string): FunctionRecord {
+    const record = this.#functions.get(name);
+    if (!record) throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#deps.partition, name)}`);
+    return record;
+  }
+
+  /** Looks up without throwing: the invoke hot path. */
+  find(name: string): FunctionRecord | undefined {
+    return this.#functions.get(name);
+  }
+
+  /** Resolves once the function's state transition in progress (if any) has happened. */
+  settled(name: string): Promise<void> {
+    return this.#settling.get(name) ?? Promise.resolve();
+  }
+
+  list(): FunctionRecord[] {
+    return [...this.#functions.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async create(body: Record<string, unknown>): Promise<FunctionRecord> {
+    const nameInput = v.expectString(body['FunctionName'], 'functionName');
+    if (nameInput === undefined) throw ValidationException.constraint('null', 'functionName', 'Member must not be null');
+    const ref = parseFunctionRef(nameInput, this.#deps.partition);
+    if (ref.qualifier !== undefined) {
+      throw ValidationException.constraint(nameInput, 'functionName', 'Member must not include a qualifier on CreateFunction');
+    }
+    v.validatePackageType(body['PackageType']);
+    const runtime = v.validateRuntime(body['Runtime']);
+    const handler = v.validateHandler(body['Handler']);
+    const role = v.validateRole(body['Role']);
+    const timeout = v.validateTimeout(body['Timeout']) ?? DEFAULTS.timeout;
+    const memorySize = v.validateMemorySize(body['MemorySize']) ?? DEFAULTS.memorySize;
+    const description = v.validateDescription(body['Description']) ?? '';
+    const environment = v.validateEnvironment(body['Environment']) ?? {};
+    const architectures = v.validateArchitectures(body['Architectures']) ?? [...DEFAULTS.architectures];
+    const ephemeralStorage = v.validateEphemeralStorage(body['EphemeralStorage']) ?? DEFAULTS.ephemeralStorage;
+    const tags = v.validateTags(body['Tags']) ?? {};
+    const zip = v.decodeZipFile(body['Code']);
+    this.#assertFree(ref.name);
+
+    const code = await this.#deps.code.put(zip);
+    this.#assertFree(ref.name); // another create may have won while the zip was unpacked
+    const record: FunctionRecord = {
+      name: ref.name,
+      runtime,
+      handler,
+      role,
+      description,
+      timeout,
+      memorySize,
+      environment,
+      architectures,
+      ephemeralStorage,
+      packageType: 'Zip',
+      codeSha256: code.sha256,
+      codeKey: code.key,
+      codeSize: code.size,
+      lastModified: this.#deps.clock.now(),
+      revisionId: newRevisionId(),
+      state: 'Pending',
+      stateReason: 'The function is being created.',
+      stateReasonCode: 'Creating',
+      lastUpdateStatus: 'InProgress',
+      tags,
+    };
+    this.#deps.store.insertFunction(record);
+    this.#functions.set(record.name, record);
+    this.#settle(record.name, (current) => ({
+      ...current,
+      state: 'Active',
+      stateReason: undefined,
+      stateReasonCode: undefined,
+      lastUpdateStatus: 'Successful',
+      revisionId: newRevisionId(),
+    }));
+    this.#deps.logger.info('function created', { name: record.name });
+    return record;
+  }
+
+  async updateCode(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
+    const current = this.#updatable(ref, body['RevisionId']);
+    const zip = v.decodeZipFile(body);
+    const code = await this.#deps.code.put(zip);
+    if (body['DryRun'] === true) return { ...current, codeSha256: code.sha256, codeSize: code.size };
+    return this.#beginUpdate(this.#updatable(ref, body['RevisionId']), 'code', {
+      codeSha256: code.sha256,
+      codeKey: code.key,
+      codeSize: code.size,
+    });
+  }
+
+  updateConfiguration(ref: string, body: Record<string, unknown>): FunctionRecord {
+    const current = this.#updatable(ref, body['RevisionId']);
+    const changes: Partial<FunctionRecord> = {};
+    if (body['Runtime'] !== undefined) changes.runtime = v.validateRuntime(body['Runtime']);
+    if (body['Handler'] !== undefined) changes.handler = v.validateHandler(body['Handler']);
+    if (body['Role'] !== undefined) changes.role = v.validateRole(body['Role']);
+    const timeout = v.validateTimeout(body['Timeout']);
+    if (timeout !== undefined) changes.timeout = timeout;
+    const memorySize = v.validateMemorySize(body['MemorySize']);
+    if (memorySize !== undefined) changes.memorySize = memorySize;
+    const description = v.validateDescription(body['Description']);
+    if (description !== undefined) changes.description = description;
+    const environment = v.validateEnvironment(body['Environment']);
+    if (environment !== undefined) changes.environment = environment;
+    const ephemeralStorage = v.validateEphemeralStorage(body['EphemeralStorage']);
+    if (ephemeralStorage !== undefined) changes.ephemeralStorage = ephemeralStorage;
+    return this.#beginUpdate(current, 'configuration', changes);
+  }
+
+  delete(ref: string): void {
+    const { name, qualifier } = parseFunctionRef(ref, this.#deps.partition);
+    if (qualifier !== undefined && qualifier !== '$LATEST') {
+      throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#deps.partition, name, qualifier)}`);
+    }
+    this.getByName(name);
+    this.#deps.store.deleteFunction(name);
+    this.#functions.delete(name);
+    this.emit('change', name, 'deleted');
+    this.#deps.logger.info('function deleted', { name });
+  }
+
+  #assertFree(name: string): void {
+    if (this.#functions.has(name)) {
+      throw new ResourceConflictException(`Function already exist: ${name}`);
+    }
+  }
+
+  /** The current record, if an update may start now: revision matches and nothing is in flight. */
+  #updatable(ref: string, revisionId: unknown): FunctionRecord {
+    const current = this.get(ref);
+    const expected = v.expectString(revisionId, 'revisionId');
+    if (expected !== undefined && expected !== current.revisionId) {
+      throw new PreconditionFailedException(
+        'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+      );
+    }
+    if (current.state === 'Pending' || current.lastUpdateStatus === 'InProgress') {
+      throw new ResourceConflictException(
+        `The operation cannot be performed at this time. An update is in progress for resource: ${functionArn(this.#deps.partition, current.name)}`,
+      );
+    }
+    return current;
+  }
+
+  #beginUpdate(current: FunctionRecord, kind: FunctionChange, changes: Partial<FunctionRecord>): FunctionRecord {
+    const record: FunctionRecord = {
+      ...current,
+      ...changes,
+      lastModified: this.#deps.clock.now(),
+      revisionId: newRevisionId(),
+      lastUpdateStatus: 'InProgress',
+      lastUpdateStatusReason: 'The function is being updated.',
+      lastUpdateStatusReasonCode: undefined,
+    };
+    this.#deps.store.replaceFunction(record);
+    this.#functions.set(record.name, record);
+    this.emit('change', record.name, kind);
+    this.#settle(record.name, (latest) => ({
+      ...latest,
+      lastUpdateStatus: 'Successful',
+      lastUpdateStatusReason: undefined,
+      revisionId: newRevisionId(),
+    }));
+    return record;
+  }
+
+  /**
+   * Lambda answers a create or update while the function is still Pending / InProgress and moves
+   * it on shortly after; clients wait with GetFunction (the SDK's waiters). Kindling has already
+   * unpacked the code by then, so the transition happens on the next turn of the event loop.
+   */
+  #settle(name: string, next: (record: FunctionRecord) => FunctionRecord): void {
+    const done = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        const latest = this.#functions.get(name);
+        if (latest) {
+          const record = next(latest);
+          this.#deps.store.replaceFunction(record);
+          this.#functions.set(name, record);
+        }
+        this.#settling.delete(name);
+        resolve();
+      });
+    });
+    this.#settling.set(name, done);
+  }
+}

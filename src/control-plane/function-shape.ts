@@ -1,0 +1,35 @@
+import { functionArn, lambdaTimestamp, type Partition } from '../shared/index.js';
+import type { FunctionRecord } from '../store/index.js';
+
+/** A stored function as Lambda's FunctionConfiguration shape (AWS SDK model). */
+export function toConfiguration(where: Partition, record: FunctionRecord): Record<string, unknown> {
+  return {
+    FunctionName: record.name,
+    FunctionArn: functionArn(where, record.name),
+    Runtime: record.runtime,
+    Role: record.role,
+    Handler: record.handler,
+    CodeSize: record.codeSize,
+    Description: record.description,
+    Timeout: record.timeout,
+    MemorySize: record.memorySize,
+    LastModified: lambdaTimestamp(record.lastModified),
+    CodeSha256: record.codeSha256,
+    Version: '$LATEST',
+    Environment: { Variables: record.environment },
+    TracingConfig: { Mode: 'PassThrough' },
+    RevisionId: record.revisionId,
+    Layers: [],
+    State: record.state,
+    ...(record.stateReason ? { StateReason: record.stateReason } : {}),
+    ...(record.stateReasonCode ? { StateReasonCode: record.stateReasonCode } : {}),
+    LastUpdateStatus: record.lastUpdateStatus,
+    ...(record.lastUpdateStatusReason ? { LastUpdateStatusReason: record.lastUpdateStatusReason } : {}),
+    ...(record.lastUpdateStatusReasonCode ? { LastUpdateStatusReasonCode: record.lastUpdateStatusReasonCode } : {}),
+    PackageType: record.packageType,
+    Architectures: record.architectures,
+    EphemeralStorage: { Size: record.ephemeralStorage },
+    SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
+    LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${record.name}` },
+  };
+}

@@ -1,0 +1,6 @@
+export { FunctionRegistry } from './function-registry.js';
+export type { FunctionChange, RegistryDeps } from './function-registry.js';
+export { toConfiguration } from './function-shape.js';
+export { SUPPORTED_RUNTIMES } from './runtimes.js';
+export type { RuntimeInfo } from './runtimes.js';
+export { LIMITS, ensureObject } from './validation.js';

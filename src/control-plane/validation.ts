@@ -1,0 +1,191 @@
+import {
+  InvalidParameterValueException,
+  ValidationException,
+} from '../shared/index.js';
+import { LAMBDA_RUNTIMES, SUPPORTED_RUNTIMES } from './runtimes.js';
+
+/** Lambda's limits, from the AWS SDK model and the Lambda quotas page. */
+export const LIMITS = {
+  timeoutMin: 1,
+  timeoutMax: 900,
+  memoryMin: 128,
+  memoryMax: 10_240,
+  ephemeralMin: 512,
+  ephemeralMax: 10_240,
+  environmentBytes: 4096,
+  descriptionMax: 256,
+  handlerMax: 128,
+} as const;
+
+const HANDLER = /^[^\s]+$/;
+const ROLE = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
+const ENV_KEY = /^[a-zA-Z]([a-zA-Z0-9_])+$/;
+
+/** Environment variables Lambda sets itself and refuses to let a function override. */
+const RESERVED_ENV = new Set([
+  '_HANDLER', '_X_AMZN_TRACE_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE', 'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
+]);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function expectString(value: unknown, member: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw ValidationException.constraint(value, member, 'Member must be a string');
+  return value;
+}
+
+function expectInteger(value: unknown, member: string, min: number, max: number): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw ValidationException.constraint(value, member, 'Member must be an integer');
+  }
+  if (value < min) throw ValidationException.constraint(value, member, `Member must have value greater than or equal to ${min}`);
+  if (value > max) throw ValidationException.constraint(value, member, `Member must have value less than or equal to ${max}`);
+  return value;
+}
+
+export function validateRuntime(value: unknown): string {
+  const runtime = expectString(value, 'runtime');
+  if (runtime === undefined) {
+    throw new InvalidParameterValueException('Runtime and Handler are mandatory parameters for functions created with deployment packages.');
+  }
+  if (!LAMBDA_RUNTIMES.includes(runtime)) {
+    throw ValidationException.constraint(runtime, 'runtime', `Member must satisfy enum value set: [${LAMBDA_RUNTIMES.join(', ')}]`);
+  }
+  if (!SUPPORTED_RUNTIMES.has(runtime)) {
+    throw new InvalidParameterValueException(
+      `The runtime parameter of ${runtime} is not supported by Kindling. Supported runtimes: ${[...SUPPORTED_RUNTIMES.keys()].join(', ')}.`,
+    );
+  }
+  return runtime;
+}
+
+export function validateHandler(value: unknown): string {
+  const handler = expectString(value, 'handler');
+  if (handler === undefined) {
+    throw new InvalidParameterValueException('Runtime and Handler are mandatory parameters for functions created with deployment packages.');
+  }
+  if (handler.length > LIMITS.handlerMax) {
+    throw ValidationException.constraint(handler, 'handler', `Member must have length less than or equal to ${LIMITS.handlerMax}`);
+  }
+  if (!HANDLER.test(handler)) throw ValidationException.constraint(handler, 'handler', 'Member must satisfy regular expression pattern: [^\\s]+');
+  return handler;
+}
+
+export function validateRole(value: unknown): string {
+  const role = expectString(value, 'role');
+  if (role === undefined) throw ValidationException.constraint('null', 'role', 'Member must not be null');
+  if (!ROLE.test(role)) {
+    throw ValidationException.constraint(role, 'role', 'Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+');
+  }
+  return role;
+}
+
+export function validateTimeout(value: unknown): number | undefined {
+  return expectInteger(value, 'timeout', LIMITS.timeoutMin, LIMITS.timeoutMax);
+}
+
+export function validateMemorySize(value: unknown): number | undefined {
+  return expectInteger(value, 'memorySize', LIMITS.memoryMin, LIMITS.memoryMax);
+}
+
+export function validateDescription(value: unknown): string | undefined {
+  const description = expectString(value, 'description');
+  if (description !== undefined && description.length > LIMITS.descriptionMax) {
+    throw ValidationException.constraint(description, 'description', `Member must have length less than or equal to ${LIMITS.descriptionMax}`);
+  }
+  return description;
+}
+
+export function validateEnvironment(value: unknown): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw ValidationException.constraint(value, 'environment', 'Member must be a structure');
+  const variables = value['Variables'] ?? {};
+  if (!isObject(variables)) throw ValidationException.constraint(variables, 'environment.variables', 'Member must be a map');
+  const result: Record<string, string> = {};
+  const reserved: string[] = [];
+  for (const [key, raw] of Object.entries(variables)) {
+    if (!ENV_KEY.test(key)) {
+      throw ValidationException.constraint(key, 'environment.variables', 'Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]');
+    }
+    if (typeof raw !== 'string') throw ValidationException.constraint(raw, `environment.variables.${key}`, 'Member must be a string');
+    if (RESERVED_ENV.has(key)) reserved.push(key);
+    result[key] = raw;
+  }
+  if (reserved.length > 0) {
+    throw new InvalidParameterValueException(
+      `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
+    );
+  }
+  // Lambda measures the JSON of the variables map against its 4 KB limit.
+  const measured = JSON.stringify(result);
+  if (Buffer.byteLength(measured) > LIMITS.environmentBytes) {
+    throw new InvalidParameterValueException(
+      `Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: ${measured}`,
+    );
+  }
+  return result;
+}
+
+export function validateArchitectures(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length !== 1) {
+    throw ValidationException.constraint(JSON.stringify(value), 'architectures', 'Member must have length less than or equal to 1 and greater than or equal to 1');
+  }
+  const [arch] = value as unknown[];
+  if (arch !== 'x86_64' && arch !== 'arm64') {
+    throw ValidationException.constraint(arch, 'architectures', 'Member must satisfy enum value set: [x86_64, arm64]');
+  }
+  return [arch];
+}
+
+export function validateEphemeralStorage(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw ValidationException.constraint(value, 'ephemeralStorage', 'Member must be a structure');
+  return expectInteger(value['Size'], 'ephemeralStorage.size', LIMITS.ephemeralMin, LIMITS.ephemeralMax);
+}
+
+export function validateTags(value: unknown): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw ValidationException.constraint(value, 'tags', 'Member must be a map');
+  for (const [key, tag] of Object.entries(value)) {
+    if (typeof tag !== 'string') throw ValidationException.constraint(tag, `tags.${key}`, 'Member must be a string');
+  }
+  return value as Record<string, string>;
+}
+
+export function validatePackageType(value: unknown): 'Zip' {
+  const packageType = expectString(value, 'packageType') ?? 'Zip';
+  if (packageType === 'Image') {
+    throw new InvalidParameterValueException('PackageType Image is not supported by Kindling yet; upload a .zip file archive.');
+  }
+  if (packageType !== 'Zip') throw ValidationException.constraint(packageType, 'packageType', 'Member must satisfy enum value set: [Zip, Image]');
+  return 'Zip';
+}
+
+/** `Code.ZipFile` (base64 in the JSON body): the only code source Kindling takes. */
+export function decodeZipFile(code: unknown, member = 'code'): Buffer {
+  if (!isObject(code)) throw new InvalidParameterValueException('Please provide a source for function code: Code.ZipFile.');
+  if (code['S3Bucket'] !== undefined || code['S3Key'] !== undefined) {
+    throw new InvalidParameterValueException('Kindling has no S3: upload the deployment package as Code.ZipFile.');
+  }
+  if (code['ImageUri'] !== undefined) {
+    throw new InvalidParameterValueException('PackageType Image is not supported by Kindling yet; upload a .zip file archive.');
+  }
+  const zip = expectString(code['ZipFile'], `${member}.zipFile`);
+  if (zip === undefined || zip.length === 0) {
+    throw new InvalidParameterValueException('Please provide a source for function code: Code.ZipFile.');
+  }
+  return Buffer.from(zip, 'base64');
+}
+
+export function ensureObject(value: unknown): Record<string, unknown> {
+  if (!isObject(value)) throw ValidationException.constraint(typeof value, 'body', 'The request body must be a JSON object');
+  return value;
+}

@@ -1,0 +1,2 @@
+export { InvokeService } from './invoke-service.js';
+export type { InvokeInput, InvokeOutput } from './invoke-service.js';

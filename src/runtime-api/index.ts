@@ -1,0 +1,4 @@
+export { RuntimeApiEndpoint } from './runtime-api-endpoint.js';
+export type { EndpointEvents, InitFailure } from './runtime-api-endpoint.js';
+export { errorPayload, MAX_RESPONSE_BYTES } from './invocation.js';
+export type { Invocation, RuntimeOutcome } from './invocation.js';

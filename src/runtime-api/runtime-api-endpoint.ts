@@ -1,0 +1,217 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorPayload, MAX_RESPONSE_BYTES, type Invocation, type RuntimeOutcome } from './invocation.js';
+
+const PREFIX = '/2018-06-01/runtime/';
+const NEXT = `${PREFIX}invocation/next`;
+const INIT_ERROR = `${PREFIX}init/error`;
+const INVOCATION = `${PREFIX}invocation/`;
+
+export interface InitFailure {
+  readonly errorType: string;
+  readonly payload: Buffer;
+}
+
+export interface EndpointEvents {
+  /** The runtime asked for work: its Init is over (the first time) or it is idle again. */
+  onNext(): void;
+  onInitError(failure: InitFailure): void;
+}
+
+interface InFlight {
+  readonly invocation: Invocation;
+  readonly resolve: (outcome: RuntimeOutcome) => void;
+}
+
+/**
+ * The Runtime API (2018-06-01) of ONE execution environment, on its own loopback port: the
+ * environment sees only its own invocations because no other invocation ever reaches this server.
+ */
+export class RuntimeApiEndpoint {
+  readonly #server: Server;
+  readonly #events: EndpointEvents;
+  #waiting: ServerResponse | undefined;
+  #queued: Invocation | undefined;
+  #inFlight: InFlight | undefined;
+  #port = 0;
+
+  constructor(events: EndpointEvents) {
+    this.#events = events;
+    this.#server = createServer((req, res) => this.#route(req, res));
+    // `/next` is a long poll and a handler may run for 15 minutes between two requests on the
+    // runtime's keep-alive connection: no server-side timeouts.
+    this.#server.keepAliveTimeout = 0;
+    this.#server.requestTimeout = 0;
+    this.#server.headersTimeout = 0;
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.#port = (this.#server.address() as AddressInfo).port;
+    return this.#port;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Hands an invocation to the runtime; settles with what the runtime answers. */
+  deliver(invocation: Invocation): Promise<RuntimeOutcome> {
+    return new Promise((resolve) => {
+      this.#inFlight = { invocation, resolve };
+      const waiting = this.#waiting;
+      if (waiting) {
+        this.#waiting = undefined;
+        this.#send(waiting, invocation);
+      } else {
+        this.#queued = invocation;
+      }
+    });
+  }
+
+  /** Forgets the invocation in flight (after a timeout or crash); late answers are refused. */
+  abandon(): void {
+    this.#inFlight = undefined;
+    this.#queued = undefined;
+  }
+
+  close(): void {
+    this.#waiting?.destroy();
+    this.#waiting = undefined;
+    this.#server.closeAllConnections();
+    this.#server.close();
+  }
+
+  #send(res: ServerResponse, invocation: Invocation): void {
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'application/json',
+      'Content-Length': invocation.payload.length,
+      'Lambda-Runtime-Aws-Request-Id': invocation.requestId,
+      'Lambda-Runtime-Deadline-Ms': invocation.deadlineMs,
+      'Lambda-Runtime-Invoked-Function-Arn': invocation.invokedFunctionArn,
+      'Lambda-Runtime-Trace-Id': invocation.traceId,
+    };
+    if (invocation.clientContext !== undefined) headers['Lambda-Runtime-Client-Context'] = invocation.clientContext;
+    res.writeHead(200, headers);
+    res.end(invocation.payload);
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '';
+    if (req.method === 'GET' && url === NEXT) return this.#next(res);
+    if (req.method === 'POST' && url === INIT_ERROR) return this.#initError(req, res);
+    if (req.method === 'POST' && url.startsWith(INVOCATION)) {
+      const rest = url.slice(INVOCATION.length);
+      const slash = rest.indexOf('/');
+      const id = rest.slice(0, slash);
+      const action = rest.slice(slash + 1);
+      if (slash > 0 && (action === 'response' || action === 'error')) return this.#answer(req, res, id, action);
+    }
+    reply(res, 404, { errorMessage: `Unknown Runtime API path: ${req.method} ${url}`, errorType: 'InvalidRequest' });
+  }
+
+  #next(res: ServerResponse): void {
+    if (this.#waiting) {
+      // One runtime, one /next at a time (as Lambda): a second concurrent poll replaces the first.
+      this.#waiting.destroy();
+    }
+    const queued = this.#queued;
+    if (queued) {
+      this.#queued = undefined;
+      this.#send(res, queued);
+    } else {
+      this.#waiting = res;
+      res.once('close', () => {
+        if (this.#waiting === res) this.#waiting = undefined;
+      });
+    }
+    this.#events.onNext();
+  }
+
+  #initError(req: IncomingMessage, res: ServerResponse): void {
+    readBody(req, MAX_RESPONSE_BYTES, (body) => {
+      const errorType = headerValue(req, 'lambda-runtime-function-error-type') ?? 'Runtime.Unknown';
+      reply(res, 202, { status: 'OK' });
+      this.#events.onInitError({ errorType, payload: normalizeError(errorType, body) });
+    });
+  }
+
+  #answer(req: IncomingMessage, res: ServerResponse, id: string, action: 'response' | 'error'): void {
+    const current = this.#inFlight;
+    if (!current || current.invocation.requestId !== id) {
+      req.resume();
+      reply(res, 400, { errorMessage: `Invalid request ID: ${id}`, errorType: 'InvalidRequestID' });
+      return;
+    }
+    readBody(req, MAX_RESPONSE_BYTES, (body) => {
+      if (this.#inFlight !== current) {
+        reply(res, 400, { errorMessage: `Invalid request ID: ${id}`, errorType: 'InvalidRequestID' });
+        return;
+      }
+      this.#inFlight = undefined;
+      if (body === undefined) {
+        reply(res, 413, { errorMessage: 'Exceeded maximum allowed payload size', errorType: 'RequestEntityTooLarge' });
+        current.resolve({
+          kind: 'error',
+          errorType: 'Function.ResponseSizeTooLarge',
+          payload: Buffer.from(
+            JSON.stringify({
+              errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+              errorType: 'Function.ResponseSizeTooLarge',
+            }),
+          ),
+        });
+        return;
+      }
+      reply(res, 202, { status: 'OK' });
+      if (action === 'response') {
+        current.resolve({ kind: 'response', payload: body });
+      } else {
+        const errorType = headerValue(req, 'lambda-runtime-function-error-type') ?? 'Unhandled';
+        current.resolve({ kind: 'error', errorType, payload: normalizeError(errorType, body) });
+      }
+    });
+  }
+}
+
+const ACCEPTED = Buffer.from('{"status":"OK"}');
+
+function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {
+  const data = status === 202 ? ACCEPTED : Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': data.length });
+  res.end(data);
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Reads a body up to `limit` bytes; `undefined` means it was longer. */
+function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | undefined) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) over = true;
+    else chunks.push(chunk);
+  });
+  req.on('end', () => done(over ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+}
+
+/** A runtime's error body, kept as sent when it is a JSON object, else wrapped the way Lambda does. */
+function normalizeError(errorType: string, body: Buffer | undefined): Buffer {
+  if (body && body.length > 0) {
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8'));
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return body;
+    } catch {
+      // not JSON: wrapped below
+    }
+  }
+  return errorPayload(errorType, body && body.length > 0 ? body.toString('utf8') : errorType);
+}

@@ -1,0 +1,130 @@
+/**
+ * The catalogue of service errors Kindling answers with. Each is a class with Lambda's wire name,
+ * HTTP status and error `Type`; `api/` turns them into responses in one place.
+ *
+ * Function failures (Sandbox.Timedout, Runtime.ExitError, ...) are not here: Lambda returns them as
+ * values (200 with X-Amz-Function-Error), see `invoke/`.
+ */
+export type ErrorKind = 'User' | 'Service';
+
+export abstract class LambdaServiceError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+  readonly kind: ErrorKind = 'User';
+  /** Lambda spells the message key `Message` for some exceptions and `message` for the rest. */
+  readonly messageKey: 'message' | 'Message' = 'message';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  /** Extra members of the JSON body beyond Type and the message. */
+  extraBody(): Record<string, unknown> {
+    return {};
+  }
+
+  /** Extra response headers (Retry-After on 429). */
+  extraHeaders(): Record<string, string> {
+    return {};
+  }
+
+  toBody(): Record<string, unknown> {
+    return { Type: this.kind, [this.messageKey]: this.message, ...this.extraBody() };
+  }
+}
+
+export class ResourceNotFoundException extends LambdaServiceError {
+  readonly code = 'ResourceNotFoundException';
+  readonly status = 404;
+  override readonly messageKey = 'Message' as const;
+}
+
+export class ResourceConflictException extends LambdaServiceError {
+  readonly code = 'ResourceConflictException';
+  readonly status = 409;
+}
+
+export class InvalidParameterValueException extends LambdaServiceError {
+  readonly code = 'InvalidParameterValueException';
+  readonly status = 400;
+}
+
+/** Model constraint violations (patterns, ranges, enums) are ValidationException on Lambda. */
+export class ValidationException extends LambdaServiceError {
+  readonly code = 'ValidationException';
+  readonly status = 400;
+
+  static constraint(value: unknown, member: string, constraint: string): ValidationException {
+    return new ValidationException(
+      `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${constraint}`,
+    );
+  }
+}
+
+export class PreconditionFailedException extends LambdaServiceError {
+  readonly code = 'PreconditionFailedException';
+  readonly status = 412;
+}
+
+export class RequestTooLargeException extends LambdaServiceError {
+  readonly code = 'RequestTooLargeException';
+  readonly status = 413;
+}
+
+export class UnsupportedMediaTypeException extends LambdaServiceError {
+  readonly code = 'UnsupportedMediaTypeException';
+  readonly status = 415;
+}
+
+export class InvalidRequestContentException extends LambdaServiceError {
+  readonly code = 'InvalidRequestContentException';
+  readonly status = 400;
+}
+
+export class ResourceNotReadyException extends LambdaServiceError {
+  readonly code = 'ResourceNotReadyException';
+  readonly status = 502;
+  override readonly kind = 'Service' as const;
+}
+
+export type ThrottleReason =
+  | 'ConcurrentInvocationLimitExceeded'
+  | 'FunctionInvocationRateLimitExceeded'
+  | 'ReservedFunctionConcurrentInvocationLimitExceeded'
+  | 'ReservedFunctionInvocationRateLimitExceeded'
+  | 'CallerRateLimitExceeded';
+
+export class TooManyRequestsException extends LambdaServiceError {
+  readonly code = 'TooManyRequestsException';
+  readonly status = 429;
+
+  constructor(
+    readonly reason: ThrottleReason,
+    readonly retryAfterSeconds: number,
+    message = 'Rate Exceeded.',
+  ) {
+    super(message);
+  }
+
+  override extraBody(): Record<string, unknown> {
+    return { Reason: this.reason };
+  }
+
+  override extraHeaders(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfterSeconds) };
+  }
+}
+
+export class ServiceException extends LambdaServiceError {
+  readonly code = 'ServiceException';
+  readonly status = 500;
+  override readonly kind = 'Service' as const;
+  override readonly messageKey = 'Message' as const;
+}
+
+/** Kindling's own HTTP routing misses: Lambda answers an unknown path with UnknownOperationException. */
+export class UnknownOperationException extends LambdaServiceError {
+  readonly code = 'UnknownOperationException';
+  readonly status = 404;
+}

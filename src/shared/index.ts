@@ -1,0 +1,23 @@
+export {
+  LambdaServiceError,
+  ResourceNotFoundException,
+  ResourceConflictException,
+  InvalidParameterValueException,
+  ValidationException,
+  PreconditionFailedException,
+  RequestTooLargeException,
+  UnsupportedMediaTypeException,
+  InvalidRequestContentException,
+  ResourceNotReadyException,
+  TooManyRequestsException,
+  ServiceException,
+  UnknownOperationException,
+} from './errors.js';
+export type { ErrorKind, ThrottleReason } from './errors.js';
+export { parseFunctionRef, functionArn, FUNCTION_NAME_MAX } from './arn.js';
+export type { Partition, FunctionRef } from './arn.js';
+export { newRequestId, newRevisionId, newLogStreamName, newEnvironmentId } from './ids.js';
+export { systemClock, lambdaTimestamp } from './clock.js';
+export type { Clock } from './clock.js';
+export { createLogger, silentLogger } from './logger.js';
+export type { Logger, LogLevel } from './logger.js';

@@ -1,0 +1,286 @@
+import { performance } from 'node:perf_hooks';
+import { endLine, reportLine, splitLines, startLine, timeoutLine, type LogSink } from '../logs/index.js';
+import {
+  errorPayload,
+  RuntimeApiEndpoint,
+  type InitFailure,
+  type RuntimeOutcome,
+} from '../runtime-api/index.js';
+import type { Sandbox, SandboxDriver, SandboxExit } from '../sandbox/index.js';
+import { newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
+import type { FunctionRecord } from '../store/index.js';
+import type { InvokeRequest, InvokeResult } from './invoke-types.js';
+import { launchFor } from './runtime-launch.js';
+
+export interface EnvironmentDeps {
+  readonly driver: SandboxDriver;
+  readonly logs: LogSink;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly region: string;
+  readonly nodeBinary: string;
+  readonly initTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+}
+
+type InvokeEnd =
+  | { readonly kind: 'outcome'; readonly outcome: RuntimeOutcome }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'exit'; readonly exit: SandboxExit };
+
+type InitEnd = { readonly kind: 'ready' } | { readonly kind: 'failed'; readonly failure: InitFailure };
+
+const MB = 1024 * 1024;
+/** Lambda's X-Amz-Log-Result carries the last 4 KB of the invocation's log. */
+const TAIL_BYTES = 4096;
+
+/**
+ * One execution environment: a sandboxed runtime, its own Runtime API endpoint and log stream.
+ * Init once, then Invoke one request at a time while warm, then Shutdown.
+ */
+export class ExecutionEnvironment {
+  readonly id = newEnvironmentId();
+  readonly logGroup: string;
+  readonly logStream: string;
+  readonly bornAt: number;
+  lastUsedAt: number;
+  readonly #deps: EnvironmentDeps;
+  readonly #fn: FunctionRecord;
+  readonly #codeDir: string;
+  readonly #version: string;
+  readonly #endpoint: RuntimeApiEndpoint;
+  #sandbox: Sandbox | undefined;
+  #initEnd: ((end: InitEnd) => void) | undefined;
+  #invokeEnd: ((end: InvokeEnd) => void) | undefined;
+  #initDurationMs: number | undefined;
+  #tail: string[] | undefined;
+  #dead = false;
+  #stopping: Promise<void> | undefined;
+  readonly #deathListeners: (() => void)[] = [];
+
+  constructor(deps: EnvironmentDeps, fn: FunctionRecord, codeDir: string, version = '$LATEST') {
+    this.#deps = deps;
+    this.#fn = fn;
+    this.#codeDir = codeDir;
+    this.#version = version;
+    this.bornAt = deps.clock.now();
+    this.lastUsedAt = this.bornAt;
+    this.logGroup = `/aws/lambda/${fn.name}`;
+    this.logStream = newLogStreamName(version, new Date(this.bornAt));
+    this.#endpoint = new RuntimeApiEndpoint({
+      onNext: () => {
+        const end = this.#initEnd;
+        this.#initEnd = undefined;
+        end?.({ kind: 'ready' });
+      },
+      onInitError: (failure) => {
+        const end = this.#initEnd;
+        this.#initEnd = undefined;
+        end?.({ kind: 'failed', failure });
+      },
+    });
+  }
+
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  /** Calls `listener` once when the environment dies on its own (crash, kill) or is stopped. */
+  onDeath(listener: () => void): void {
+    if (this.#dead) listener();
+    else this.#deathListeners.push(listener);
+  }
+
+  /**
+   * The Init phase: start the sandbox and wait for the runtime's first `/next`. Returns the
+   * runtime's init error (as an invoke payload) when Init fails; the environment is then dead.
+   */
+  async init(): Promise<InitFailure | undefined> {
+    const started = performance.now();
+    const port = await this.#endpoint.listen();
+    const launch = launchFor(this.#fn, {
+      region: this.#deps.region,
+      nodeBinary: this.#deps.nodeBinary,
+      version: this.#version,
+      codeDir: this.#codeDir,
+      logGroup: this.logGroup,
+      logStream: this.logStream,
+      initializationType: 'on-demand',
+    });
+    const ended = new Promise<InitEnd>((resolve) => (this.#initEnd = resolve));
+    let sandbox: Sandbox;
+    try {
+      sandbox = await this.#deps.driver.start({
+        id: this.id,
+        command: launch.command,
+        args: launch.args,
+        codeDir: this.#codeDir,
+        env: launch.env,
+        memoryMb: this.#fn.memorySize,
+        runtimeApiPort: port,
+      });
+    } catch (err) {
+      this.#endpoint.close();
+      this.#markDead();
+      throw err;
+    }
+    this.#sandbox = sandbox;
+    splitLines(sandbox.stdout, (line) => this.#log(line));
+    splitLines(sandbox.stderr, (line) => this.#log(line));
+    void sandbox.exited.then((exit) => this.#exited(exit));
+
+    const timer = this.#deps.clock.setTimeout(() => {
+      this.#initEnd?.({
+        kind: 'failed',
+        failure: {
+          errorType: 'Sandbox.Timedout',
+          payload: errorPayload('Sandbox.Timedout', `INIT timed out after ${(this.#deps.initTimeoutMs / 1000).toFixed(2)} seconds`),
+        },
+      });
+      this.#initEnd = undefined;
+    }, this.#deps.initTimeoutMs);
+    const end = await ended;
+    this.#deps.clock.clearTimeout(timer);
+    this.#initDurationMs = performance.now() - started;
+    if (end.kind === 'ready') return undefined;
+
+    this.#log(
+      `INIT_REPORT Init Duration: ${this.#initDurationMs.toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${end.failure.errorType}`,
+    );
+    await this.stop();
+    return end.failure;
+  }
+
+  /** The Invoke phase for one request. Never throws for function failures: they are values. */
+  async invoke(request: InvokeRequest): Promise<InvokeResult> {
+    const sandbox = this.#sandbox!;
+    const started = performance.now();
+    const initDurationMs = this.#initDurationMs;
+    this.#initDurationMs = undefined;
+    this.#tail = request.tail ? [] : undefined;
+    this.#log(startLine(request.requestId, this.#version));
+
+    const timeoutMs = this.#fn.timeout * 1000;
+    const end = await new Promise<InvokeEnd>((resolve) => {
+      this.#invokeEnd = resolve;
+      const timer = this.#deps.clock.setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
+      void this.#endpoint
+        .deliver({
+          requestId: request.requestId,
+          payload: request.payload,
+          deadlineMs: this.#deps.clock.now() + timeoutMs,
+          invokedFunctionArn: request.invokedFunctionArn,
+          traceId: traceId(request.requestId),
+          ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }),
+        })
+        .then((outcome) => {
+          this.#deps.clock.clearTimeout(timer);
+          resolve({ kind: 'outcome', outcome });
+        });
+      if (this.#dead) resolve({ kind: 'exit', exit: { code: null, signal: null } });
+    });
+    this.#invokeEnd = undefined;
+    const durationMs = performance.now() - started;
+
+    let payload: Buffer;
+    let functionError = true;
+    let status: string | undefined;
+    if (end.kind === 'outcome') {
+      payload = end.outcome.payload;
+      functionError = end.outcome.kind === 'error';
+    } else if (end.kind === 'timeout') {
+      // Lambda stops the environment at the timeout and starts a fresh one for the next request.
+      this.#endpoint.abandon();
+      sandbox.kill();
+      this.#markDead();
+      this.#log(timeoutLine(request.requestId, this.#fn.timeout));
+      payload = errorPayloadNoTrace(
+        'Sandbox.Timedout',
+        `RequestId: ${request.requestId} Error: Task timed out after ${this.#fn.timeout.toFixed(2)} seconds`,
+      );
+      status = 'timeout';
+    } else {
+      this.#endpoint.abandon();
+      const message = `RequestId: ${request.requestId} Error: Runtime exited with error: ${describeExit(end.exit)}`;
+      this.#log(message);
+      this.#log('Runtime.ExitError');
+      payload = errorPayloadNoTrace('Runtime.ExitError', message);
+      status = 'error';
+    }
+
+    // Let output the runtime wrote before answering reach its log ahead of END (same I/O turn).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#log(endLine(request.requestId));
+    this.#log(
+      reportLine(request.requestId, {
+        durationMs,
+        memorySizeMb: this.#fn.memorySize,
+        maxMemoryUsedMb: Math.max(1, Math.ceil(sandbox.stats().maxMemoryBytes / MB)),
+        ...(initDurationMs === undefined ? {} : { initDurationMs }),
+        ...(status === undefined ? {} : { status }),
+      }),
+    );
+    this.lastUsedAt = this.#deps.clock.now();
+    const tail = this.#tail;
+    this.#tail = undefined;
+    return {
+      payload,
+      functionError,
+      executedVersion: this.#version,
+      ...(tail ? { log: lastBytes(tail.join('\n') + '\n', TAIL_BYTES) } : {}),
+    };
+  }
+
+  /** Shutdown: SIGTERM, grace, SIGKILL. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#markDead();
+      await this.#sandbox?.stop(this.#deps.shutdownGraceMs);
+      this.#endpoint.close();
+    })();
+    return this.#stopping;
+  }
+
+  #exited(exit: SandboxExit): void {
+    this.#markDead();
+    this.#endpoint.close();
+    this.#initEnd?.({
+      kind: 'failed',
+      failure: { errorType: 'Runtime.ExitError', payload: errorPayloadNoTrace('Runtime.ExitError', `Runtime exited with error: ${describeExit(exit)}`) },
+    });
+    this.#initEnd = undefined;
+    this.#invokeEnd?.({ kind: 'exit', exit });
+  }
+
+  #markDead(): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    for (const listener of this.#deathListeners.splice(0)) listener();
+  }
+
+  #log(message: string): void {
+    this.#deps.logs.write(this.logGroup, this.logStream, this.#deps.clock.now(), message);
+    this.#tail?.push(message);
+  }
+}
+
+/** Lambda's platform errors carry no trace: `{errorType, errorMessage}`. */
+function errorPayloadNoTrace(errorType: string, errorMessage: string): Buffer {
+  return Buffer.from(JSON.stringify({ errorType, errorMessage }));
+}
+
+function describeExit(exit: SandboxExit): string {
+  if (exit.signal) return `signal: ${exit.signal === 'SIGKILL' ? 'killed' : exit.signal.toLowerCase().replace(/^sig/, '')}`;
+  return `exit status ${exit.code ?? 'unknown'}`;
+}
+
+function lastBytes(text: string, limit: number): string {
+  const buffer = Buffer.from(text);
+  return buffer.length <= limit ? text : buffer.subarray(buffer.length - limit).toString('utf8');
+}
+
+/** An X-Ray trace header as Lambda passes it: `Root=1-<epoch hex>-<24 hex>;Sampled=0`. */
+function traceId(requestId: string): string {
+  const epoch = Math.floor(Date.now() / 1000).toString(16);
+  return `Root=1-${epoch}-${requestId.replaceAll('-', '').slice(0, 24)};Parent=${requestId.replaceAll('-', '').slice(16, 32)};Sampled=0`;
+}
