@@ -1,0 +1,36 @@
+/**
+ * Entry point of the Node.js runtime, started by the host inside an execution environment:
+ *   node /path/to/dist/src/runtimes/nodejs/bootstrap.js
+ * with cwd = LAMBDA_TASK_ROOT and Lambda's reserved environment variables. It imports only Node
+ * built-ins and its own folder: it runs on its own, apart from the host.
+ */
+import path from 'node:path';
+import { patchConsole } from './logging.js';
+import { Runtime, EXIT_RUNTIME_API_FAILURE } from './runtime.js';
+import { RuntimeClient } from './runtime-client.js';
+
+const env = process.env;
+const runtimeApi = env['AWS_LAMBDA_RUNTIME_API'];
+if (runtimeApi === undefined || runtimeApi === '') {
+  process.stderr.write('kindling runtime: AWS_LAMBDA_RUNTIME_API is not set\n');
+  process.exit(EXIT_RUNTIME_API_FAILURE);
+}
+
+// Before the handler loads, so lines it logs at init are in Lambda's format too.
+patchConsole();
+
+const runtime = new Runtime({
+  client: new RuntimeClient(runtimeApi),
+  taskRoot: path.resolve(env['LAMBDA_TASK_ROOT'] ?? process.cwd()),
+  handler: env['_HANDLER'] ?? '',
+  metadata: Object.freeze({
+    functionName: env['AWS_LAMBDA_FUNCTION_NAME'] ?? '',
+    functionVersion: env['AWS_LAMBDA_FUNCTION_VERSION'] ?? '$LATEST',
+    memoryLimitInMB: env['AWS_LAMBDA_FUNCTION_MEMORY_SIZE'] ?? '128',
+    logGroupName: env['AWS_LAMBDA_LOG_GROUP_NAME'] ?? '',
+    logStreamName: env['AWS_LAMBDA_LOG_STREAM_NAME'] ?? '',
+  }),
+});
+
+// start() reports its own failures (init errors, crashes); nothing is left to await here.
+void runtime.start();
