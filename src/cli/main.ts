@@ -1,6 +1,18 @@
 #!/usr/bin/env node
+import { LambdaServiceException } from '@aws-sdk/client-lambda';
 import { ConfigError } from '../config/index.js';
+import { HelpRequested, UsageError } from './args.js';
+import { EndpointUnreachable } from './client.js';
+import { synopsis, type Command } from './commands/command.js';
+import { deploy } from './commands/deploy.js';
+import { invoke } from './commands/invoke.js';
+import { ls } from './commands/ls.js';
+import { rm } from './commands/rm.js';
 import { serve } from './serve.js';
+import { FunctionNotReady } from './wait.js';
+
+/** The client commands: thin clients of the HTTP API (KINDLING_ENDPOINT, default http://127.0.0.1:9000). */
+const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm };
 
 const USAGE = `Usage: kindling <command> [options]
 
@@ -8,11 +20,15 @@ Commands:
   serve [--host H] [--port P] [--data-dir D] [--region R] [--account-id A]
         [--idle-timeout S] [--max-lifetime S] [--shutdown-grace S] [--log-level L]
                                   run the platform (default 127.0.0.1:9000, data in ./.kindling)
+${Object.values(COMMANDS)
+  .map((command) => `${synopsis(command, '  ')}${' '.repeat(34)}${command.summary}\n`)
+  .join('')}
+The client commands talk to --endpoint (or KINDLING_ENDPOINT, default http://127.0.0.1:9000).
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
+  const [name, ...rest] = argv;
+  switch (name) {
     case 'serve':
       await serve(rest);
       return 0;
@@ -21,11 +37,44 @@ async function main(argv: string[]): Promise<number> {
     case '--help':
     case '-h':
       process.stdout.write(USAGE);
-      return command === undefined ? 1 : 0;
-    default:
-      process.stderr.write(`kindling: unknown command '${command}'\n\n${USAGE}`);
-      return 2;
+      return name === undefined ? 1 : 0;
   }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    process.stderr.write(`kindling: unknown command '${name}'\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    const usage = synopsis(command, 'Usage: kindling ');
+    if (err instanceof HelpRequested) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    // A bad --endpoint or --region is a mistake on the command line too.
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`kindling ${name}: ${err.message}\n\n${usage}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+/**
+ * `kindling: <ErrorName>: <message>` for what a user can act on: Lambda's error name for service
+ * errors, the reason code for a function that did not settle, the code of a socket or file error.
+ * Anything else is a bug, printed with its stack.
+ */
+function report(err: unknown): string {
+  if (err instanceof ConfigError) return `kindling: ${err.message}\n`;
+  const expected =
+    err instanceof LambdaServiceException ||
+    err instanceof EndpointUnreachable ||
+    err instanceof FunctionNotReady ||
+    (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string');
+  if (expected) return `kindling: ${err.name}: ${err.message}\n`;
+  return `kindling: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`;
 }
 
 main(process.argv.slice(2)).then(
@@ -33,8 +82,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`kindling: ${err.message}\n`);
-    else process.stderr.write(`kindling: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(report(err));
     process.exitCode = 1;
   },
 );

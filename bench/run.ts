@@ -1,0 +1,139 @@
+/**
+ * `npm run bench`: the invoke figures issue #2 names, measured against a real `kindling serve`
+ * running in its own process (so the load generator does not share its event loop).
+ */
+import { CreateFunctionCommand, InvokeCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { zipFiles } from '../src/code/index.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const ROLE = 'arn:aws:iam::000000000000:role/bench';
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function summary(samples: number[]): string {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return `p50 ${percentile(sorted, 50).toFixed(3)} ms  p99 ${percentile(sorted, 99).toFixed(3)} ms  (n=${samples.length})`;
+}
+
+async function startServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  // KINDLING_BENCH_PROFILE=dir writes a CPU profile of the server there (node --cpu-prof).
+  const profile = process.env['KINDLING_BENCH_PROFILE'];
+  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let seen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /on (http:\/\/[^\s]+)/.exec(seen);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`kindling serve exited with ${code}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** One bare keep-alive HTTP invoke. */
+function bareInvoke(agent: http.Agent, url: URL, path: string, body: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { agent, host: url.hostname, port: url.port, method: 'POST', path, headers: { 'Content-Length': body.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function run(concurrency: number, total: number, call: () => Promise<void>): Promise<{ latencies: number[]; perSecond: number }> {
+  const latencies: number[] = [];
+  let started = 0;
+  const begin = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started < total) {
+        started++;
+        const t = performance.now();
+        await call();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { latencies, perSecond: (total / (performance.now() - begin)) * 1000 };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kindling-bench-'));
+  const server = await startServer(dataDir);
+  const lambda = new LambdaClient({
+    endpoint: server.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  try {
+    const zip = await zipFiles({ 'index.js': 'exports.handler = async () => null;\n' });
+    const create = async (name: string) => {
+      await lambda.send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: zip } }));
+      await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 30 }, { FunctionName: name });
+    };
+    await create('noop');
+    const url = new URL(server.url);
+    const path = '/2015-03-31/functions/noop/invocations';
+    const body = Buffer.from('{}');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const bare = () => bareInvoke(agent, url, path, body);
+    const sdk = async () => {
+      await lambda.send(new InvokeCommand({ FunctionName: 'noop', Payload: body }));
+    };
+
+    console.log('Kindling invoke benchmark (no-op Node.js function, process sandbox)\n');
+    // Warm up: environments for concurrency 32, and the JIT of both sides.
+    await run(32, 2000, bare);
+
+    const bare1 = await run(1, 3000, bare);
+    console.log(`warm invoke, bare HTTP, concurrency 1:   ${summary(bare1.latencies)}  ${bare1.perSecond.toFixed(0)} invokes/s`);
+    const bare32 = await run(32, 20_000, bare);
+    console.log(`warm invoke, bare HTTP, concurrency 32:  ${summary(bare32.latencies)}  ${bare32.perSecond.toFixed(0)} invokes/s`);
+    const sdk1 = await run(1, 2000, sdk);
+    console.log(`warm invoke, AWS SDK,   concurrency 1:   ${summary(sdk1.latencies)}  ${sdk1.perSecond.toFixed(0)} invokes/s`);
+    const sdk32 = await run(32, 10_000, sdk);
+    console.log(`warm invoke, AWS SDK,   concurrency 32:  ${summary(sdk32.latencies)}  ${sdk32.perSecond.toFixed(0)} invokes/s`);
+
+    const cold: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const name = `cold-${i}`;
+      await create(name);
+      const t = performance.now();
+      await bareInvoke(agent, url, `/2015-03-31/functions/${name}/invocations`, body);
+      cold.push(performance.now() - t);
+    }
+    console.log(`cold start (first invoke), bare HTTP:    ${summary(cold)}`);
+    agent.destroy();
+  } finally {
+    lambda.destroy();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

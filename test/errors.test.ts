@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  InvalidParameterValueException,
+  InvalidRequestContentException,
+  LambdaServiceError,
+  PreconditionFailedException,
+  RequestTooLargeException,
+  ResourceConflictException,
+  ResourceNotFoundException,
+  ResourceNotReadyException,
+  ServiceException,
+  TooManyRequestsException,
+  UnknownOperationException,
+  UnsupportedMediaTypeException,
+  ValidationException,
+} from '../src/shared/index.js';
+
+/** Every error in the catalogue: Lambda's wire name, status, Type and message key (LAMBDA.md 1.2). */
+const TABLE: [LambdaServiceError, string, number, 'User' | 'Service', 'message' | 'Message'][] = [
+  [new ResourceNotFoundException('m'), 'ResourceNotFoundException', 404, 'User', 'Message'],
+  [new ResourceConflictException('m'), 'ResourceConflictException', 409, 'User', 'message'],
+  [new InvalidParameterValueException('m'), 'InvalidParameterValueException', 400, 'User', 'message'],
+  [new ValidationException('m'), 'ValidationException', 400, 'User', 'message'],
+  [new PreconditionFailedException('m'), 'PreconditionFailedException', 412, 'User', 'message'],
+  [new RequestTooLargeException('m'), 'RequestTooLargeException', 413, 'User', 'message'],
+  [new UnsupportedMediaTypeException('m'), 'UnsupportedMediaTypeException', 415, 'User', 'message'],
+  [new InvalidRequestContentException('m'), 'InvalidRequestContentException', 400, 'User', 'message'],
+  [new ResourceNotReadyException('m'), 'ResourceNotReadyException', 502, 'Service', 'message'],
+  [new TooManyRequestsException('ConcurrentInvocationLimitExceeded', 3), 'TooManyRequestsException', 429, 'User', 'message'],
+  [new ServiceException('m'), 'ServiceException', 500, 'Service', 'Message'],
+  [new UnknownOperationException('m'), 'UnknownOperationException', 404, 'User', 'message'],
+];
+
+describe('the error catalogue', () => {
+  for (const [error, code, status, kind, key] of TABLE) {
+    it(`${code} is ${status} with {Type: ${kind}, ${key}}`, () => {
+      assert.equal(error.code, code);
+      assert.equal(error.name, code);
+      assert.equal(error.status, status);
+      const body = error.toBody();
+      assert.equal(body['Type'], kind);
+      assert.equal(typeof body[key], 'string');
+      assert.equal(Object.keys(body).filter((k) => k.toLowerCase() === 'message').length, 1);
+    });
+  }
+
+  it('adds Reason and Retry-After to a throttle', () => {
+    const error = new TooManyRequestsException('ReservedFunctionConcurrentInvocationLimitExceeded', 2);
+    assert.equal(error.toBody()['Reason'], 'ReservedFunctionConcurrentInvocationLimitExceeded');
+    assert.deepEqual(error.extraHeaders(), { 'Retry-After': '2' });
+  });
+
+  it('keeps the cause when wrapping', () => {
+    const cause = new Error('disk');
+    assert.equal(new ServiceException('wrapped', { cause }).cause, cause);
+  });
+});
