@@ -26,7 +26,10 @@ export class ProcessSandboxDriver implements SandboxDriver {
       cwd: spec.codeDir,
       env: { ...spec.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${spec.runtimeApiPort}` },
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: false,
+      // Its own process group: Ctrl-C at the server's terminal must not kill runtimes mid-invoke
+      // (serve finishes in-flight work first), and a kill reaches whatever the function spawned.
+      // A runtime outliving a crashed server exits on its own: its Runtime API connection drops.
+      detached: true,
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -64,7 +67,7 @@ class ProcessSandbox implements Sandbox {
 
   async stop(graceMs: number): Promise<SandboxExit> {
     if (this.#exit) return this.#exit;
-    this.#child.kill('SIGTERM');
+    this.#signal('SIGTERM');
     const timer = setTimeout(() => this.kill(), graceMs);
     const exit = await this.exited;
     clearTimeout(timer);
@@ -72,7 +75,16 @@ class ProcessSandbox implements Sandbox {
   }
 
   kill(): void {
-    if (!this.#exit) this.#child.kill('SIGKILL');
+    this.#signal('SIGKILL');
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    if (this.#exit || this.#child.pid === undefined) return;
+    try {
+      process.kill(-this.#child.pid, signal);
+    } catch {
+      this.#child.kill(signal);
+    }
   }
 
   stats(): SandboxStats {
