@@ -1,8 +1,8 @@
 /**
  * HTTP client for the Lambda Runtime API (2018-06-01) at AWS_LAMBDA_RUNTIME_API.
- * One keep-alive socket carries every call: /next and the post that answers it never overlap.
+ * One keep-alive connection carries every call: /next and the post that answers it never overlap.
  */
-import http from 'node:http';
+import { HttpConnection, HttpConnectionError, type RawResponse } from './http-connection.js';
 
 export interface NextInvocation {
   requestId: string;
@@ -28,83 +28,43 @@ export class RuntimeApiError extends Error {
 }
 
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
-const JSON_TYPE = 'application/json';
-
-function header(headers: http.IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
+const JSON_HEADERS = 'Content-Type: application/json\r\n';
 
 /** Header values may not hold control characters; an error name could (it is user data). */
 function headerSafe(value: string): string {
   return value.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
 }
 
-function isRetryable(err: unknown, req: http.ClientRequest): boolean {
-  // The server may close an idle keep-alive socket just as we reuse it (Node's documented race).
-  const code = (err as NodeJS.ErrnoException).code;
-  return req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE');
-}
-
 export class RuntimeClient {
-  readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 1, noDelay: true });
-  readonly #host: string;
-  readonly #port: number;
+  readonly #connection: HttpConnection;
   readonly #base = '/2018-06-01/runtime';
-  readonly #nextOptions: http.RequestOptions;
 
   /** `runtimeApi` is AWS_LAMBDA_RUNTIME_API: `host:port`. */
   constructor(runtimeApi: string) {
     const url = new URL(`http://${runtimeApi}`);
-    this.#host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.#port = url.port === '' ? 80 : Number(url.port);
-    this.#nextOptions = this.#options('GET', `${this.#base}/invocation/next`, {});
-  }
-
-  #options(method: string, path: string, headers: http.OutgoingHttpHeaders): http.RequestOptions {
-    return { agent: this.#agent, host: this.#host, port: this.#port, method, path, headers };
+    this.#connection = new HttpConnection(url.hostname.replace(/^\[(.*)\]$/, '$1'), url.port === '' ? 80 : Number(url.port));
   }
 
   /** Long-polls for the next event; no timeout, the host answers when there is work. */
-  next(): Promise<NextInvocation> {
-    return new Promise((resolve, reject) => {
-      const attempt = (retried: boolean): void => {
-        const req = http.request(this.#nextOptions, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            const body = chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString();
-            if (res.statusCode !== 200) {
-              reject(new RuntimeApiError(`/next answered ${res.statusCode}: ${body}`, res.statusCode));
-              return;
-            }
-            const requestId = header(res.headers, 'lambda-runtime-aws-request-id');
-            if (requestId === undefined || requestId === '') {
-              reject(new RuntimeApiError('/next answered without Lambda-Runtime-Aws-Request-Id'));
-              return;
-            }
-            const h = res.headers;
-            resolve({
-              requestId,
-              body,
-              deadlineMs: Number(header(h, 'lambda-runtime-deadline-ms')),
-              invokedFunctionArn: header(h, 'lambda-runtime-invoked-function-arn') ?? '',
-              traceId: header(h, 'lambda-runtime-trace-id'),
-              clientContext: header(h, 'lambda-runtime-client-context'),
-              cognitoIdentity: header(h, 'lambda-runtime-cognito-identity'),
-              tenantId: header(h, 'lambda-runtime-aws-tenant-id'),
-            });
-          });
-        });
-        req.on('error', (err) => {
-          if (!retried && isRetryable(err, req)) attempt(true);
-          else reject(new RuntimeApiError(`/next failed: ${err.message}`, undefined, { cause: err }));
-        });
-        req.end();
-      };
-      attempt(false);
-    });
+  async next(): Promise<NextInvocation> {
+    const res = await this.#send('GET', `${this.#base}/invocation/next`, '', undefined);
+    const body = res.body.toString();
+    if (res.status !== 200) throw new RuntimeApiError(`/next answered ${res.status}: ${body}`, res.status);
+    const h = res.headers;
+    const requestId = h.get('lambda-runtime-aws-request-id');
+    if (requestId === undefined || requestId === '') {
+      throw new RuntimeApiError('/next answered without Lambda-Runtime-Aws-Request-Id');
+    }
+    return {
+      requestId,
+      body,
+      deadlineMs: Number(h.get('lambda-runtime-deadline-ms')),
+      invokedFunctionArn: h.get('lambda-runtime-invoked-function-arn') ?? '',
+      traceId: h.get('lambda-runtime-trace-id'),
+      clientContext: h.get('lambda-runtime-client-context'),
+      cognitoIdentity: h.get('lambda-runtime-cognito-identity'),
+      tenantId: h.get('lambda-runtime-aws-tenant-id'),
+    };
   }
 
   /** POSTs the handler's JSON result; resolves with the HTTP status (202 expected). */
@@ -122,32 +82,29 @@ export class RuntimeClient {
     return this.#post(`${this.#base}/init/error`, body, errorType);
   }
 
-  #post(path: string, body: string, errorType: string | undefined): Promise<number> {
-    const headers: http.OutgoingHttpHeaders = {
-      'Content-Type': JSON_TYPE,
-      'Content-Length': Buffer.byteLength(body),
-    };
-    if (errorType !== undefined) headers[ERROR_TYPE_HEADER] = headerSafe(errorType);
-    const options = this.#options('POST', path, headers);
-    return new Promise((resolve, reject) => {
-      const attempt = (retried: boolean): void => {
-        const req = http.request(options, (res) => {
-          // Drain the body so the socket goes back to the agent for the next /next.
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          res.on('error', reject);
-        });
-        req.on('error', (err) => {
-          if (!retried && isRetryable(err, req)) attempt(true);
-          else reject(new RuntimeApiError(`POST ${path} failed: ${err.message}`, undefined, { cause: err }));
-        });
-        req.end(body);
-      };
-      attempt(false);
-    });
+  async #post(path: string, body: string, errorType: string | undefined): Promise<number> {
+    const headers = errorType === undefined ? JSON_HEADERS : `${JSON_HEADERS}${ERROR_TYPE_HEADER}: ${headerSafe(errorType)}\r\n`;
+    const res = await this.#send('POST', path, headers, body);
+    return res.status;
+  }
+
+  /** One request; sent again once if a reused connection turned out closed before any answer. */
+  async #send(method: string, path: string, headers: string, body: string | undefined): Promise<RawResponse> {
+    try {
+      return await this.#connection.request(method, path, headers, body);
+    } catch (err) {
+      if (err instanceof HttpConnectionError && err.retryable) {
+        try {
+          return await this.#connection.request(method, path, headers, body);
+        } catch (again) {
+          throw new RuntimeApiError(`${method} ${path} failed: ${(again as Error).message}`, undefined, { cause: again });
+        }
+      }
+      throw new RuntimeApiError(`${method} ${path} failed: ${(err as Error).message}`, undefined, { cause: err });
+    }
   }
 
   close(): void {
-    this.#agent.destroy();
+    this.#connection.close();
   }
 }

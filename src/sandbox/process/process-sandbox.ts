@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec, SandboxStats } from '../sandbox.js';
 
 /** Lambda's per-environment limits on file descriptors and processes (quotas page). */
@@ -45,6 +45,9 @@ class ProcessSandbox implements Sandbox {
   readonly runtimeApiAddress: string;
   #exit: SandboxExit | undefined;
   #maxMemoryBytes = 0;
+  /** /proc/<pid>/status, opened once: stats() is read after every invocation. */
+  #statusFd: number | undefined;
+  readonly #statusBuffer = Buffer.allocUnsafe(4096);
 
   constructor(child: ChildProcess, runtimeApiAddress: string) {
     this.#child = child;
@@ -52,6 +55,8 @@ class ProcessSandbox implements Sandbox {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.#exit = { code, signal };
+        if (this.#statusFd !== undefined) closeSync(this.#statusFd);
+        this.#statusFd = undefined;
         resolve(this.#exit);
       });
     });
@@ -91,7 +96,9 @@ class ProcessSandbox implements Sandbox {
     // VmHWM is the peak resident set size: Lambda's "Max Memory Used".
     if (!this.#exit && this.#child.pid !== undefined) {
       try {
-        const status = readFileSync(`/proc/${this.#child.pid}/status`, 'latin1');
+        this.#statusFd ??= openSync(`/proc/${this.#child.pid}/status`, 'r');
+        const length = readSync(this.#statusFd, this.#statusBuffer, 0, this.#statusBuffer.length, 0);
+        const status = this.#statusBuffer.toString('latin1', 0, length);
         const match = /VmHWM:\s+(\d+) kB/.exec(status);
         if (match) this.#maxMemoryBytes = Math.max(this.#maxMemoryBytes, Number(match[1]) * 1024);
       } catch {
