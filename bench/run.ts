@@ -3,8 +3,8 @@
  * running in its own process (so the load generator does not share its event loop).
  */
 import { CreateFunctionCommand, InvokeCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +81,23 @@ async function run(concurrency: number, total: number, call: () => Promise<void>
   return { latencies, perSecond: (total / (performance.now() - begin)) * 1000 };
 }
 
+/**
+ * The same load from wrk (Debian package `wrk`), a C load generator: on 2 cores a Node.js client
+ * takes a good share of the CPU the server needs, so wrk shows more of what the server can do.
+ */
+function wrkFigures(url: string, dataDir: string, concurrency: number): string | undefined {
+  const wrk = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((path) => existsSync(path));
+  if (!wrk) return undefined;
+  const script = join(dataDir, 'post.lua');
+  writeFileSync(script, 'wrk.method = "POST"\nwrk.body = "{}"\n');
+  const out = execFileSync(wrk, ['-t1', `-c${concurrency}`, '-d5s', '--latency', '-s', script, url], { encoding: 'utf8' });
+  const p50 = /50%\s+(\S+)/.exec(out)?.[1];
+  const p99 = /99%\s+(\S+)/.exec(out)?.[1];
+  const rate = /Requests\/sec:\s+(\S+)/.exec(out)?.[1];
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+  return `p50 ${p50}  p99 ${p99}  ${Number(rate).toFixed(0)} invokes/s${errors ? `  (${errors} non-2xx!)` : ''}`;
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kindling-bench-'));
   const server = await startServer(dataDir);
@@ -114,6 +131,10 @@ async function main(): Promise<void> {
     console.log(`warm invoke, bare HTTP, concurrency 1:   ${summary(bare1.latencies)}  ${bare1.perSecond.toFixed(0)} invokes/s`);
     const bare32 = await run(32, 20_000, bare);
     console.log(`warm invoke, bare HTTP, concurrency 32:  ${summary(bare32.latencies)}  ${bare32.perSecond.toFixed(0)} invokes/s`);
+    for (const concurrency of [1, 32]) {
+      const figures = wrkFigures(`${server.url}${path}`, dataDir, concurrency);
+      if (figures) console.log(`warm invoke, wrk,      concurrency ${String(concurrency).padEnd(2)}:  ${figures}`);
+    }
     const sdk1 = await run(1, 2000, sdk);
     console.log(`warm invoke, AWS SDK,   concurrency 1:   ${summary(sdk1.latencies)}  ${sdk1.perSecond.toFixed(0)} invokes/s`);
     const sdk32 = await run(32, 10_000, sdk);

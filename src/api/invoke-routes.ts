@@ -11,13 +11,14 @@ function header(value: string | string[] | undefined): string | undefined {
 
 /** The data plane: `POST /2015-03-31/functions/{FunctionName}/invocations`. */
 export function invokeRoutes(router: Router, invoker: InvokeService): void {
-  router.on('POST', /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/, async ({ req, res, params, query }) => {
+  router.on('POST', /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/, async ({ req, res, params, query, requestId }) => {
     const payload = await readBody(req, INVOKE_REQUEST_LIMIT, 'InvokeFunction');
     const qualifier = query.get('Qualifier');
     const invocationType = header(req.headers['x-amz-invocation-type']);
     const logType = header(req.headers['x-amz-log-type']);
     const clientContext = header(req.headers['x-amz-client-context']);
     const out = await invoker.invoke({
+      requestId,
       functionName: params[0]!,
       payload,
       ...(qualifier === null ? {} : { qualifier }),

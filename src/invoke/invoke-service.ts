@@ -17,6 +17,8 @@ const CLIENT_CONTEXT_MAX = 3583;
 const EMPTY_EVENT = Buffer.from('{}');
 
 export interface InvokeInput {
+  /** The id the API gave the request; it becomes the invocation's request id. */
+  readonly requestId?: string;
   /** The `{FunctionName}` path segment, decoded: name, ARN or partial ARN, maybe qualified. */
   readonly functionName: string;
   readonly qualifier?: string;
@@ -53,7 +55,7 @@ export class InvokeService {
     const ref = parseFunctionRef(input.functionName, this.#partition);
     const qualifier = resolveQualifier(ref.qualifier, input.qualifier);
     const fn = await this.#resolve(ref.name, qualifier);
-    const requestId = newRequestId();
+    const requestId = input.requestId ?? newRequestId();
 
     const type = input.invocationType ?? 'RequestResponse';
     if (type === 'DryRun') return { status: 204, requestId };
