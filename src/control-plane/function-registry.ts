@@ -43,7 +43,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
   constructor(deps: RegistryDeps) {
     super();
     this.#deps = deps;
-    for (const record of deps.store.listFunctions()) this.#functions.set(record.name, record);
+    for (const record of deps.store.functions.list()) this.#functions.set(record.name, record);
   }
 
   /** The record for a name or ARN; throws ResourceNotFoundException like Lambda. */
@@ -118,7 +118,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       lastUpdateStatus: 'InProgress',
       tags,
     };
-    this.#deps.store.insertFunction(record);
+    this.#deps.store.functions.insert(record);
     this.#functions.set(record.name, record);
     this.#settle(record.name, (current) => ({
       ...current,
@@ -169,7 +169,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#deps.partition, name, qualifier)}`);
     }
     this.getByName(name);
-    this.#deps.store.deleteFunction(name);
+    this.#deps.store.functions.delete(name);
     this.#functions.delete(name);
     this.emit('change', name, 'deleted');
     this.#deps.logger.info('function deleted', { name });
@@ -208,7 +208,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       lastUpdateStatusReason: 'The function is being updated.',
       lastUpdateStatusReasonCode: undefined,
     };
-    this.#deps.store.replaceFunction(record);
+    this.#deps.store.functions.replace(record);
     this.#functions.set(record.name, record);
     this.emit('change', record.name, kind);
     this.#settle(record.name, (latest) => ({
@@ -231,7 +231,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
         const latest = this.#functions.get(name);
         if (latest) {
           const record = next(latest);
-          this.#deps.store.replaceFunction(record);
+          this.#deps.store.functions.replace(record);
           this.#functions.set(name, record);
         }
         this.#settling.delete(name);

@@ -47,7 +47,7 @@ export class LogSink {
     this.#pending = new Map();
     this.#count = 0;
     try {
-      this.#store.appendLogs(batches, this.#clock.now());
+      this.#store.logs.append(batches, this.#clock.now());
     } catch (err) {
       this.#logger.error('could not store function logs', { error: String(err) });
     }

@@ -1,2 +1,11 @@
 export { SqliteStore } from './sqlite/sqlite-store.js';
-export type { Store, FunctionRecord, LogBatch, LogEventInput, StoredLogEvent, LogStreamInfo } from './types.js';
+export type {
+  Store,
+  FunctionTable,
+  LogTables,
+  FunctionRecord,
+  LogBatch,
+  LogEventInput,
+  StoredLogEvent,
+  LogStreamInfo,
+} from './types.js';

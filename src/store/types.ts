@@ -24,6 +24,8 @@ export interface FunctionRecord {
   lastUpdateStatus: 'InProgress' | 'Successful' | 'Failed';
   lastUpdateStatusReason?: string;
   lastUpdateStatusReasonCode?: string;
+  /** DeadLetterConfig.TargetArn, when set. */
+  deadLetterTarget?: string;
   tags: Record<string, string>;
 }
 
@@ -52,22 +54,28 @@ export interface LogBatch {
   events: LogEventInput[];
 }
 
+export interface FunctionTable {
+  list(): FunctionRecord[];
+  /** Fails if the name is taken (the registry checks first; this is the last line). */
+  insert(record: FunctionRecord): void;
+  replace(record: FunctionRecord): void;
+  delete(name: string): void;
+}
+
+export interface LogTables {
+  /** Writes every batch in one transaction: one fsync for many invocations' lines. */
+  append(batches: LogBatch[], ingestionTime: number): void;
+  listStreams(group: string): LogStreamInfo[];
+  listGroups(): { logGroupName: string; creationTime: number; storedBytes: number }[];
+  getEvents(group: string, stream: string, options?: { startTime?: number; endTime?: number; limit?: number }): StoredLogEvent[];
+}
+
 /**
- * Persistence behind one interface (STYLE.md 5): the SQLite store is the embedded default; another
- * store (PostgreSQL) implements the same and passes the same contract suite.
+ * Persistence behind one interface (STYLE.md 5), one part per area: the SQLite store is the
+ * embedded default; another store (PostgreSQL) implements the same and passes the same contract suite.
  */
 export interface Store {
-  listFunctions(): FunctionRecord[];
-  /** Fails if the name is taken (the registry checks first; this is the last line). */
-  insertFunction(record: FunctionRecord): void;
-  replaceFunction(record: FunctionRecord): void;
-  deleteFunction(name: string): void;
-
-  /** Writes every batch in one transaction: one fsync for many invocations' lines. */
-  appendLogs(batches: LogBatch[], ingestionTime: number): void;
-  listLogStreams(group: string): LogStreamInfo[];
-  listLogGroups(): { logGroupName: string; creationTime: number; storedBytes: number }[];
-  getLogEvents(group: string, stream: string, options?: { startTime?: number; endTime?: number; limit?: number }): StoredLogEvent[];
-
+  readonly functions: FunctionTable;
+  readonly logs: LogTables;
   close(): void;
 }
