@@ -1,11 +1,23 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
-import { FunctionRegistry } from './control-plane/index.js';
+import { EventInvokeConfigs, FunctionRegistry } from './control-plane/index.js';
 import { InvokeService } from './invoke/index.js';
 import { LogSink } from './logs/index.js';
+import {
+  DEFAULT_MAX_EVENT_AGE_SECONDS,
+  DEFAULT_RETRY_ATTEMPTS,
+  DeadLetterService,
+  EventQueue,
+  parseDestination,
+  PollerFleet,
+  QueueMetrics,
+  type SettingsFor,
+} from './queue/index.js';
 import { ProcessSandboxDriver } from './sandbox/index.js';
 import { createLogger, systemClock, type Clock, type Logger } from './shared/index.js';
 import { SqliteStore, type Store } from './store/index.js';
@@ -18,6 +30,7 @@ export interface Kindling {
   readonly store: Store;
   readonly fleet: WorkerFleet;
   readonly logs: LogSink;
+  readonly pollers: PollerFleet;
   /** Graceful stop: no new requests, in-flight invokes finish, environments shut down, store closed. */
   close(): Promise<void>;
 }
@@ -34,7 +47,15 @@ export async function startKindling(
 
   const store = new SqliteStore(join(config.dataDir, 'kindling.db'));
   const code = new CodeStore(config.dataDir);
-  const registry = new FunctionRegistry({ store, code, partition, clock, logger });
+  const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
+  const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn });
+  const eventConfigs = new EventInvokeConfigs({
+    store,
+    registry,
+    partition,
+    clock,
+    deliverable: (arn) => parseDestination(arn, partition) !== undefined,
+  });
   const logs = new LogSink({ store, clock, logger });
   const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
   if (!prlimit) logger.warn('prlimit not found: process sandboxes run without rlimits');
@@ -53,9 +74,44 @@ export async function startKindling(
     code,
   );
   registry.on('change', (name) => fleet.retire(name));
-  const invoker = new InvokeService({ registry, fleet, partition });
-  const api = new ApiServer({ registry, invoker, code, partition, logger });
+  const metrics = new QueueMetrics();
+  const queue = new EventQueue({ table: store.events, logger });
+  const invoker = new InvokeService({ registry, fleet, queue, metrics, partition, clock });
+  const settingsFor: SettingsFor = (name, qualifier) => {
+    const settings = eventConfigs.find(name, qualifier);
+    const deadLetterTarget = registry.find(name)?.deadLetterTarget;
+    return {
+      maximumRetryAttempts: settings?.maximumRetryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
+      maximumEventAgeSeconds: settings?.maximumEventAgeInSeconds ?? DEFAULT_MAX_EVENT_AGE_SECONDS,
+      ...(settings?.onSuccess ? { onSuccess: settings.onSuccess } : {}),
+      ...(settings?.onFailure ? { onFailure: settings.onFailure } : {}),
+      ...(deadLetterTarget ? { deadLetterTarget } : {}),
+    };
+  };
+  const pollers = new PollerFleet(
+    {
+      table: store.events,
+      queue,
+      dispatch: (event) => invoker.dispatchEvent(event),
+      settingsFor,
+      partition,
+      clock,
+      logger,
+      metrics,
+      logLine: (name, message) => logs.write(`/aws/lambda/${name}`, 'kindling/async-events', clock.now(), message),
+    },
+    {
+      pollers: config.pollers,
+      batchSize: config.pollerBatchSize,
+      visibilityTimeoutMs: config.visibilityTimeoutMs,
+      delayScale: config.retryDelayScale,
+      owner: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    },
+  );
+  const deadLetters = new DeadLetterService({ table: store.deadLetters, queue, clock });
+  const api = new ApiServer({ registry, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events });
   const address = await api.listen(config.port, config.host);
+  pollers.start();
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info(`Kindling listening on ${url}`, { dataDir: config.dataDir });
 
@@ -66,9 +122,11 @@ export async function startKindling(
     store,
     fleet,
     logs,
+    pollers,
     close: () =>
       (closing ??= (async () => {
         await api.close();
+        await pollers.close();
         await fleet.close();
         logs.close();
         store.close();

@@ -1,12 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CodeStore } from '../code/index.js';
-import type { FunctionRegistry } from '../control-plane/index.js';
+import type { EventInvokeConfigs, FunctionRegistry } from '../control-plane/index.js';
 import type { InvokeService } from '../invoke/index.js';
+import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
+import type { EventQueueTable } from '../store/index.js';
 import { newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
+import { eventConfigRoutes } from './event-config-routes.js';
 import { functionRoutes } from './function-routes.js';
 import { sendError } from './http-io.js';
 import { invokeRoutes } from './invoke-routes.js';
+import { kindlingRoutes } from './kindling-routes.js';
 import { Router } from './router.js';
 
 export interface ApiDeps {
@@ -15,6 +19,10 @@ export interface ApiDeps {
   code: CodeStore;
   partition: Partition;
   logger: Logger;
+  eventConfigs: EventInvokeConfigs;
+  deadLetters: DeadLetterService;
+  metrics: QueueMetrics;
+  events: EventQueueTable;
 }
 
 /**
@@ -31,6 +39,8 @@ export class ApiServer {
     this.#logger = deps.logger;
     invokeRoutes(this.#router, deps.invoker);
     functionRoutes(this.#router, deps);
+    eventConfigRoutes(this.#router, deps.eventConfigs);
+    kindlingRoutes(this.#router, deps);
     this.#server = createServer((req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 65_000;
   }

@@ -1,5 +1,5 @@
 import type { InvokeService } from '../invoke/index.js';
-import { readBody } from './http-io.js';
+import { readBody, sendJson } from './http-io.js';
 import type { Router } from './router.js';
 
 /** Lambda's synchronous payload limit (6 MB), on the request as it arrives. */
@@ -36,5 +36,12 @@ export function invokeRoutes(router: Router, invoker: InvokeService): void {
     if (out.logResult) headers['X-Amz-Log-Result'] = out.logResult;
     res.writeHead(out.status, headers);
     res.end(out.payload);
+  });
+
+  // The deprecated InvokeAsync API: 202 with {"Status": 202}.
+  router.on('POST', /^\/2014-11-13\/functions\/([^/]+)\/invoke-async\/?$/, async ({ req, res, params, requestId }) => {
+    const payload = await readBody(req, INVOKE_REQUEST_LIMIT, 'InvokeAsync');
+    await invoker.invokeAsync(params[0]!, payload, requestId);
+    sendJson(res, 202, { Status: 202 }, requestId);
   });
 }

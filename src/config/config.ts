@@ -19,6 +19,14 @@ export interface KindlingConfig {
   /** The Node.js binary the nodejs* runtimes run on. */
   readonly nodeBinary: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Pollers leasing queued events side by side. */
+  readonly pollers: number;
+  /** Events one poller leases and runs at a time. */
+  readonly pollerBatchSize: number;
+  /** How long a lease hides an event; past it, an event whose poller died is delivered again. */
+  readonly visibilityTimeoutMs: number;
+  /** Multiplies every delay of the async retry policy (and the event age limit): 1 is Lambda's. */
+  readonly retryDelayScale: number;
 }
 
 export const DEFAULTS = {
@@ -32,6 +40,11 @@ export const DEFAULTS = {
   shutdownGraceMs: 2_000,
   initTimeoutMs: 10_000,
   logLevel: 'info',
+  pollers: 2,
+  pollerBatchSize: 10,
+  // Lambda's longest timeout (900 s) and a margin: a lease never ends under a running invocation.
+  visibilityTimeoutMs: 960_000,
+  retryDelayScale: 1,
 } as const;
 
 export class ConfigError extends Error {}
@@ -46,6 +59,10 @@ const OPTIONS = {
   'max-lifetime': { type: 'string' },
   'shutdown-grace': { type: 'string' },
   'log-level': { type: 'string' },
+  pollers: { type: 'string' },
+  'poller-batch-size': { type: 'string' },
+  'visibility-timeout': { type: 'string' },
+  'retry-delay-scale': { type: 'string' },
 } as const;
 
 /** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
@@ -56,6 +73,24 @@ function seconds(name: string, raw: string | undefined, fallbackMs: number, minM
     throw new ConfigError(`${name} must be a number of seconds (at least ${minMs / 1000}), got '${raw}'`);
   }
   return Math.round(value * 1000);
+}
+
+function scale(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULTS.retryDelayScale;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > 1000) {
+    throw new ConfigError(`--retry-delay-scale must be a number above 0 (1 is Lambda's schedule), got '${raw}'`);
+  }
+  return value;
+}
+
+function count(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${raw}'`);
+  }
+  return value;
 }
 
 /**
@@ -103,6 +138,10 @@ export function loadConfig(
     initTimeoutMs: DEFAULTS.initTimeoutMs,
     nodeBinary: process.execPath,
     logLevel: logLevel as KindlingConfig['logLevel'],
+    pollers: count('--pollers', pick('pollers', 'KINDLING_POLLERS'), DEFAULTS.pollers, 1, 64),
+    pollerBatchSize: count('--poller-batch-size', pick('poller-batch-size', 'KINDLING_POLLER_BATCH_SIZE'), DEFAULTS.pollerBatchSize, 1, 100),
+    visibilityTimeoutMs: seconds('--visibility-timeout', pick('visibility-timeout', 'KINDLING_VISIBILITY_TIMEOUT'), DEFAULTS.visibilityTimeoutMs, 100),
+    retryDelayScale: scale(pick('retry-delay-scale', 'KINDLING_RETRY_DELAY_SCALE')),
     ...overrides,
   };
   return Object.freeze(config);

@@ -23,6 +23,8 @@ export interface RegistryDeps {
   partition: Partition;
   clock: Clock;
   logger: Logger;
+  /** Whether an ARN names a Kindling queue (for DeadLetterConfig); handed in from `queue/`. */
+  isQueueArn: (arn: string) => boolean;
 }
 
 const DEFAULTS = { timeout: 3, memorySize: 128, ephemeralStorage: 512, architectures: ['x86_64'] } as const;
@@ -90,6 +92,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const architectures = v.validateArchitectures(body['Architectures']) ?? [...DEFAULTS.architectures];
     const ephemeralStorage = v.validateEphemeralStorage(body['EphemeralStorage']) ?? DEFAULTS.ephemeralStorage;
     const tags = v.validateTags(body['Tags']) ?? {};
+    const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn) ?? undefined;
     const zip = v.decodeZipFile(body['Code']);
     this.#assertFree(ref.name);
 
@@ -117,6 +120,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       stateReasonCode: 'Creating',
       lastUpdateStatus: 'InProgress',
       tags,
+      ...(deadLetterTarget ? { deadLetterTarget } : {}),
     };
     this.#deps.store.functions.insert(record);
     this.#functions.set(record.name, record);
@@ -160,6 +164,8 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     if (environment !== undefined) changes.environment = environment;
     const ephemeralStorage = v.validateEphemeralStorage(body['EphemeralStorage']);
     if (ephemeralStorage !== undefined) changes.ephemeralStorage = ephemeralStorage;
+    const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn);
+    if (deadLetterTarget !== undefined) changes.deadLetterTarget = deadLetterTarget ?? undefined;
     return this.#beginUpdate(current, 'configuration', changes);
   }
 

@@ -20,6 +20,7 @@ export function toConfiguration(where: Partition, record: FunctionRecord): Recor
     TracingConfig: { Mode: 'PassThrough' },
     RevisionId: record.revisionId,
     Layers: [],
+    ...(record.deadLetterTarget ? { DeadLetterConfig: { TargetArn: record.deadLetterTarget } } : {}),
     State: record.state,
     ...(record.stateReason ? { StateReason: record.stateReason } : {}),
     ...(record.stateReasonCode ? { StateReasonCode: record.stateReasonCode } : {}),

@@ -40,7 +40,7 @@ export function expectString(value: unknown, member: string): string | undefined
   return value;
 }
 
-function expectInteger(value: unknown, member: string, min: number, max: number): number | undefined {
+export function expectInteger(value: unknown, member: string, min: number, max: number): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw ValidationException.constraint(value, member, 'Member must be an integer');
@@ -188,4 +188,21 @@ export function decodeZipFile(code: unknown, member = 'code'): Buffer {
 export function ensureObject(value: unknown): Record<string, unknown> {
   if (!isObject(value)) throw ValidationException.constraint(typeof value, 'body', 'The request body must be a JSON object');
   return value;
+}
+
+/**
+ * DeadLetterConfig.TargetArn: a Kindling queue, named as an SQS queue. An empty TargetArn removes
+ * it (as on Lambda); `null` means "not given".
+ */
+export function validateDeadLetterConfig(value: unknown, isQueue: (arn: string) => boolean): string | null | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw ValidationException.constraint(value, 'deadLetterConfig', 'Member must be a structure');
+  const target = expectString(value['TargetArn'], 'deadLetterConfig.targetArn');
+  if (target === undefined || target === '') return null;
+  if (!isQueue(target)) {
+    throw new InvalidParameterValueException(
+      `The dead-letter target ${target} is not supported: Kindling's dead-letter queues are named as SQS queues (arn:aws:sqs:<region>:<account>:<name>); it has no SNS.`,
+    );
+  }
+  return target;
 }

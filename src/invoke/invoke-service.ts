@@ -1,20 +1,26 @@
-import type { FunctionRecord } from '../store/index.js';
 import type { FunctionRegistry } from '../control-plane/index.js';
+import type { DispatchResult, EventQueue, QueueMetrics } from '../queue/index.js';
 import {
   InvalidParameterValueException,
   InvalidRequestContentException,
+  RequestTooLargeException,
   ResourceNotFoundException,
+  TooManyRequestsException,
   ValidationException,
   functionArn,
   newRequestId,
   parseFunctionRef,
+  type Clock,
   type Partition,
 } from '../shared/index.js';
+import type { FunctionRecord, QueuedEvent } from '../store/index.js';
 import type { WorkerFleet } from '../worker/index.js';
 
 /** Lambda's limit on X-Amz-Client-Context (base64). */
 const CLIENT_CONTEXT_MAX = 3583;
 const EMPTY_EVENT = Buffer.from('{}');
+/** Lambda's limit on an event-mode payload (API_Invoke: 1 MB for asynchronous invocations). */
+export const ASYNC_PAYLOAD_LIMIT = 1024 * 1024;
 
 export interface InvokeInput {
   /** The id the API gave the request; it becomes the invocation's request id. */
@@ -39,16 +45,34 @@ export interface InvokeOutput {
   readonly executedVersion?: string;
 }
 
-/** The data plane's front: resolves the function and hands the request to the worker fleet. */
+export interface InvokeServiceDeps {
+  registry: FunctionRegistry;
+  fleet: WorkerFleet;
+  queue: EventQueue;
+  metrics: QueueMetrics;
+  partition: Partition;
+  clock: Clock;
+}
+
+/**
+ * The data plane's front: resolves the function, then runs it (request-response) or queues it
+ * durably (event). Queued events come back through `dispatchEvent`, the same path.
+ */
 export class InvokeService {
   readonly #registry: FunctionRegistry;
   readonly #fleet: WorkerFleet;
+  readonly #queue: EventQueue;
+  readonly #metrics: QueueMetrics;
   readonly #partition: Partition;
+  readonly #clock: Clock;
 
-  constructor(deps: { registry: FunctionRegistry; fleet: WorkerFleet; partition: Partition }) {
+  constructor(deps: InvokeServiceDeps) {
     this.#registry = deps.registry;
     this.#fleet = deps.fleet;
+    this.#queue = deps.queue;
+    this.#metrics = deps.metrics;
     this.#partition = deps.partition;
+    this.#clock = deps.clock;
   }
 
   async invoke(input: InvokeInput): Promise<InvokeOutput> {
@@ -59,11 +83,7 @@ export class InvokeService {
 
     const type = input.invocationType ?? 'RequestResponse';
     if (type === 'DryRun') return { status: 204, requestId };
-    if (type === 'Event') {
-      throw new InvalidParameterValueException(
-        'Event invocations are not available in this Kindling build yet: invoke with InvocationType RequestResponse.',
-      );
-    }
+    if (type === 'Event') return this.#enqueue(fn, qualifier ?? '$LATEST', requestId, input.payload, ASYNC_PAYLOAD_LIMIT);
     if (type !== 'RequestResponse') {
       throw ValidationException.constraint(type, 'invocationType', 'Member must satisfy enum value set: [Event, RequestResponse, DryRun]');
     }
@@ -89,6 +109,51 @@ export class InvokeService {
       ...(result.functionError ? { functionError: 'Unhandled' as const } : {}),
       ...(result.log === undefined ? {} : { logResult: Buffer.from(result.log).toString('base64') }),
     };
+  }
+
+  /** The legacy InvokeAsync (`/2014-11-13/.../invoke-async/`): event mode with its 256 KB limit. */
+  async invokeAsync(functionName: string, payload: Buffer, requestId = newRequestId()): Promise<InvokeOutput> {
+    const ref = parseFunctionRef(functionName, this.#partition);
+    const fn = await this.#resolve(ref.name, ref.qualifier);
+    return this.#enqueue(fn, ref.qualifier ?? '$LATEST', requestId, payload, 256 * 1024, 'InvokeAsync');
+  }
+
+  /** Runs a queued event through the same path as a synchronous invoke (the poller fleet's Dispatch). */
+  async dispatchEvent(event: QueuedEvent): Promise<DispatchResult> {
+    let fn = this.#registry.find(event.functionName);
+    if (!fn) return { outcome: 'function-gone' };
+    if (fn.state === 'Pending') {
+      await this.#registry.settled(fn.name);
+      fn = this.#registry.getByName(fn.name);
+    }
+    try {
+      const result = await this.#fleet.invoke(fn, {
+        requestId: event.requestId,
+        payload: event.payload,
+        invokedFunctionArn: functionArn(this.#partition, fn.name, event.qualifier),
+        tail: false,
+      });
+      return {
+        outcome: result.functionError ? 'function-error' : 'success',
+        payload: result.payload,
+        executedVersion: result.executedVersion,
+      };
+    } catch (err) {
+      if (err instanceof TooManyRequestsException) return { outcome: 'throttled', reason: err.reason };
+      if (err instanceof ResourceNotFoundException) return { outcome: 'function-gone', reason: err.message };
+      return { outcome: 'system-error', reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Event mode: answered (202) only once the event is committed and fsynced. */
+  async #enqueue(fn: FunctionRecord, qualifier: string, requestId: string, raw: Buffer, limit: number, operation = 'InvokeFunction'): Promise<InvokeOutput> {
+    if (raw.length > limit) {
+      throw new RequestTooLargeException(`Request must be smaller than ${limit} bytes for the ${operation} operation`);
+    }
+    const payload = checkPayload(raw);
+    await this.#queue.enqueue({ functionName: fn.name, qualifier, requestId, payload, enqueuedAt: this.#clock.now() });
+    this.#metrics.add(fn.name, 'AsyncEventsReceived');
+    return { status: 202, requestId };
   }
 
   async #resolve(name: string, qualifier: string | undefined): Promise<FunctionRecord> {

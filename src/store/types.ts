@@ -54,6 +54,47 @@ export interface LogBatch {
   events: LogEventInput[];
 }
 
+export interface LogGroupInfo {
+  logGroupName: string;
+  creationTime: number;
+  storedBytes: number;
+}
+
+/** A stored event with its stream and row id: `id` orders events of equal timestamp. */
+export interface LogEventRecord extends StoredLogEvent {
+  id: number;
+  stream: string;
+}
+
+/** A place in a group's (timestamp, id) order; event queries start strictly after or before one. */
+export interface LogPosition {
+  timestamp: number;
+  id: number;
+}
+
+export interface LogEventQuery {
+  group: string;
+  /** Only these streams; every stream of the group when undefined. */
+  streams?: readonly string[];
+  startTime?: number;
+  endTime?: number;
+  /** Exclusive: events after it (ascending), or before it when `descending`. */
+  from?: LogPosition;
+  /** Newest first. */
+  descending?: boolean;
+  limit: number;
+}
+
+export interface LogStreamQuery {
+  prefix?: string;
+  /** By name, or by the time of the last event (streams without events count as 0), then name. */
+  orderBy: 'LogStreamName' | 'LastEventTime';
+  descending: boolean;
+  /** Exclusive: the streams that come after this one in the chosen order. */
+  after?: { name: string; lastEventTime: number };
+  limit: number;
+}
+
 export interface FunctionTable {
   list(): FunctionRecord[];
   /** Fails if the name is taken (the registry checks first; this is the last line). */
@@ -68,6 +109,13 @@ export interface LogTables {
   listStreams(group: string): LogStreamInfo[];
   listGroups(): { logGroupName: string; creationTime: number; storedBytes: number }[];
   getEvents(group: string, stream: string, options?: { startTime?: number; endTime?: number; limit?: number }): StoredLogEvent[];
+  getGroup(name: string): LogGroupInfo | undefined;
+  getStream(group: string, name: string): LogStreamInfo | undefined;
+  /** Groups by name, after `after` (exclusive), up to `limit`. */
+  queryGroups(options: { prefix?: string; after?: string; limit: number }): LogGroupInfo[];
+  queryStreams(group: string, query: LogStreamQuery): LogStreamInfo[];
+  /** Events in (timestamp, id) order (reversed when descending), up to `limit`. */
+  queryEvents(query: LogEventQuery): LogEventRecord[];
 }
 
 /**
@@ -77,5 +125,112 @@ export interface LogTables {
 export interface Store {
   readonly functions: FunctionTable;
   readonly logs: LogTables;
+  readonly events: EventQueueTable;
+  readonly deadLetters: DeadLetterTable;
+  readonly eventConfigs: EventInvokeConfigTable;
   close(): void;
+}
+
+/** An event-mode invocation waiting in (or leased from) the durable queue. */
+export interface QueuedEvent {
+  id: number;
+  functionName: string;
+  qualifier: string;
+  requestId: string;
+  payload: Buffer;
+  /** When Kindling accepted it (event age counts from here). */
+  enqueuedAt: number;
+  /** Invocations that ran the function (and failed) so far. */
+  attempts: number;
+  /** Retries after throttles or Kindling's own failures so far. */
+  systemRetries: number;
+  /** The last attempt's outcome, JSON, for the failure destination's responseContext. */
+  lastResponse?: string;
+}
+
+export interface NewEvent {
+  functionName: string;
+  qualifier: string;
+  requestId: string;
+  payload: Buffer;
+  enqueuedAt: number;
+}
+
+/** Where a failed (or successful) event went, besides leaving the queue. */
+export interface DeadLetterInput {
+  /** `dead-letter` (DeadLetterConfig), `destination` (a Kindling queue as destination) or `dropped`. */
+  kind: 'dead-letter' | 'destination' | 'dropped';
+  /** The Kindling queue's name (from its SQS-style ARN); none for dropped events. */
+  queueName?: string;
+  sourceFunction: string;
+  qualifier: string;
+  requestId: string;
+  /** What the queue received: the payload (dead letters) or the destination record. */
+  body: Buffer;
+  /** The original request payload, for redrive. */
+  requestPayload: Buffer;
+  condition: string;
+  reason: string;
+  attempts: number;
+  enqueuedAt: number;
+  failedAt: number;
+}
+
+export interface DeadLetter extends DeadLetterInput {
+  id: number;
+}
+
+/** How an event leaves the queue: deleted, with what it leads to written in the same transaction. */
+export interface EventSettlement {
+  readonly event: QueuedEvent;
+  /** Events to enqueue (destinations that are functions). */
+  readonly enqueue?: readonly NewEvent[];
+  readonly deadLetters?: readonly DeadLetterInput[];
+}
+
+export interface EventRetry {
+  readonly event: QueuedEvent;
+  readonly visibleAt: number;
+  readonly attempts: number;
+  readonly systemRetries: number;
+  readonly lastResponse?: string;
+}
+
+export interface EventQueueTable {
+  /** Inserts in one fsynced transaction; returns the new ids. */
+  enqueue(events: readonly NewEvent[]): number[];
+  /** Takes up to `limit` visible events, hiding them until `visibleUntil`. */
+  lease(owner: string, limit: number, now: number, visibleUntil: number): QueuedEvent[];
+  /** The earliest time an event becomes visible, if any are waiting. */
+  nextVisibleAt(): number | undefined;
+  /** Ends leases held by owners other than `owner` (a previous process): their events are visible now. */
+  releaseOthers(owner: string, now: number): number;
+  /** Applies settlements and retries in one transaction. */
+  apply(settlements: readonly EventSettlement[], retries: readonly EventRetry[]): void;
+  count(functionName?: string): number;
+  deleteFunction(functionName: string): void;
+}
+
+export interface DeadLetterTable {
+  list(sourceFunction: string, options?: { limit?: number; afterId?: number }): DeadLetter[];
+  get(id: number): DeadLetter | undefined;
+  /** Deletes the dead letters and enqueues their payloads again, in one transaction. */
+  redrive(letters: readonly DeadLetter[], events: readonly NewEvent[]): void;
+  countDropped(sourceFunction: string): number;
+}
+
+export interface EventInvokeConfigRecord {
+  functionName: string;
+  qualifier: string;
+  maximumRetryAttempts?: number;
+  maximumEventAgeInSeconds?: number;
+  onSuccess?: string;
+  onFailure?: string;
+  lastModified: number;
+}
+
+export interface EventInvokeConfigTable {
+  list(): EventInvokeConfigRecord[];
+  put(record: EventInvokeConfigRecord): void;
+  delete(functionName: string, qualifier?: string): void;
 }

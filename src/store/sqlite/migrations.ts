@@ -34,4 +34,43 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX log_events_by_stream ON log_events (log_group, stream, timestamp, id);
   CREATE INDEX log_events_by_group_time ON log_events (log_group, timestamp, id);
   `,
+  `
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    function_name TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    system_retries INTEGER NOT NULL DEFAULT 0,
+    visible_at INTEGER NOT NULL,
+    lease_owner TEXT,
+    last_response TEXT
+  );
+  CREATE INDEX events_by_visibility ON events (visible_at, id);
+  CREATE INDEX events_by_function ON events (function_name);
+  CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    queue_name TEXT,
+    source_function TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    request_payload BLOB NOT NULL,
+    condition TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    failed_at INTEGER NOT NULL
+  );
+  CREATE INDEX dead_letters_by_function ON dead_letters (source_function, id);
+  CREATE TABLE event_invoke_configs (
+    function_name TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  );
+  `,
 ];

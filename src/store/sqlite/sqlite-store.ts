@@ -2,6 +2,9 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Store } from '../types.js';
+import { SqliteDeadLetterTable } from './dead-letter-table.js';
+import { SqliteEventConfigTable } from './event-config-table.js';
+import { SqliteEventQueueTable } from './event-queue-table.js';
 import { SqliteFunctionTable } from './function-table.js';
 import { SqliteLogTables } from './log-tables.js';
 import { MIGRATIONS } from './migrations.js';
@@ -10,6 +13,9 @@ import { MIGRATIONS } from './migrations.js';
 export class SqliteStore implements Store {
   readonly functions: SqliteFunctionTable;
   readonly logs: SqliteLogTables;
+  readonly events: SqliteEventQueueTable;
+  readonly deadLetters: SqliteDeadLetterTable;
+  readonly eventConfigs: SqliteEventConfigTable;
   readonly #db: Database.Database;
   #closed = false;
 
@@ -23,6 +29,9 @@ export class SqliteStore implements Store {
     this.#migrate();
     this.functions = new SqliteFunctionTable(this.#db);
     this.logs = new SqliteLogTables(this.#db);
+    this.deadLetters = new SqliteDeadLetterTable(this.#db, (event) => this.events.insert(event));
+    this.events = new SqliteEventQueueTable(this.#db, this.deadLetters);
+    this.eventConfigs = new SqliteEventConfigTable(this.#db);
   }
 
   #migrate(): void {

@@ -1,0 +1,73 @@
+import type { FunctionRegistry } from '../control-plane/index.js';
+import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
+import { InvalidParameterValueException, parseFunctionRef, type Partition } from '../shared/index.js';
+import type { DeadLetter, EventQueueTable } from '../store/index.js';
+import { readJson, sendJson } from './http-io.js';
+import type { Router } from './router.js';
+
+export interface KindlingRoutesDeps {
+  registry: FunctionRegistry;
+  deadLetters: DeadLetterService;
+  metrics: QueueMetrics;
+  events: EventQueueTable;
+  partition: Partition;
+}
+
+function letterShape(letter: DeadLetter, withBody: boolean): Record<string, unknown> {
+  return {
+    Id: letter.id,
+    Kind: letter.kind,
+    ...(letter.queueName ? { Queue: letter.queueName } : {}),
+    FunctionName: letter.sourceFunction,
+    Qualifier: letter.qualifier,
+    RequestId: letter.requestId,
+    Condition: letter.condition,
+    Reason: letter.reason,
+    Attempts: letter.attempts,
+    EnqueuedAt: new Date(letter.enqueuedAt).toISOString(),
+    FailedAt: new Date(letter.failedAt).toISOString(),
+    ...(withBody ? { Body: letter.body.toString('utf8'), RequestPayload: letter.requestPayload.toString('utf8') } : {}),
+  };
+}
+
+/**
+ * Kindling's own HTTP API under `/kindling/` (what Lambda has no API for): the dead-letter store
+ * of a function (list, show, redrive) and its asynchronous metrics.
+ */
+export function kindlingRoutes(router: Router, deps: KindlingRoutesDeps): void {
+  const name = (raw: string) => deps.registry.getByName(parseFunctionRef(raw, deps.partition).name).name;
+  router
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/?$/, ({ res, params, query, requestId }) => {
+      const fn = name(params[0]!);
+      const letters = deps.deadLetters.list(fn, { afterId: Number(query.get('After') ?? 0) || 0, limit: 1000 });
+      sendJson(res, 200, { DeadLetters: letters.map((l) => letterShape(l, false)) }, requestId);
+    })
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/(\d+)\/?$/, ({ res, params, requestId }) => {
+      sendJson(res, 200, letterShape(deps.deadLetters.get(name(params[0]!), Number(params[1])), true), requestId);
+    })
+    .on('POST', /^\/kindling\/functions\/([^/]+)\/dead-letters\/redrive\/?$/, async ({ req, res, params, requestId }) => {
+      const fn = name(params[0]!);
+      const body = await readJson(req, 64 * 1024, 'Redrive');
+      const ids = body['Ids'] ?? [];
+      if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id))) {
+        throw new InvalidParameterValueException('Ids must be a list of dead-letter ids (integers); leave it out to redrive them all.');
+      }
+      const result = deps.deadLetters.redrive(fn, ids as number[]);
+      sendJson(res, 200, { Redriven: result.redriven.map((r) => ({ Id: r.id, RequestId: r.requestId })) }, requestId);
+    })
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/metrics\/?$/, ({ res, params, requestId }) => {
+      const fn = name(params[0]!);
+      sendJson(
+        res,
+        200,
+        {
+          FunctionName: fn,
+          // Counts since the server started, except the two read from the store.
+          ...deps.metrics.of(fn),
+          AsyncEventsQueued: deps.events.count(fn),
+          DroppedEventsKept: deps.deadLetters.countDropped(fn),
+        },
+        requestId,
+      );
+    });
+}

@@ -1,0 +1,158 @@
+import {
+  InvalidParameterValueException,
+  ResourceNotFoundException,
+  ValidationException,
+  functionArn,
+  parseFunctionRef,
+  type Clock,
+  type Partition,
+} from '../shared/index.js';
+import type { EventInvokeConfigRecord, Store } from '../store/index.js';
+import type { FunctionRegistry } from './function-registry.js';
+import { expectInteger } from './validation.js';
+
+const RETRIES = { min: 0, max: 2 } as const;
+const EVENT_AGE = { min: 60, max: 21_600 } as const;
+/** Lambda's Destination pattern (AWS SDK model). */
+const DESTINATION = /^$|^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*)$/;
+
+/**
+ * Which destination ARNs Kindling can deliver to; handed in (from `queue/`) by the composition root.
+ */
+export type DestinationCheck = (arn: string) => boolean;
+
+/**
+ * Event invoke configs (Put / Update / Get / Delete / List FunctionEventInvokeConfig): retries,
+ * maximum event age and destinations per function and qualifier, kept in memory and written through.
+ */
+export class EventInvokeConfigs {
+  readonly #store: Store;
+  readonly #registry: FunctionRegistry;
+  readonly #partition: Partition;
+  readonly #clock: Clock;
+  readonly #deliverable: DestinationCheck;
+  readonly #configs = new Map<string, EventInvokeConfigRecord>();
+
+  constructor(deps: { store: Store; registry: FunctionRegistry; partition: Partition; clock: Clock; deliverable: DestinationCheck }) {
+    this.#store = deps.store;
+    this.#registry = deps.registry;
+    this.#partition = deps.partition;
+    this.#clock = deps.clock;
+    this.#deliverable = deps.deliverable;
+    for (const record of deps.store.eventConfigs.list()) this.#configs.set(key(record.functionName, record.qualifier), record);
+    deps.registry.on('change', (name, kind) => {
+      if (kind !== 'deleted') return;
+      for (const [k, record] of this.#configs) if (record.functionName === name) this.#configs.delete(k);
+      deps.store.eventConfigs.delete(name);
+    });
+  }
+
+  /** The config in force for an event, if one was put. The invoke hot path: a map lookup. */
+  find(functionName: string, qualifier: string): EventInvokeConfigRecord | undefined {
+    return this.#configs.get(key(functionName, qualifier));
+  }
+
+  put(ref: string, qualifierParam: string | null, body: Record<string, unknown>): EventInvokeConfigRecord {
+    const { name, qualifier } = this.#target(ref, qualifierParam);
+    return this.#save({ functionName: name, qualifier, lastModified: this.#clock.now(), ...this.#validate(body) });
+  }
+
+  update(ref: string, qualifierParam: string | null, body: Record<string, unknown>): EventInvokeConfigRecord {
+    const { name, qualifier } = this.#target(ref, qualifierParam);
+    const current = this.find(name, qualifier) ?? { functionName: name, qualifier, lastModified: 0 };
+    const changes = this.#validate(body);
+    const merged: EventInvokeConfigRecord = { ...current, ...changes, lastModified: this.#clock.now() };
+    // An update that names DestinationConfig but not one of its sides leaves that side as it was.
+    if (changes.onSuccess === undefined && current.onSuccess !== undefined) merged.onSuccess = current.onSuccess;
+    if (changes.onFailure === undefined && current.onFailure !== undefined) merged.onFailure = current.onFailure;
+    return this.#save(merged);
+  }
+
+  get(ref: string, qualifierParam: string | null): EventInvokeConfigRecord {
+    const { name, qualifier } = this.#target(ref, qualifierParam);
+    const record = this.find(name, qualifier);
+    if (!record) {
+      throw new ResourceNotFoundException(`The function ${functionArn(this.#partition, name, qualifier)} doesn't have an EventInvokeConfig`);
+    }
+    return record;
+  }
+
+  delete(ref: string, qualifierParam: string | null): void {
+    const record = this.get(ref, qualifierParam);
+    this.#store.eventConfigs.delete(record.functionName, record.qualifier);
+    this.#configs.delete(key(record.functionName, record.qualifier));
+  }
+
+  list(ref: string): EventInvokeConfigRecord[] {
+    const { name } = parseFunctionRef(ref, this.#partition);
+    this.#registry.getByName(name);
+    return [...this.#configs.values()].filter((record) => record.functionName === name);
+  }
+
+  /** The FunctionEventInvokeConfig shape of the AWS SDK model. */
+  toShape(record: EventInvokeConfigRecord): Record<string, unknown> {
+    const destinations: Record<string, unknown> = {};
+    if (record.onSuccess !== undefined) destinations['OnSuccess'] = { Destination: record.onSuccess };
+    if (record.onFailure !== undefined) destinations['OnFailure'] = { Destination: record.onFailure };
+    return {
+      // Lambda reports LastModified here as epoch seconds.
+      LastModified: record.lastModified / 1000,
+      FunctionArn: functionArn(this.#partition, record.functionName, record.qualifier),
+      ...(record.maximumRetryAttempts === undefined ? {} : { MaximumRetryAttempts: record.maximumRetryAttempts }),
+      ...(record.maximumEventAgeInSeconds === undefined ? {} : { MaximumEventAgeInSeconds: record.maximumEventAgeInSeconds }),
+      DestinationConfig: destinations,
+    };
+  }
+
+  #save(record: EventInvokeConfigRecord): EventInvokeConfigRecord {
+    this.#store.eventConfigs.put(record);
+    this.#configs.set(key(record.functionName, record.qualifier), record);
+    return record;
+  }
+
+  #target(ref: string, qualifierParam: string | null): { name: string; qualifier: string } {
+    const parsed = parseFunctionRef(ref, this.#partition);
+    const qualifier = qualifierParam ?? parsed.qualifier ?? '$LATEST';
+    this.#registry.getByName(parsed.name);
+    if (qualifier !== '$LATEST') {
+      throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, parsed.name, qualifier)}`);
+    }
+    return { name: parsed.name, qualifier };
+  }
+
+  #validate(body: Record<string, unknown>): Partial<EventInvokeConfigRecord> {
+    const out: Partial<EventInvokeConfigRecord> = {};
+    const retries = expectInteger(body['MaximumRetryAttempts'], 'maximumRetryAttempts', RETRIES.min, RETRIES.max);
+    if (retries !== undefined) out.maximumRetryAttempts = retries;
+    const age = expectInteger(body['MaximumEventAgeInSeconds'], 'maximumEventAgeInSeconds', EVENT_AGE.min, EVENT_AGE.max);
+    if (age !== undefined) out.maximumEventAgeInSeconds = age;
+    const config = body['DestinationConfig'];
+    if (config !== undefined && config !== null) {
+      if (typeof config !== 'object') throw ValidationException.constraint(config, 'destinationConfig', 'Member must be a structure');
+      const onSuccess = this.#destination((config as Record<string, unknown>)['OnSuccess'], 'destinationConfig.onSuccess.destination');
+      const onFailure = this.#destination((config as Record<string, unknown>)['OnFailure'], 'destinationConfig.onFailure.destination');
+      if (onSuccess !== undefined) out.onSuccess = onSuccess;
+      if (onFailure !== undefined) out.onFailure = onFailure;
+    }
+    return out;
+  }
+
+  #destination(value: unknown, member: string): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    const arn = (value as Record<string, unknown>)['Destination'];
+    if (arn === undefined || arn === null || arn === '') return undefined;
+    if (typeof arn !== 'string' || !DESTINATION.test(arn)) {
+      throw ValidationException.constraint(arn, member, 'Member must satisfy regular expression pattern: ^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}(-gov)?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)');
+    }
+    if (!this.#deliverable(arn)) {
+      throw new InvalidParameterValueException(
+        `The destination ARN ${arn} is not supported: Kindling delivers to Lambda functions and to Kindling queues named as SQS queues (arn:aws:sqs:${this.#partition.region}:${this.#partition.accountId}:<name>).`,
+      );
+    }
+    return arn;
+  }
+}
+
+function key(functionName: string, qualifier: string): string {
+  return `${functionName}:${qualifier}`;
+}

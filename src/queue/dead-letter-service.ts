@@ -1,0 +1,51 @@
+import { newRequestId, ResourceNotFoundException, type Clock } from '../shared/index.js';
+import type { DeadLetter, DeadLetterTable, NewEvent } from '../store/index.js';
+import type { EventQueue } from './event-queue.js';
+
+/** Kindling's dead-letter store, per source function: list, inspect, and send back through it. */
+export class DeadLetterService {
+  readonly #table: DeadLetterTable;
+  readonly #queue: EventQueue;
+  readonly #clock: Clock;
+
+  constructor(deps: { table: DeadLetterTable; queue: EventQueue; clock: Clock }) {
+    this.#table = deps.table;
+    this.#queue = deps.queue;
+    this.#clock = deps.clock;
+  }
+
+  list(functionName: string, options: { limit?: number; afterId?: number } = {}): DeadLetter[] {
+    return this.#table.list(functionName, options);
+  }
+
+  get(functionName: string, id: number): DeadLetter {
+    const letter = this.#table.get(id);
+    if (!letter || letter.sourceFunction !== functionName) {
+      throw new ResourceNotFoundException(`Dead letter ${id} of function ${functionName} not found`);
+    }
+    return letter;
+  }
+
+  /**
+   * Sends the chosen dead letters (all of the function's when `ids` is empty) back through the
+   * function as new event invocations, removing them in the same transaction.
+   */
+  redrive(functionName: string, ids: readonly number[]): { redriven: { id: number; requestId: string }[] } {
+    const letters = ids.length === 0 ? this.#table.list(functionName, { limit: 10_000 }) : ids.map((id) => this.get(functionName, id));
+    const now = this.#clock.now();
+    const events: NewEvent[] = letters.map((letter) => ({
+      functionName,
+      qualifier: letter.qualifier,
+      requestId: newRequestId(),
+      payload: letter.requestPayload,
+      enqueuedAt: now,
+    }));
+    this.#table.redrive(letters, events);
+    this.#queue.emit('available');
+    return { redriven: letters.map((letter, i) => ({ id: letter.id, requestId: events[i]!.requestId })) };
+  }
+
+  countDropped(functionName: string): number {
+    return this.#table.countDropped(functionName);
+  }
+}

@@ -1,0 +1,11 @@
+export { EventQueue } from './event-queue.js';
+export { PollerFleet } from './poller-fleet.js';
+export type { PollerFleetDeps, PollerFleetOptions } from './poller-fleet.js';
+export { DeadLetterService } from './dead-letter-service.js';
+export { QueueMetrics } from './queue-metrics.js';
+export type { AsyncMetrics } from './queue-metrics.js';
+export { parseDestination, destinationRecord } from './destinations.js';
+export type { DestinationTarget } from './destinations.js';
+export { decide, isExpired, expiresAt, DEFAULT_RETRY_ATTEMPTS, DEFAULT_MAX_EVENT_AGE_SECONDS } from './retry-policy.js';
+export type { RetrySettings, Decision, AttemptOutcome } from './retry-policy.js';
+export type { Dispatch, DispatchResult, EventSettings, SettingsFor } from './dispatch.js';

@@ -1,0 +1,263 @@
+import { newRequestId, type Clock, type Logger, type Partition } from '../shared/index.js';
+import type { DeadLetterInput, EventQueueTable, NewEvent, QueuedEvent } from '../store/index.js';
+import { destinationRecord, parseDestination, type DestinationCondition } from './destinations.js';
+import type { Dispatch, DispatchResult, EventSettings, SettingsFor } from './dispatch.js';
+import type { EventQueue } from './event-queue.js';
+import type { QueueMetrics } from './queue-metrics.js';
+import { decide, isExpired, type FailureCondition, type RetrySettings } from './retry-policy.js';
+import { SettlementWriter } from './settlement-writer.js';
+
+export interface PollerFleetOptions {
+  /** How many pollers lease events side by side. */
+  readonly pollers: number;
+  /** Events one poller leases at a time (and runs side by side). */
+  readonly batchSize: number;
+  /** How long a lease hides an event: a poller that dies lets it be delivered again after this. */
+  readonly visibilityTimeoutMs: number;
+  readonly delayScale: number;
+  /** Who holds leases: this process. Leases of any other owner are from a process that is gone. */
+  readonly owner: string;
+}
+
+export interface PollerFleetDeps {
+  readonly table: EventQueueTable;
+  readonly queue: EventQueue;
+  readonly dispatch: Dispatch;
+  readonly settingsFor: SettingsFor;
+  readonly partition: Partition;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: QueueMetrics;
+  /** Writes a line into the function's log (drops must be visible there). */
+  readonly logLine: (functionName: string, message: string) => void;
+}
+
+/** What a failed attempt left behind, kept with the event for its failure record. */
+interface LastResponse {
+  readonly outcome: DispatchResult['outcome'];
+  readonly payload?: string;
+  readonly executedVersion?: string;
+}
+
+/**
+ * The poller fleet: leases events in batches and runs each through the invoke path it is handed,
+ * then applies Lambda's retry policy, destinations and dead-letter queue. At least once: an event
+ * leaves the queue only in the same transaction that records where it went.
+ */
+export class PollerFleet {
+  readonly #deps: PollerFleetDeps;
+  readonly #options: PollerFleetOptions;
+  readonly #writer: SettlementWriter;
+  readonly #loops: Promise<void>[] = [];
+  #wakers = new Set<() => void>();
+  #running = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(deps: PollerFleetDeps, options: PollerFleetOptions) {
+    this.#deps = deps;
+    this.#options = options;
+    this.#writer = new SettlementWriter({
+      table: deps.table,
+      logger: deps.logger,
+      afterFlush: (more) => {
+        if (more) this.#wake();
+      },
+    });
+    deps.queue.on('available', () => this.#wake());
+  }
+
+  /** Takes back the leases of a previous process, then starts polling. */
+  start(): void {
+    if (this.#running || this.#closing) return;
+    const released = this.#deps.table.releaseOthers(this.#options.owner, this.#deps.clock.now());
+    if (released > 0) this.#deps.logger.info('resuming events that were in flight when Kindling last stopped', { events: released });
+    this.#running = true;
+    for (let i = 0; i < this.#options.pollers; i++) this.#loops.push(this.#poll());
+  }
+
+  /** Stops leasing; events in flight finish and their outcome is written. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#running = false;
+      this.#wake();
+      await Promise.all(this.#loops);
+      this.#writer.flush();
+    })();
+    return this.#closing;
+  }
+
+  async #poll(): Promise<void> {
+    while (this.#running) {
+      const now = this.#deps.clock.now();
+      let batch: QueuedEvent[];
+      try {
+        batch = this.#deps.table.lease(this.#options.owner, this.#options.batchSize, now, now + this.#options.visibilityTimeoutMs);
+      } catch (err) {
+        this.#deps.logger.error('could not lease events', { error: String(err) });
+        batch = [];
+      }
+      if (batch.length === 0) {
+        await this.#idle();
+        continue;
+      }
+      await Promise.all(batch.map((event) => this.#process(event)));
+    }
+  }
+
+  /** Waits for new events, the next retry coming due, or close. */
+  #idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const next = this.#deps.table.nextVisibleAt();
+      const wait = next === undefined ? 1000 : Math.min(1000, Math.max(1, next - this.#deps.clock.now()));
+      const done = () => {
+        this.#deps.clock.clearTimeout(timer);
+        this.#wakers.delete(done);
+        resolve();
+      };
+      const timer = this.#deps.clock.setTimeout(done, wait);
+      this.#wakers.add(done);
+    });
+  }
+
+  #wake(): void {
+    const wakers = this.#wakers;
+    this.#wakers = new Set();
+    for (const wake of wakers) wake();
+  }
+
+  async #process(event: QueuedEvent): Promise<void> {
+    const settings = this.#deps.settingsFor(event.functionName, event.qualifier);
+    const retry: RetrySettings = {
+      maximumRetryAttempts: settings.maximumRetryAttempts,
+      maximumEventAgeSeconds: settings.maximumEventAgeSeconds,
+      delayScale: this.#options.delayScale,
+    };
+    if (isExpired(event, retry, this.#deps.clock.now())) {
+      return this.#fail(event, 'EventAgeExceeded', event.attempts, lastOf(event), settings);
+    }
+    let result: DispatchResult;
+    try {
+      result = await this.#deps.dispatch(event);
+    } catch (err) {
+      this.#deps.logger.error('event dispatch failed', { requestId: event.requestId, error: String(err) });
+      result = { outcome: 'system-error', reason: String(err) };
+    }
+    if (result.outcome === 'function-gone') {
+      return this.#settleFailed(event, event.attempts, settings, undefined, `the function ${event.functionName} no longer exists`, 'FunctionNotFound', true);
+    }
+    const decision = decide(event, result.outcome, retry, this.#deps.clock.now());
+    if (decision.action === 'succeed') return this.#succeed(event, result, settings);
+    if (decision.action === 'fail') return this.#fail(event, decision.condition, decision.attempts, result, settings);
+    this.#deps.metrics.add(event.functionName, 'Retries');
+    const ran = result.outcome === 'function-error';
+    const last: LastResponse | undefined = ran
+      ? { outcome: result.outcome, ...(result.payload ? { payload: result.payload.toString('utf8') } : {}), ...(result.executedVersion ? { executedVersion: result.executedVersion } : {}) }
+      : undefined;
+    await this.#writer.retry({
+      event,
+      visibleAt: decision.at,
+      attempts: decision.attempts,
+      systemRetries: decision.systemRetries,
+      ...(last ? { lastResponse: JSON.stringify(last) } : event.lastResponse ? { lastResponse: event.lastResponse } : {}),
+    });
+  }
+
+  async #succeed(event: QueuedEvent, result: DispatchResult, settings: EventSettings): Promise<void> {
+    const enqueue: NewEvent[] = [];
+    const deadLetters: DeadLetterInput[] = [];
+    if (settings.onSuccess) this.#deliver(settings.onSuccess, event, 'Success', event.attempts + 1, result, enqueue, deadLetters);
+    await this.#writer.settle({ event, enqueue, deadLetters });
+  }
+
+  #fail(event: QueuedEvent, condition: FailureCondition, attempts: number, last: DispatchResult | undefined, settings: EventSettings): Promise<void> {
+    const reason =
+      condition === 'EventAgeExceeded'
+        ? `the event is older than MaximumEventAgeInSeconds (${settings.maximumEventAgeSeconds})`
+        : `the function failed ${attempts} time${attempts === 1 ? '' : 's'} (MaximumRetryAttempts ${settings.maximumRetryAttempts})`;
+    return this.#settleFailed(event, attempts, settings, last, reason, condition, false);
+  }
+
+  /** Sends a failed event to its failure destination and dead-letter queue, or records the drop. */
+  async #settleFailed(
+    event: QueuedEvent,
+    attempts: number,
+    settings: EventSettings,
+    last: DispatchResult | undefined,
+    reason: string,
+    condition: string,
+    functionGone: boolean,
+  ): Promise<void> {
+    const enqueue: NewEvent[] = [];
+    const deadLetters: DeadLetterInput[] = [];
+    const base = this.#letterBase(event, attempts, condition, reason);
+    if (!functionGone && settings.onFailure) {
+      this.#deliver(settings.onFailure, event, condition as DestinationCondition, attempts, last, enqueue, deadLetters);
+    }
+    if (!functionGone && settings.deadLetterTarget) {
+      const target = parseDestination(settings.deadLetterTarget, this.#deps.partition);
+      if (target?.kind === 'queue') {
+        // Lambda's dead-letter queue receives the event's payload itself.
+        deadLetters.push({ ...base, kind: 'dead-letter', queueName: target.name, body: event.payload });
+        this.#deps.metrics.add(event.functionName, 'AsyncEventsDeadLettered');
+      }
+    }
+    if (enqueue.length === 0 && deadLetters.length === 0) {
+      deadLetters.push({ ...base, kind: 'dropped', body: event.payload });
+      this.#deps.metrics.add(event.functionName, 'AsyncEventsDropped');
+      this.#deps.logLine(
+        event.functionName,
+        `Dropped event ${event.requestId} (${condition}): ${reason}; no failure destination or dead-letter queue is configured. ` +
+          `It is kept in Kindling's dead-letter store: kindling dlq ls ${event.functionName}`,
+      );
+    }
+    await this.#writer.settle({ event, enqueue, deadLetters });
+  }
+
+  #letterBase(event: QueuedEvent, attempts: number, condition: string, reason: string) {
+    return {
+      sourceFunction: event.functionName,
+      qualifier: event.qualifier,
+      requestId: event.requestId,
+      requestPayload: event.payload,
+      condition,
+      reason,
+      attempts,
+      enqueuedAt: event.enqueuedAt,
+      failedAt: this.#deps.clock.now(),
+    };
+  }
+
+  /** Adds the destination record for `arn` to what the settlement writes. */
+  #deliver(
+    arn: string,
+    event: QueuedEvent,
+    condition: DestinationCondition,
+    attempts: number,
+    last: DispatchResult | undefined,
+    enqueue: NewEvent[],
+    deadLetters: DeadLetterInput[],
+  ): void {
+    const target = parseDestination(arn, this.#deps.partition);
+    const now = this.#deps.clock.now();
+    const record = destinationRecord(this.#deps.partition, event, condition, attempts, last, now);
+    if (target?.kind === 'function') {
+      enqueue.push({ functionName: target.name, qualifier: target.qualifier, requestId: newRequestId(), payload: record, enqueuedAt: now });
+    } else if (target?.kind === 'queue') {
+      deadLetters.push({ ...this.#letterBase(event, attempts, condition, `destination ${condition}`), kind: 'destination', queueName: target.name, body: record });
+    } else {
+      this.#deps.logger.warn('destination cannot be delivered to', { arn });
+      return;
+    }
+    this.#deps.metrics.add(event.functionName, 'DestinationDeliveries');
+  }
+}
+
+function lastOf(event: QueuedEvent): DispatchResult | undefined {
+  if (!event.lastResponse) return undefined;
+  const last = JSON.parse(event.lastResponse) as LastResponse;
+  return {
+    outcome: last.outcome,
+    ...(last.payload === undefined ? {} : { payload: Buffer.from(last.payload) }),
+    ...(last.executedVersion === undefined ? {} : { executedVersion: last.executedVersion }),
+  };
+}

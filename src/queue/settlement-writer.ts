@@ -1,0 +1,60 @@
+import type { Logger } from '../shared/index.js';
+import type { EventQueueTable, EventRetry, EventSettlement } from '../store/index.js';
+
+/**
+ * Batches what happens to events after their attempt (deleted, retried, dead-lettered, passed on
+ * to a destination) into one transaction per turn of the event loop.
+ */
+export class SettlementWriter {
+  readonly #table: EventQueueTable;
+  readonly #logger: Logger;
+  readonly #afterFlush: (enqueued: boolean) => void;
+  #settlements: EventSettlement[] = [];
+  #retries: EventRetry[] = [];
+  #waiters: (() => void)[] = [];
+  #scheduled = false;
+
+  constructor(deps: { table: EventQueueTable; logger: Logger; afterFlush: (enqueued: boolean) => void }) {
+    this.#table = deps.table;
+    this.#logger = deps.logger;
+    this.#afterFlush = deps.afterFlush;
+  }
+
+  settle(settlement: EventSettlement): Promise<void> {
+    this.#settlements.push(settlement);
+    return this.#schedule();
+  }
+
+  retry(retry: EventRetry): Promise<void> {
+    this.#retries.push(retry);
+    return this.#schedule();
+  }
+
+  #schedule(): Promise<void> {
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    const settlements = this.#settlements;
+    const retries = this.#retries;
+    const waiters = this.#waiters;
+    this.#settlements = [];
+    this.#retries = [];
+    this.#waiters = [];
+    if (settlements.length > 0 || retries.length > 0) {
+      try {
+        this.#table.apply(settlements, retries);
+      } catch (err) {
+        // The events stay leased and come back when their lease ends: delivered again, not lost.
+        this.#logger.error('could not record event outcomes; they will be delivered again', { error: String(err) });
+      }
+      this.#afterFlush(retries.length > 0 || settlements.some((s) => (s.enqueue?.length ?? 0) > 0));
+    }
+    for (const resolve of waiters) resolve();
+  }
+}

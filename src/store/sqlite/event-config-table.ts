@@ -1,0 +1,30 @@
+import type Database from 'better-sqlite3';
+import type { EventInvokeConfigRecord, EventInvokeConfigTable } from '../types.js';
+
+/** Event invoke configs (retries, event age, destinations), one per function and qualifier. */
+export class SqliteEventConfigTable implements EventInvokeConfigTable {
+  readonly #list: Database.Statement;
+  readonly #put: Database.Statement;
+  readonly #delete: Database.Statement;
+  readonly #deleteAll: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.#list = db.prepare('SELECT record FROM event_invoke_configs ORDER BY function_name, qualifier');
+    this.#put = db.prepare('INSERT OR REPLACE INTO event_invoke_configs (function_name, qualifier, record) VALUES (?, ?, ?)');
+    this.#delete = db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?');
+    this.#deleteAll = db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ?');
+  }
+
+  list(): EventInvokeConfigRecord[] {
+    return (this.#list.all() as { record: string }[]).map((row) => JSON.parse(row.record) as EventInvokeConfigRecord);
+  }
+
+  put(record: EventInvokeConfigRecord): void {
+    this.#put.run(record.functionName, record.qualifier, JSON.stringify(record));
+  }
+
+  delete(functionName: string, qualifier?: string): void {
+    if (qualifier === undefined) this.#deleteAll.run(functionName);
+    else this.#delete.run(functionName, qualifier);
+  }
+}

@@ -1,0 +1,127 @@
+import type Database from 'better-sqlite3';
+import type { EventQueueTable, EventRetry, EventSettlement, NewEvent, QueuedEvent } from '../types.js';
+import type { SqliteDeadLetterTable } from './dead-letter-table.js';
+
+interface EventRow {
+  id: number;
+  function_name: string;
+  qualifier: string;
+  request_id: string;
+  payload: Buffer;
+  enqueued_at: number;
+  attempts: number;
+  system_retries: number;
+  last_response: string | null;
+}
+
+function toEvent(row: EventRow): QueuedEvent {
+  return {
+    id: row.id,
+    functionName: row.function_name,
+    qualifier: row.qualifier,
+    requestId: row.request_id,
+    payload: row.payload,
+    enqueuedAt: row.enqueued_at,
+    attempts: row.attempts,
+    systemRetries: row.system_retries,
+    ...(row.last_response === null ? {} : { lastResponse: row.last_response }),
+  };
+}
+
+/**
+ * The durable event queue. Visibility is one column: an event is offered when `visible_at` has
+ * passed; leasing pushes it into the future, so an event whose poller died shows up again.
+ */
+export class SqliteEventQueueTable implements EventQueueTable {
+  readonly #db: Database.Database;
+  readonly #deadLetters: SqliteDeadLetterTable;
+  readonly #insert: Database.Statement;
+  readonly #lease: Database.Statement;
+  readonly #nextVisible: Database.Statement;
+  readonly #releaseOthers: Database.Statement;
+  readonly #delete: Database.Statement;
+  readonly #retry: Database.Statement;
+  readonly #count: Database.Statement;
+  readonly #countFunction: Database.Statement;
+  readonly #deleteFunction: Database.Statement;
+
+  constructor(db: Database.Database, deadLetters: SqliteDeadLetterTable) {
+    this.#db = db;
+    this.#deadLetters = deadLetters;
+    this.#insert = db.prepare(
+      'INSERT INTO events (function_name, qualifier, request_id, payload, enqueued_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#lease = db.prepare(`UPDATE events SET visible_at = ?, lease_owner = ?
+      WHERE id IN (SELECT id FROM events WHERE visible_at <= ? ORDER BY visible_at, id LIMIT ?)
+      RETURNING id, function_name, qualifier, request_id, payload, enqueued_at, attempts, system_retries, last_response`);
+    this.#nextVisible = db.prepare('SELECT MIN(visible_at) AS at FROM events');
+    this.#releaseOthers = db.prepare('UPDATE events SET visible_at = ?, lease_owner = NULL WHERE lease_owner IS NOT NULL AND lease_owner != ?');
+    this.#delete = db.prepare('DELETE FROM events WHERE id = ?');
+    this.#retry = db.prepare(
+      'UPDATE events SET visible_at = ?, attempts = ?, system_retries = ?, last_response = ?, lease_owner = NULL WHERE id = ?',
+    );
+    this.#count = db.prepare('SELECT COUNT(*) AS n FROM events');
+    this.#countFunction = db.prepare('SELECT COUNT(*) AS n FROM events WHERE function_name = ?');
+    this.#deleteFunction = db.prepare('DELETE FROM events WHERE function_name = ?');
+  }
+
+  enqueue(events: readonly NewEvent[]): number[] {
+    return this.#db.transaction(() => events.map((event) => this.insert(event)))();
+  }
+
+  /** One insert, inside a transaction someone else holds. */
+  insert(event: NewEvent): number {
+    const result = this.#insert.run(event.functionName, event.qualifier, event.requestId, event.payload, event.enqueuedAt, event.enqueuedAt);
+    return Number(result.lastInsertRowid);
+  }
+
+  lease(owner: string, limit: number, now: number, visibleUntil: number): QueuedEvent[] {
+    const rows = this.#relaxed(() => this.#lease.all(visibleUntil, owner, now, limit) as EventRow[]);
+    return rows.map(toEvent).sort((a, b) => a.id - b.id);
+  }
+
+  /**
+   * Leases and outcomes need no fsync of their own: lost in a power cut, they only make an event
+   * run again (at least once). Events themselves are always fsynced (`enqueue`), and the next
+   * fsynced commit carries these along.
+   */
+  #relaxed<T>(work: () => T): T {
+    this.#db.pragma('synchronous = NORMAL');
+    try {
+      return work();
+    } finally {
+      this.#db.pragma('synchronous = FULL');
+    }
+  }
+
+  nextVisibleAt(): number | undefined {
+    const row = this.#nextVisible.get() as { at: number | null };
+    return row.at ?? undefined;
+  }
+
+  releaseOthers(owner: string, now: number): number {
+    return this.#releaseOthers.run(now, owner).changes;
+  }
+
+  apply(settlements: readonly EventSettlement[], retries: readonly EventRetry[]): void {
+    this.#relaxed(() => this.#db.transaction(() => {
+      for (const settlement of settlements) {
+        this.#delete.run(settlement.event.id);
+        for (const event of settlement.enqueue ?? []) this.insert(event);
+        for (const letter of settlement.deadLetters ?? []) this.#deadLetters.insert(letter);
+      }
+      for (const retry of retries) {
+        this.#retry.run(retry.visibleAt, retry.attempts, retry.systemRetries, retry.lastResponse ?? null, retry.event.id);
+      }
+    })());
+  }
+
+  count(functionName?: string): number {
+    const row = (functionName === undefined ? this.#count.get() : this.#countFunction.get(functionName)) as { n: number };
+    return row.n;
+  }
+
+  deleteFunction(functionName: string): void {
+    this.#deleteFunction.run(functionName);
+  }
+}
