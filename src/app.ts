@@ -7,7 +7,7 @@ import { CodeStore } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
 import { EventInvokeConfigs, FunctionRegistry } from './control-plane/index.js';
 import { InvokeService } from './invoke/index.js';
-import { LogSink } from './logs/index.js';
+import { LogQueryService, LogSink } from './logs/index.js';
 import {
   DEFAULT_MAX_EVENT_AGE_SECONDS,
   DEFAULT_RETRY_ATTEMPTS,
@@ -109,7 +109,8 @@ export async function startKindling(
     },
   );
   const deadLetters = new DeadLetterService({ table: store.deadLetters, queue, clock });
-  const api = new ApiServer({ registry, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events });
+  const logQuery = new LogQueryService({ logs: store.logs, partition });
+  const api = new ApiServer({ registry, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery });
   const address = await api.listen(config.port, config.host);
   pollers.start();
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { clientFor, json, ROLE, startTestServer } from './support/kindling.js';
+import { eventually } from './support/wait.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const SLOW = `exports.handler = async (e) => {
@@ -34,15 +35,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Waits for a condition the server reaches on its own timers (reaping), bounded in time. */
-async function eventually(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { CodeStore } from '../code/index.js';
 import type { EventInvokeConfigs, FunctionRegistry } from '../control-plane/index.js';
 import type { InvokeService } from '../invoke/index.js';
+import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import type { EventQueueTable } from '../store/index.js';
 import { newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
@@ -11,6 +12,7 @@ import { functionRoutes } from './function-routes.js';
 import { sendError } from './http-io.js';
 import { invokeRoutes } from './invoke-routes.js';
 import { kindlingRoutes } from './kindling-routes.js';
+import { logsRoutes } from './logs-routes.js';
 import { Router } from './router.js';
 
 export interface ApiDeps {
@@ -23,6 +25,8 @@ export interface ApiDeps {
   deadLetters: DeadLetterService;
   metrics: QueueMetrics;
   events: EventQueueTable;
+  /** The CloudWatch Logs API's read side. */
+  logQuery: LogQueryService;
 }
 
 /**
@@ -41,6 +45,7 @@ export class ApiServer {
     functionRoutes(this.#router, deps);
     eventConfigRoutes(this.#router, deps.eventConfigs);
     kindlingRoutes(this.#router, deps);
+    logsRoutes(this.#router, deps.logQuery);
     this.#server = createServer((req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 65_000;
   }

@@ -6,13 +6,14 @@ import { EndpointUnreachable } from './client.js';
 import { synopsis, type Command } from './commands/command.js';
 import { deploy } from './commands/deploy.js';
 import { invoke } from './commands/invoke.js';
+import { logs } from './commands/logs.js';
 import { ls } from './commands/ls.js';
 import { rm } from './commands/rm.js';
 import { serve } from './serve.js';
 import { FunctionNotReady } from './wait.js';
 
 /** The client commands: thin clients of the HTTP API (KINDLING_ENDPOINT, default http://127.0.0.1:9000). */
-const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm };
+const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs };
 
 const USAGE = `Usage: kindling <command> [options]
 
