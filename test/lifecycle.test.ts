@@ -1,16 +1,14 @@
 import { CreateFunctionCommand, InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { clientFor, json, ROLE, startTestServer } from './support/kindling.js';
+import { spawnServe } from './support/serve-process.js';
 import { eventually } from './support/wait.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const SLOW = `exports.handler = async (e) => {
   if (e.marker) require('fs').writeFileSync(e.marker, 'started');
   await new Promise((r) => setTimeout(r, e.ms || 0));
@@ -79,33 +77,24 @@ describe('environment lifecycle', () => {
 
   it('kindling serve finishes in-flight invokes on SIGTERM, then exits cleanly', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kindling-serve-'));
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const serve = await spawnServe(['--data-dir', dataDir]);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let seen = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          seen += chunk.toString();
-          const match = /on (http:\/\/\S+)/.exec(seen);
-          if (match) resolve(match[1]!);
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
-      });
+      const { url } = serve;
       const lambda = clientFor(url);
       await createSlow(lambda, 'graceful');
       const marker = join(dataDir, 'started');
       const pending = lambda.send(new InvokeCommand({ FunctionName: 'graceful', Payload: Buffer.from(JSON.stringify({ ms: 700, marker })) }));
       await eventually(() => existsSync(marker), 'the invocation is running');
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      child.kill('SIGTERM');
+      serve.child.kill('SIGTERM');
       const out = await pending;
       assert.equal(out.StatusCode, 200);
       assert.equal(out.FunctionError, undefined);
       const { pid } = json(out.Payload) as { pid: number };
-      assert.equal(await exited, 0);
+      assert.equal(await serve.exited, 0);
       assert.equal(alive(pid), false, 'the environment was shut down');
       lambda.destroy();
     } finally {
-      child.kill('SIGKILL');
+      serve.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -1,11 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileDurably, writeFileDurablySync } from './durable.js';
 import { extractZip } from './zip-intake.js';
 
 /** Lambda's limit on a function's unzipped code (and, later, its layers together). */
 export const MAX_UNZIPPED_BYTES = 262_144_000;
+
+const COMMONJS_MARKER = '{"type":"commonjs"}\n';
 
 export interface StoredCode {
   /** Hex SHA-256: the content address. */
@@ -32,8 +34,10 @@ export class CodeStore {
     // Node decides whether a `.js` file is CommonJS from the nearest package.json; this one stops
     // the search here, so a project's own `"type": "module"` above the data dir never leaks into
     // function code (Lambda's /var/task has nothing above it).
+    // Checked on every start: a power cut can leave it empty, and an empty package.json breaks
+    // every function's import.
     const marker = join(this.#codeDir, 'package.json');
-    if (!existsSync(marker)) writeFileSync(marker, '{"type":"commonjs"}\n');
+    if (!existsSync(marker) || readFileSync(marker, 'utf8') !== COMMONJS_MARKER) writeFileDurablySync(marker, COMMONJS_MARKER);
   }
 
   static describe(zip: Buffer): StoredCode {
@@ -49,16 +53,7 @@ export class CodeStore {
     const code = CodeStore.describe(zip);
     await this.#unpack(code.key, zip);
     const blob = this.blobPath(code.key);
-    if (!existsSync(blob)) {
-      const tmp = `${blob}.tmp-${randomBytes(6).toString('hex')}`;
-      try {
-        await writeFile(tmp, zip);
-        await rename(tmp, blob);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      }
-    }
+    if (!existsSync(blob)) await writeFileDurably(blob, zip);
     return code;
   }
 

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, symlink } from 'node:fs/promises';
+import { syncPath, syncTree } from './durable.js';
 import { dirname, join } from 'node:path';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -235,8 +236,11 @@ async function unpackAtomically<T>(destDir: string, write: (root: string) => Pro
   try {
     await chmod(root, 0o755);
     const result = await write(root);
+    // Durable before it is visible: a power cut must not leave a half-written tree in place.
+    await syncTree(root);
     try {
       await rename(root, destDir);
+      await syncPath(dirname(destDir));
     } catch (err) {
       // Someone unpacked the same content first; theirs is complete, so keep it.
       const code = (err as NodeJS.ErrnoException).code;
