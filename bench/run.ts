@@ -49,14 +49,17 @@ async function startServer(dataDir: string): Promise<{ url: string; stop(): Prom
   };
 }
 
-/** One bare keep-alive HTTP invoke. */
-function bareInvoke(agent: http.Agent, url: URL, path: string, body: Buffer): Promise<void> {
+/** One bare keep-alive HTTP invoke (event mode with `event`). */
+function bareInvoke(agent: http.Agent, url: URL, path: string, body: Buffer, event = false): Promise<void> {
+  const headers: http.OutgoingHttpHeaders = { 'Content-Length': body.length };
+  if (event) headers['X-Amz-Invocation-Type'] = 'Event';
+  const expected = event ? 202 : 200;
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { agent, host: url.hostname, port: url.port, method: 'POST', path, headers: { 'Content-Length': body.length } },
+      { agent, host: url.hostname, port: url.port, method: 'POST', path, headers },
       (res) => {
         res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+        res.on('end', () => (res.statusCode === expected ? resolve() : reject(new Error(`status ${res.statusCode}`))));
       },
     );
     req.on('error', reject);
@@ -149,6 +152,21 @@ async function main(): Promise<void> {
       cold.push(performance.now() - t);
     }
     console.log(`cold start (first invoke), bare HTTP:    ${summary(cold)}`);
+
+    // Event mode: 202 only after the event is fsynced (group commit); the pollers run them meanwhile.
+    await create('events');
+    const eventsPath = '/2015-03-31/functions/events/invocations';
+    const queued = async () => {
+      const res = await fetch(`${server.url}/kindling/functions/events/metrics`);
+      return ((await res.json()) as { AsyncEventsQueued: number }).AsyncEventsQueued;
+    };
+    const total = 10_000;
+    const began = performance.now();
+    const accepted = await run(32, total, () => bareInvoke(agent, url, eventsPath, body, true));
+    console.log(`events accepted (durable), concurrency 32: ${summary(accepted.latencies)}  ${accepted.perSecond.toFixed(0)} events/s`);
+    while ((await queued()) > 0) await new Promise((r) => setTimeout(r, 20));
+    const ranPerSecond = (total / (performance.now() - began)) * 1000;
+    console.log(`events run end to end (no-op function):   ${ranPerSecond.toFixed(0)} events/s (${total} events, accepted and run)`);
     agent.destroy();
   } finally {
     lambda.destroy();
