@@ -1,39 +1,17 @@
 import { CreateFunctionCommand, GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseEnv } from '../src/cli/commands/deploy.js';
 import { formatFunctions } from '../src/cli/commands/ls.js';
 import { zipDirectory, zipFiles } from '../src/code/index.js';
 import { ConfigError, loadClientConfig } from '../src/config/index.js';
 import { ROLE, startTestServer, type TestServer } from './support/kindling.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs the built CLI as a user would. Asynchronously: the server answering it lives in this
- * process. The environment is explicit, so nothing of the caller's KINDLING_* or AWS_* leaks in.
- */
-function kindling(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { kindling } from './support/cli.js';
 
 function sha256(zip: Buffer): string {
   return createHash('sha256').update(zip).digest('base64');

@@ -41,7 +41,7 @@ export class EndpointUnreachable extends Error {}
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT']);
 
-function unreachable(err: unknown, endpoint: string): EndpointUnreachable | undefined {
+export function unreachable(err: unknown, endpoint: string): EndpointUnreachable | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !CONNECTION_CODES.has(code)) return undefined;
   const wrapped = new EndpointUnreachable(`cannot reach Kindling at ${endpoint} (${(err as Error).message})`, { cause: err });

@@ -5,21 +5,24 @@ import { HelpRequested, UsageError } from './args.js';
 import { EndpointUnreachable } from './client.js';
 import { synopsis, type Command } from './commands/command.js';
 import { deploy } from './commands/deploy.js';
+import { dlq } from './commands/dlq.js';
 import { invoke } from './commands/invoke.js';
 import { logs } from './commands/logs.js';
 import { ls } from './commands/ls.js';
 import { rm } from './commands/rm.js';
 import { serve } from './serve.js';
+import { KindlingApiError } from './kindling-api.js';
 import { FunctionNotReady } from './wait.js';
 
 /** The client commands: thin clients of the HTTP API (KINDLING_ENDPOINT, default http://127.0.0.1:9000). */
-const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs };
+const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs, dlq };
 
 const USAGE = `Usage: kindling <command> [options]
 
 Commands:
   serve [--host H] [--port P] [--data-dir D] [--region R] [--account-id A]
         [--idle-timeout S] [--max-lifetime S] [--shutdown-grace S] [--log-level L]
+        [--pollers N] [--poller-batch-size N] [--visibility-timeout S] [--retry-delay-scale F]
                                   run the platform (default 127.0.0.1:9000, data in ./.kindling)
 ${Object.values(COMMANDS)
   .map((command) => `${synopsis(command, '  ')}${' '.repeat(34)}${command.summary}\n`)
@@ -73,6 +76,7 @@ function report(err: unknown): string {
     err instanceof LambdaServiceException ||
     err instanceof EndpointUnreachable ||
     err instanceof FunctionNotReady ||
+    err instanceof KindlingApiError ||
     (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string');
   if (expected) return `kindling: ${err.name}: ${err.message}\n`;
   return `kindling: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`;

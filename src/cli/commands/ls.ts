@@ -1,6 +1,7 @@
 import { paginateListFunctions, type FunctionConfiguration } from '@aws-sdk/client-lambda';
 import { parseCommand } from '../args.js';
 import { withLambda } from '../client.js';
+import { formatTable } from '../table.js';
 import type { Command } from './command.js';
 
 /** `kindling ls`: every function, one line each, following NextMarker through all pages. */
@@ -31,6 +32,5 @@ export function formatFunctions(functions: readonly FunctionConfiguration[]): st
       fn.LastModified ?? '-',
     ]),
   ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd() + '\n').join('');
+  return formatTable(rows);
 }
