@@ -18,7 +18,7 @@ import {
   QueueMetrics,
   type SettingsFor,
 } from './queue/index.js';
-import { ProcessSandboxDriver } from './sandbox/index.js';
+import { ProcessSandboxDriver, SandboxSelection } from './sandbox/index.js';
 import { createLogger, systemClock, type Clock, type Logger } from './shared/index.js';
 import { SqliteStore, type Store } from './store/index.js';
 import { WorkerFleet } from './worker/index.js';
@@ -61,7 +61,7 @@ export async function startKindling(
   if (!prlimit) logger.warn('prlimit not found: process sandboxes run without rlimits');
   const fleet = new WorkerFleet(
     {
-      driver: new ProcessSandboxDriver(prlimit ? { prlimit } : {}),
+      sandboxes: new SandboxSelection([new ProcessSandboxDriver(prlimit ? { prlimit } : {})], 'process'),
       logs,
       clock,
       logger,

@@ -1,2 +1,4 @@
 export { ProcessSandboxDriver } from './process/process-sandbox.js';
-export type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec, SandboxStats } from './sandbox.js';
+export { LAMBDA_PATHS } from './sandbox.js';
+export type { PathView, Sandbox, SandboxDriver, SandboxExit, SandboxSpec, SandboxStats } from './sandbox.js';
+export { SandboxSelection, SANDBOX_TAG, NETWORK_TAG } from './driver-selection.js';

@@ -1,28 +1,48 @@
 import type { Readable } from 'node:stream';
 
+/**
+ * How paths look inside a sandbox. `host`: as on the host (the process driver). `lambda`: as in
+ * Lambda's execution environment, the code at /var/task, layers at /opt, the runtime client at
+ * /var/runtime (the namespace and microVM drivers mount them there).
+ */
+export type PathView = 'host' | 'lambda';
+
+export const LAMBDA_PATHS = { taskRoot: '/var/task', opt: '/opt', runtime: '/var/runtime' } as const;
+
 /** What an execution environment asks a sandbox driver to run. */
 export interface SandboxSpec {
   /** Short id of the environment, for names and logs. */
   readonly id: string;
-  /** The runtime's entry: an absolute path to an executable (node, a bootstrap). */
+  readonly functionName: string;
+  /** The runtime's entry, as a path seen inside the sandbox (see PathView). */
   readonly command: string;
   readonly args: readonly string[];
-  /** The function's unpacked code; the sandbox shows it as the task root. */
+  /** The function's unpacked code on the host; shown read-only as the task root. */
   readonly codeDir: string;
+  /** The function's layers, merged in order, on the host; shown read-only at /opt. */
+  readonly optDir?: string;
+  /** Kindling's runtime clients on the host (dist/src/runtimes); shown read-only at /var/runtime. */
+  readonly runtimeDir: string;
   /** Variables the runtime sees; nothing of the host's environment leaks in beyond these. */
   readonly env: Readonly<Record<string, string>>;
   readonly memoryMb: number;
-  /** Host port of the environment's Runtime API. */
+  /** The size of the private /tmp (EphemeralStorage). */
+  readonly ephemeralStorageMb: number;
+  /** `none`: the Runtime API only (the default); `egress`: outbound network too. */
+  readonly network: 'none' | 'egress';
+  /** Host loopback port of the environment's Runtime API. */
   readonly runtimeApiPort: number;
 }
 
 export interface SandboxExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  /** The kernel killed it for going over its memory limit (Runtime.OutOfMemory). */
+  readonly outOfMemory?: boolean;
 }
 
 export interface SandboxStats {
-  /** Peak resident memory of the sandbox so far. */
+  /** Peak memory of the sandbox so far (Lambda's "Max Memory Used"). */
   readonly maxMemoryBytes: number;
 }
 
@@ -43,5 +63,8 @@ export interface Sandbox {
 
 export interface SandboxDriver {
   readonly name: string;
+  readonly pathView: PathView;
+  /** Why this driver cannot run on this machine, or undefined when it can. Probed once. */
+  unavailable(): Promise<string | undefined>;
   start(spec: SandboxSpec): Promise<Sandbox>;
 }

@@ -6,14 +6,14 @@ import {
   type InitFailure,
   type RuntimeOutcome,
 } from '../runtime-api/index.js';
-import type { Sandbox, SandboxDriver, SandboxExit } from '../sandbox/index.js';
+import { NETWORK_TAG, type Sandbox, type SandboxExit, type SandboxSelection } from '../sandbox/index.js';
 import { newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
-import { launchFor } from './runtime-launch.js';
+import { launchFor, RUNTIMES_DIR } from './runtime-launch.js';
 
 export interface EnvironmentDeps {
-  readonly driver: SandboxDriver;
+  readonly sandboxes: SandboxSelection;
   readonly logs: LogSink;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -98,10 +98,12 @@ export class ExecutionEnvironment {
   async init(): Promise<InitFailure | undefined> {
     const started = performance.now();
     const port = await this.#endpoint.listen();
+    const driver = this.#deps.sandboxes.forTags(this.#fn.tags);
     const launch = launchFor(this.#fn, {
       region: this.#deps.region,
       nodeBinary: this.#deps.nodeBinary,
       version: this.#version,
+      pathView: driver.pathView,
       codeDir: this.#codeDir,
       logGroup: this.logGroup,
       logStream: this.logStream,
@@ -110,13 +112,17 @@ export class ExecutionEnvironment {
     const ended = new Promise<InitEnd>((resolve) => (this.#initEnd = resolve));
     let sandbox: Sandbox;
     try {
-      sandbox = await this.#deps.driver.start({
+      sandbox = await driver.start({
         id: this.id,
+        functionName: this.#fn.name,
         command: launch.command,
         args: launch.args,
         codeDir: this.#codeDir,
+        runtimeDir: RUNTIMES_DIR.replace(/\/$/, ''),
         env: launch.env,
         memoryMb: this.#fn.memorySize,
+        ephemeralStorageMb: this.#fn.ephemeralStorage,
+        network: this.#fn.tags[NETWORK_TAG] === 'egress' ? 'egress' : 'none',
         runtimeApiPort: port,
       });
     } catch (err) {
@@ -201,10 +207,12 @@ export class ExecutionEnvironment {
       status = 'timeout';
     } else {
       this.#endpoint.abandon();
+      // Lambda names an exit at the memory limit Runtime.OutOfMemory, any other Runtime.ExitError.
+      const errorType = end.exit.outOfMemory ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
       const message = `RequestId: ${request.requestId} Error: Runtime exited with error: ${describeExit(end.exit)}`;
       this.#log(message);
-      this.#log('Runtime.ExitError');
-      payload = errorPayloadNoTrace('Runtime.ExitError', message);
+      this.#log(errorType);
+      payload = errorPayloadNoTrace(errorType, message);
       status = 'error';
     }
 

@@ -1,15 +1,18 @@
 import { fileURLToPath } from 'node:url';
+import { LAMBDA_PATHS, type PathView } from '../sandbox/index.js';
 import type { FunctionRecord } from '../store/index.js';
 
-/** Where Kindling's own Node.js runtime client lives (built from src/runtimes/nodejs). */
-export const NODE_BOOTSTRAP = fileURLToPath(new URL('../runtimes/nodejs/bootstrap.js', import.meta.url));
-const RUNTIME_DIR = fileURLToPath(new URL('../runtimes/nodejs/', import.meta.url));
+/** Kindling's own runtime clients (built from src/runtimes), on the host. */
+export const RUNTIMES_DIR = fileURLToPath(new URL('../runtimes/', import.meta.url));
 
 export interface LaunchContext {
   readonly region: string;
   readonly nodeBinary: string;
   readonly version: string;
+  readonly pathView: PathView;
+  /** Host paths; shown as they are (`host` view) or at Lambda's paths (`lambda` view). */
   readonly codeDir: string;
+  readonly optDir?: string;
   readonly logGroup: string;
   readonly logStream: string;
   readonly initializationType: 'on-demand' | 'provisioned-concurrency';
@@ -21,9 +24,16 @@ export interface Launch {
   readonly env: Record<string, string>;
 }
 
+/** Where the code, the layers and the runtime client are, seen from inside the sandbox. */
+export function pathsFor(ctx: LaunchContext): { taskRoot: string; opt: string; runtime: string } {
+  if (ctx.pathView === 'lambda') return LAMBDA_PATHS;
+  return { taskRoot: ctx.codeDir, opt: ctx.optDir ?? LAMBDA_PATHS.opt, runtime: RUNTIMES_DIR.replace(/\/$/, '') };
+}
+
 /** The runtime command and the variables Lambda sets for it (configuration-envvars). */
 export function launchFor(fn: FunctionRecord, ctx: LaunchContext): Launch {
   const major = /^nodejs(\d+)/.exec(fn.runtime)?.[1] ?? '20';
+  const paths = pathsFor(ctx);
   const env: Record<string, string> = {
     ...fn.environment,
     _HANDLER: fn.handler,
@@ -36,15 +46,15 @@ export function launchFor(fn: FunctionRecord, ctx: LaunchContext): Launch {
     AWS_LAMBDA_LOG_GROUP_NAME: ctx.logGroup,
     AWS_LAMBDA_LOG_STREAM_NAME: ctx.logStream,
     AWS_LAMBDA_INITIALIZATION_TYPE: ctx.initializationType,
-    LAMBDA_TASK_ROOT: ctx.codeDir,
-    LAMBDA_RUNTIME_DIR: RUNTIME_DIR,
+    LAMBDA_TASK_ROOT: paths.taskRoot,
+    LAMBDA_RUNTIME_DIR: `${paths.runtime}/nodejs`,
     TZ: ':UTC',
     LANG: 'en_US.UTF-8',
-    PATH: '/usr/local/bin:/usr/bin/:/bin:/opt/bin',
-    LD_LIBRARY_PATH: '/lib64:/usr/lib64:/opt/lib',
-    NODE_PATH: [`/opt/nodejs/node${major}/node_modules`, '/opt/nodejs/node_modules', ctx.codeDir].join(':'),
+    PATH: `/usr/local/bin:/usr/bin/:/bin:${paths.opt}/bin`,
+    LD_LIBRARY_PATH: `/lib64:/usr/lib64:${paths.opt}/lib`,
+    NODE_PATH: [`${paths.opt}/nodejs/node${major}/node_modules`, `${paths.opt}/nodejs/node_modules`, paths.taskRoot].join(':'),
   };
   // Lambda's Node.js runtime sizes the V8 heap from the function's memory.
   const heapMb = Math.floor(fn.memorySize * 0.9);
-  return { command: ctx.nodeBinary, args: [`--max-old-space-size=${heapMb}`, NODE_BOOTSTRAP], env };
+  return { command: ctx.nodeBinary, args: [`--max-old-space-size=${heapMb}`, `${paths.runtime}/nodejs/bootstrap.js`], env };
 }

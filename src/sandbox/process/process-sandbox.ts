@@ -12,10 +12,15 @@ const RLIMIT_NOFILE = 1024;
  */
 export class ProcessSandboxDriver implements SandboxDriver {
   readonly name = 'process';
+  readonly pathView = 'host' as const;
   readonly #prlimit: string | undefined;
 
   constructor(options: { prlimit?: string } = {}) {
     this.#prlimit = options.prlimit;
+  }
+
+  async unavailable(): Promise<string | undefined> {
+    return undefined;
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
