@@ -18,7 +18,7 @@ import {
   QueueMetrics,
   type SettingsFor,
 } from './queue/index.js';
-import { ProcessSandboxDriver, SandboxSelection } from './sandbox/index.js';
+import { selectSandboxes } from './sandbox/index.js';
 import { createLogger, systemClock, type Clock, type Logger } from './shared/index.js';
 import { SqliteStore, type Store } from './store/index.js';
 import { WorkerFleet } from './worker/index.js';
@@ -59,9 +59,10 @@ export async function startKindling(
   const logs = new LogSink({ store, clock, logger });
   const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
   if (!prlimit) logger.warn('prlimit not found: process sandboxes run without rlimits');
+  const sandboxes = await selectSandboxes({ sandbox: config.sandbox, dataDir: config.dataDir, ...(prlimit ? { prlimit } : {}) }, logger);
   const fleet = new WorkerFleet(
     {
-      sandboxes: new SandboxSelection([new ProcessSandboxDriver(prlimit ? { prlimit } : {})], 'process'),
+      sandboxes,
       logs,
       clock,
       logger,

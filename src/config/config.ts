@@ -27,6 +27,8 @@ export interface KindlingConfig {
   readonly visibilityTimeoutMs: number;
   /** Multiplies every delay of the async retry policy (and the event age limit): 1 is Lambda's. */
   readonly retryDelayScale: number;
+  /** The default sandbox driver; `auto` is namespace where bwrap works, else process. */
+  readonly sandbox: 'auto' | 'process' | 'namespace' | 'microvm';
 }
 
 export const DEFAULTS = {
@@ -45,6 +47,7 @@ export const DEFAULTS = {
   // Lambda's longest timeout (900 s) and a margin: a lease never ends under a running invocation.
   visibilityTimeoutMs: 960_000,
   retryDelayScale: 1,
+  sandbox: 'auto',
 } as const;
 
 export class ConfigError extends Error {}
@@ -63,6 +66,7 @@ const OPTIONS = {
   'poller-batch-size': { type: 'string' },
   'visibility-timeout': { type: 'string' },
   'retry-delay-scale': { type: 'string' },
+  sandbox: { type: 'string' },
 } as const;
 
 /** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
@@ -126,6 +130,11 @@ export function loadConfig(
     throw new ConfigError(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
   }
 
+  const sandbox = pick('sandbox', 'KINDLING_SANDBOX') ?? DEFAULTS.sandbox;
+  if (!['auto', 'process', 'namespace', 'microvm'].includes(sandbox)) {
+    throw new ConfigError(`--sandbox must be auto, process, namespace or microvm, got '${sandbox}'`);
+  }
+
   const config: KindlingConfig = {
     host: pick('host', 'KINDLING_HOST') ?? DEFAULTS.host,
     port,
@@ -142,6 +151,7 @@ export function loadConfig(
     pollerBatchSize: count('--poller-batch-size', pick('poller-batch-size', 'KINDLING_POLLER_BATCH_SIZE'), DEFAULTS.pollerBatchSize, 1, 100),
     visibilityTimeoutMs: seconds('--visibility-timeout', pick('visibility-timeout', 'KINDLING_VISIBILITY_TIMEOUT'), DEFAULTS.visibilityTimeoutMs, 100),
     retryDelayScale: scale(pick('retry-delay-scale', 'KINDLING_RETRY_DELAY_SCALE')),
+    sandbox: sandbox as KindlingConfig['sandbox'],
     ...overrides,
   };
   return Object.freeze(config);

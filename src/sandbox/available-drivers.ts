@@ -1,0 +1,35 @@
+import type { Logger } from '../shared/index.js';
+import { SandboxSelection } from './driver-selection.js';
+import { ProcessSandboxDriver } from './process/process-sandbox.js';
+import type { SandboxDriver } from './sandbox.js';
+
+export interface SandboxOptions {
+  readonly sandbox: 'auto' | 'process' | 'namespace' | 'microvm';
+  readonly dataDir: string;
+  readonly prlimit?: string;
+}
+
+/**
+ * Probes every driver once and picks the default: `auto` is namespace where it works, else process
+ * with a warning. Asking for a driver that cannot run here is an error at start.
+ */
+export async function selectSandboxes(options: SandboxOptions, logger: Logger): Promise<SandboxSelection> {
+  const candidates: SandboxDriver[] = [new ProcessSandboxDriver(options.prlimit ? { prlimit: options.prlimit } : {})];
+  const usable: SandboxDriver[] = [];
+  for (const driver of candidates) {
+    const why = await driver.unavailable();
+    if (why === undefined) usable.push(driver);
+    else logger.info(`sandbox driver ${driver.name} is not available: ${why}`);
+  }
+  let name: string = options.sandbox;
+  if (name === 'auto') {
+    name = usable.some((d) => d.name === 'namespace') ? 'namespace' : 'process';
+    if (name === 'process') {
+      logger.warn('sandbox: the namespace driver is not available here, so functions run in the process sandbox, which does not isolate them from the host');
+    }
+  }
+  if (!usable.some((d) => d.name === name)) {
+    throw new Error(`--sandbox ${name}: that driver cannot run on this machine (see the messages above)`);
+  }
+  return new SandboxSelection(usable, name);
+}

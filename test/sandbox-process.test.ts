@@ -1,0 +1,3 @@
+import { sandboxContract } from './support/sandbox-contract.js';
+
+sandboxContract('process', { skip: false });

@@ -1,0 +1,116 @@
+import { CreateFunctionCommand, InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { zipFiles } from '../../src/code/index.js';
+import type { KindlingConfig } from '../../src/config/index.js';
+import { json, ROLE, startTestServer, type TestServer } from './kindling.js';
+
+export interface ContractOptions {
+  /** Why the driver cannot run here (the suite is skipped with this reason), or false. */
+  readonly skip: string | false;
+  /** Extra time the driver needs to start an environment (a microVM boots a kernel). */
+  readonly startMarginMs?: number;
+  readonly config?: Partial<KindlingConfig>;
+}
+
+const PROBE = `
+const os = require('os');
+let count = 0;
+exports.handler = async (event, context) => {
+  count++;
+  if (event.exit !== undefined) process.exit(event.exit);
+  if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
+  let hold;
+  if (event.allocateMb) { hold = Buffer.alloc(event.allocateMb * 1024 * 1024, 1); }
+  console.log('probe ran', count);
+  return { count, requestId: context.awsRequestId, taskRoot: process.env.LAMBDA_TASK_ROOT, held: hold ? hold.length : 0 };
+};
+`;
+
+async function call(lambda: LambdaClient, name: string, payload: unknown, tail = false) {
+  const out = await lambda.send(
+    new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(payload)), ...(tail ? { LogType: 'Tail' as const } : {}) }),
+  );
+  return { out, body: json(out.Payload) as Record<string, any>, log: out.LogResult ? Buffer.from(out.LogResult, 'base64').toString() : '' };
+}
+
+/**
+ * The contract every sandbox driver passes (STYLE.md 5), through the whole platform as a user
+ * sees it: start, invoke (cold then warm), timeout kill, crash, stats, shutdown.
+ */
+export function sandboxContract(driver: string, options: ContractOptions): void {
+  describe(`sandbox contract: ${driver}`, { skip: options.skip }, () => {
+    const margin = options.startMarginMs ?? 0;
+    let server: TestServer;
+
+    before(async () => {
+      server = await startTestServer({ sandbox: driver as KindlingConfig['sandbox'], ...options.config });
+      for (const [name, timeout, memory] of [['probe', 30, 256], ['sleepy', 1, 128], ['crasher', 30, 128]] as const) {
+        await server.lambda.send(
+          new CreateFunctionCommand({
+            FunctionName: name,
+            Runtime: 'nodejs20.x',
+            Handler: 'index.handler',
+            Role: ROLE,
+            Timeout: timeout,
+            MemorySize: memory,
+            Code: { ZipFile: await zipFiles({ 'index.js': PROBE }) },
+          }),
+        );
+      }
+    });
+    after(async () => {
+      await server?.close();
+    });
+
+    it('starts an environment, then reuses it warm', async () => {
+      const cold = await call(server.lambda, 'probe', {}, true);
+      assert.equal(cold.out.FunctionError, undefined, JSON.stringify(cold.body));
+      assert.equal(cold.body['count'], 1);
+      assert.match(cold.log, /Init Duration/);
+      const warm = await call(server.lambda, 'probe', {}, true);
+      assert.equal(warm.body['count'], 2, 'the same environment served the second request');
+      assert.doesNotMatch(warm.log, /Init Duration/);
+      assert.equal(server.kindling.fleet.stats('probe').environments, 1);
+    });
+
+    it('reports memory used in REPORT', async () => {
+      const { body, log } = await call(server.lambda, 'probe', { allocateMb: 64 }, true);
+      assert.equal(body['held'], 64 * 1024 * 1024);
+      const used = Number(/Max Memory Used: (\d+) MB/.exec(log)?.[1]);
+      assert.ok(used >= 64 && used <= 256, `Max Memory Used ${used} MB`);
+      assert.match(log, /Memory Size: 256 MB/);
+    });
+
+    it('kills an environment at its timeout and starts a fresh one', async () => {
+      await call(server.lambda, 'sleepy', {});
+      const started = Date.now();
+      const { out, body } = await call(server.lambda, 'sleepy', { sleepMs: 5000 });
+      const took = Date.now() - started;
+      assert.equal(out.FunctionError, 'Unhandled');
+      assert.equal(body['errorType'], 'Sandbox.Timedout');
+      assert.ok(took >= 1000 && took < 1800, `answered after ${took} ms`);
+      const next = await call(server.lambda, 'sleepy', {});
+      assert.equal(next.body['count'], 1, 'a fresh environment');
+    });
+
+    it('reports a crash as Runtime.ExitError and recovers', async () => {
+      const { out, body } = await call(server.lambda, 'crasher', { exit: 7 });
+      assert.equal(out.FunctionError, 'Unhandled');
+      assert.equal(body['errorType'], 'Runtime.ExitError');
+      assert.match(body['errorMessage'], /exit status 7/);
+      const again = await call(server.lambda, 'crasher', {});
+      assert.equal(again.out.FunctionError, undefined);
+      assert.equal(again.body['count'], 1);
+    });
+
+    it('shuts every environment down on close', async () => {
+      await call(server.lambda, 'probe', {});
+      assert.ok(server.kindling.fleet.stats('probe').environments >= 1);
+      const closing = Date.now();
+      await server.kindling.fleet.close();
+      assert.equal(server.kindling.fleet.stats('probe').environments, 0);
+      assert.ok(Date.now() - closing < 5000 + margin, 'shutdown is bounded by the grace period');
+    });
+  });
+}
