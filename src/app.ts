@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
-import { EventInvokeConfigs, FunctionRegistry } from './control-plane/index.js';
+import { Aliases, EventInvokeConfigs, FunctionRegistry, FunctionVersions } from './control-plane/index.js';
 import { InvokeService } from './invoke/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
 import {
@@ -49,6 +49,8 @@ export async function startKindling(
   const code = new CodeStore(config.dataDir);
   const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
   const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn });
+  const versions = new FunctionVersions({ store, registry, partition, clock });
+  const aliases = new Aliases({ store, registry, versions, partition });
   const eventConfigs = new EventInvokeConfigs({
     store,
     registry,
@@ -74,10 +76,12 @@ export async function startKindling(
     { idleTimeoutMs: config.idleTimeoutMs, maxLifetimeMs: config.maxLifetimeMs },
     code,
   );
-  registry.on('change', (name) => fleet.retire(name));
+  // A change to $LATEST retires its environments; deleting the function retires every version's.
+  registry.on('change', (name, kind) => fleet.retire(name, kind === 'deleted' ? undefined : '$LATEST'));
+  versions.on('deleted', (name, version) => fleet.retire(name, version));
   const metrics = new QueueMetrics();
   const queue = new EventQueue({ table: store.events, logger });
-  const invoker = new InvokeService({ registry, fleet, queue, metrics, partition, clock });
+  const invoker = new InvokeService({ registry, aliases, fleet, queue, metrics, partition, clock });
   const settingsFor: SettingsFor = (name, qualifier) => {
     const settings = eventConfigs.find(name, qualifier);
     const deadLetterTarget = registry.find(name)?.deadLetterTarget;
@@ -111,7 +115,7 @@ export async function startKindling(
   );
   const deadLetters = new DeadLetterService({ table: store.deadLetters, queue, clock });
   const logQuery = new LogQueryService({ logs: store.logs, partition });
-  const api = new ApiServer({ registry, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery });
+  const api = new ApiServer({ registry, versions, aliases, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery });
   const address = await api.listen(config.port, config.host);
   pollers.start();
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;

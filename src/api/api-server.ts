@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CodeStore } from '../code/index.js';
-import type { EventInvokeConfigs, FunctionRegistry } from '../control-plane/index.js';
+import type { Aliases, EventInvokeConfigs, FunctionRegistry, FunctionVersions } from '../control-plane/index.js';
 import type { InvokeService } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
@@ -14,9 +14,12 @@ import { invokeRoutes } from './invoke-routes.js';
 import { kindlingRoutes } from './kindling-routes.js';
 import { logsRoutes } from './logs-routes.js';
 import { Router } from './router.js';
+import { versionRoutes } from './version-routes.js';
 
 export interface ApiDeps {
   registry: FunctionRegistry;
+  versions: FunctionVersions;
+  aliases: Aliases;
   invoker: InvokeService;
   code: CodeStore;
   partition: Partition;
@@ -43,6 +46,7 @@ export class ApiServer {
     this.#logger = deps.logger;
     invokeRoutes(this.#router, deps.invoker);
     functionRoutes(this.#router, deps);
+    versionRoutes(this.#router, deps);
     eventConfigRoutes(this.#router, deps.eventConfigs);
     kindlingRoutes(this.#router, deps);
     logsRoutes(this.#router, deps.logQuery);

@@ -1,6 +1,7 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import type { CodeStore } from '../code/index.js';
-import { ensureObject, toConfiguration, type FunctionRegistry } from '../control-plane/index.js';
+import { ensureObject, toConfiguration, type Aliases, type FunctionRegistry, type FunctionVersions } from '../control-plane/index.js';
+import type { FunctionRecord } from '../store/index.js';
 import { ResourceNotFoundException, ValidationException, type Partition } from '../shared/index.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Router } from './router.js';
@@ -14,6 +15,8 @@ const BASE = '^/2015-03-31/functions';
 
 export interface FunctionRoutesDeps {
   registry: FunctionRegistry;
+  versions: FunctionVersions;
+  aliases: Aliases;
   code: CodeStore;
   partition: Partition;
 }
@@ -21,7 +24,12 @@ export interface FunctionRoutesDeps {
 /** The control plane's function operations (rest-json, paths from the AWS SDK model). */
 export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
   const { registry, partition } = deps;
-  const config = (record: Parameters<typeof toConfiguration>[1]) => toConfiguration(partition, record);
+  const config = (record: FunctionRecord) => toConfiguration(partition, record);
+  const lookup = (ref: string, qualifierParam: string | null) => {
+    const { name, qualifier } = deps.versions.target(ref, qualifierParam);
+    registry.getByName(name);
+    return deps.aliases.lookup(name, qualifier);
+  };
 
   router
     .on('POST', new RegExp(`${BASE}/?$`), async ({ req, res, requestId }) => {
@@ -32,10 +40,11 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
     .on('GET', new RegExp(`${BASE}/?$`), ({ res, query, requestId }) => {
       const maxItems = parseMaxItems(query.get('MaxItems'));
       const marker = query.get('Marker');
-      const all = registry.list();
+      // FunctionVersion=ALL lists every published version too, after each $LATEST.
+      const all = query.get('FunctionVersion') === 'ALL' ? registry.list().flatMap((fn) => deps.versions.list(fn.name)) : registry.list();
       let start = 0;
       if (marker) {
-        start = all.findIndex((fn) => fn.name > marker);
+        start = all.findIndex((fn) => markerOf(fn) > marker);
         if (start === -1) start = all.length;
       }
       const page = all.slice(start, start + maxItems);
@@ -43,13 +52,12 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       sendJson(
         res,
         200,
-        { Functions: page.map(config), ...(more ? { NextMarker: page[page.length - 1]!.name } : {}) },
+        { Functions: page.map(config), ...(more ? { NextMarker: markerOf(page[page.length - 1]!) } : {}) },
         requestId,
       );
     })
     .on('GET', new RegExp(`${BASE}/${FN}/?$`), ({ req, res, params, query, requestId }) => {
-      const record = registry.get(params[0]!);
-      checkLatest(query.get('Qualifier'), params[0]!, partition);
+      const record = lookup(params[0]!, query.get('Qualifier'));
       const location = `http://${req.headers.host ?? '127.0.0.1'}/kindling/code/${record.codeKey}.zip`;
       sendJson(
         res,
@@ -59,9 +67,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       );
     })
     .on('GET', new RegExp(`${BASE}/${FN}/configuration/?$`), ({ res, params, query, requestId }) => {
-      const record = registry.get(params[0]!);
-      checkLatest(query.get('Qualifier'), params[0]!, partition);
-      sendJson(res, 200, config(record), requestId);
+      sendJson(res, 200, config(lookup(params[0]!, query.get('Qualifier'))), requestId);
     })
     .on('PUT', new RegExp(`${BASE}/${FN}/configuration/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CONFIG_REQUEST_LIMIT, 'UpdateFunctionConfiguration'));
@@ -72,16 +78,15 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       sendJson(res, 200, config(await registry.updateCode(params[0]!, body)), requestId);
     })
     .on('DELETE', new RegExp(`${BASE}/${FN}/?$`), ({ res, params, query, requestId }) => {
-      const qualifier = query.get('Qualifier');
-      registry.delete(qualifier ? `${params[0]!}:${qualifier}` : params[0]!);
+      const { name, qualifier } = deps.versions.target(params[0]!, query.get('Qualifier'));
+      if (qualifier === undefined) registry.delete(name);
+      else deps.versions.delete(name, qualifier);
       sendJson(res, 204, undefined, requestId);
     })
     // Code.Location of GetFunction: the zip itself, from the same server.
     .on('GET', /^\/kindling\/code\/([0-9a-f]{64})\.zip$/, ({ res, params, requestId }) => {
       const key = params[0]!;
-      if (!registry.list().some((fn) => fn.codeKey === key)) {
-        throw new ResourceNotFoundException(`Code not found: ${key}`);
-      }
+      if (!existsSync(deps.code.blobPath(key))) throw new ResourceNotFoundException(`Code not found: ${key}`);
       res.writeHead(200, { 'Content-Type': 'application/zip', 'X-Amzn-RequestId': requestId });
       createReadStream(deps.code.blobPath(key)).pipe(res);
     });
@@ -96,12 +101,8 @@ function parseMaxItems(raw: string | null): number {
   return value;
 }
 
-/** Until versions exist (a later issue), `$LATEST` is the only qualifier there is. */
-function checkLatest(qualifier: string | null, name: string, partition: Partition): void {
-  if (qualifier !== null && qualifier !== '$LATEST') {
-    throw new ResourceNotFoundException(
-      `Function not found: arn:aws:lambda:${partition.region}:${partition.accountId}:function:${name}:${qualifier}`,
-    );
-  }
+/** A paging marker that sorts as the listing does: name, then version ($LATEST first). */
+function markerOf(fn: FunctionRecord): string {
+  const version = fn.version === undefined || fn.version === '$LATEST' ? '' : fn.version.padStart(10, '0');
+  return `${fn.name}:${version}`;
 }
-

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurably, writeFileDurablySync } from './durable.js';
 import { extractZip } from './zip-intake.js';
@@ -17,6 +18,11 @@ export interface StoredCode {
   size: number;
 }
 
+export interface UnpackedCode extends StoredCode {
+  /** Bytes of the unpacked tree (files and link targets), for the 250 MB limit. */
+  unzippedSize: number;
+}
+
 /**
  * Content-addressed code: each zip is kept once under `blobs/<hex sha256>.zip` and unpacked once
  * under `code/<hex sha256>/`. The same zip uploaded twice costs nothing the second time.
@@ -24,7 +30,7 @@ export interface StoredCode {
 export class CodeStore {
   readonly #blobDir: string;
   readonly #codeDir: string;
-  readonly #unpacking = new Map<string, Promise<string>>();
+  readonly #unpacking = new Map<string, Promise<number>>();
 
   constructor(dataDir: string) {
     this.#blobDir = join(dataDir, 'blobs');
@@ -49,12 +55,12 @@ export class CodeStore {
    * Checks and unpacks the zip (refusing unsafe archives with nothing left behind), then keeps the
    * zip itself. Both steps are idempotent per content.
    */
-  async put(zip: Buffer): Promise<StoredCode> {
+  async put(zip: Buffer): Promise<UnpackedCode> {
     const code = CodeStore.describe(zip);
-    await this.#unpack(code.key, zip);
+    const unzippedSize = await this.#unpack(code.key, zip);
     const blob = this.blobPath(code.key);
     if (!existsSync(blob)) await writeFileDurably(blob, zip);
-    return code;
+    return { ...code, unzippedSize };
   }
 
   blobPath(key: string): string {
@@ -66,16 +72,28 @@ export class CodeStore {
     return join(this.#codeDir, key);
   }
 
-  #unpack(key: string, zip: Buffer): Promise<string> {
+  /** Unpacks once per content; resolves to the unpacked size. */
+  #unpack(key: string, zip: Buffer): Promise<number> {
     const dir = this.codePath(key);
-    if (existsSync(dir)) return Promise.resolve(dir);
+    if (existsSync(dir)) return treeSize(dir);
     let pending = this.#unpacking.get(key);
     if (!pending) {
       pending = extractZip(zip, dir, { maxUnzippedBytes: MAX_UNZIPPED_BYTES })
-        .then(() => dir)
+        .then((result) => result.bytes)
         .finally(() => this.#unpacking.delete(key));
       this.#unpacking.set(key, pending);
     }
     return pending;
   }
+}
+
+/** What extractZip counted for a tree already unpacked: file sizes plus link target lengths. */
+async function treeSize(dir: string): Promise<number> {
+  let bytes = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) bytes += await treeSize(path);
+    else bytes += (await lstat(path)).size;
+  }
+  return bytes;
 }

@@ -169,16 +169,20 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     return this.#beginUpdate(current, 'configuration', changes);
   }
 
-  delete(ref: string): void {
-    const { name, qualifier } = parseFunctionRef(ref, this.#deps.partition);
-    if (qualifier !== undefined && qualifier !== '$LATEST') {
-      throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#deps.partition, name, qualifier)}`);
-    }
+  /** Deletes the function with all its versions and aliases (a qualified delete is FunctionVersions'). */
+  delete(name: string): void {
     this.getByName(name);
     this.#deps.store.functions.delete(name);
     this.#functions.delete(name);
     this.emit('change', name, 'deleted');
     this.#deps.logger.info('function deleted', { name });
+  }
+
+  /** Records on $LATEST the number of the version just published from it. */
+  notePublished(name: string, version: number): void {
+    const record = { ...this.getByName(name), lastPublishedVersion: version };
+    this.#deps.store.functions.replace(record);
+    this.#functions.set(name, record);
   }
 
   #assertFree(name: string): void {

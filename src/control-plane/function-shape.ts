@@ -3,9 +3,11 @@ import type { FunctionRecord } from '../store/index.js';
 
 /** A stored function as Lambda's FunctionConfiguration shape (AWS SDK model). */
 export function toConfiguration(where: Partition, record: FunctionRecord): Record<string, unknown> {
+  const version = record.version ?? '$LATEST';
   return {
     FunctionName: record.name,
-    FunctionArn: functionArn(where, record.name),
+    // A published version's ARN is qualified with its number; $LATEST's is not.
+    FunctionArn: version === '$LATEST' ? functionArn(where, record.name) : functionArn(where, record.name, version),
     Runtime: record.runtime,
     Role: record.role,
     Handler: record.handler,
@@ -15,7 +17,7 @@ export function toConfiguration(where: Partition, record: FunctionRecord): Recor
     MemorySize: record.memorySize,
     LastModified: lambdaTimestamp(record.lastModified),
     CodeSha256: record.codeSha256,
-    Version: '$LATEST',
+    Version: version,
     Environment: { Variables: record.environment },
     TracingConfig: { Mode: 'PassThrough' },
     RevisionId: record.revisionId,

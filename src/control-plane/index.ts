@@ -6,3 +6,5 @@ export type { RuntimeInfo } from './runtimes.js';
 export { LIMITS, ensureObject } from './validation.js';
 export { EventInvokeConfigs } from './event-invoke-configs.js';
 export type { DestinationCheck } from './event-invoke-configs.js';
+export { FunctionVersions } from './function-versions.js';
+export { Aliases } from './aliases.js';

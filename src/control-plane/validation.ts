@@ -206,3 +206,61 @@ export function validateDeadLetterConfig(value: unknown, isQueue: (arn: string) 
   }
   return target;
 }
+
+/** Layer limits, from the AWS SDK model (PublishLayerVersion). */
+export const LAYER_LIMITS = { compatibleRuntimesMax: 15, compatibleArchitecturesMax: 2, licenseInfoMax: 512 } as const;
+
+const ARCHITECTURES = ['x86_64', 'arm64'];
+
+/** A list of enum values, as Lambda checks CompatibleRuntimes and CompatibleArchitectures. */
+function expectEnumList(value: unknown, member: string, allowed: readonly string[], max: number): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw ValidationException.constraint(value, member, 'Member must be a list');
+  const shown = `[${value.map(String).join(', ')}]`;
+  if (value.length > max) throw ValidationException.constraint(shown, member, `Member must have length less than or equal to ${max}`);
+  if (!value.every((item): item is string => typeof item === 'string' && allowed.includes(item))) {
+    throw ValidationException.constraint(shown, member, `Member must satisfy constraint: [Member must satisfy enum value set: [${allowed.join(', ')}]]`);
+  }
+  return [...value];
+}
+
+export function validateCompatibleRuntimes(value: unknown): string[] | undefined {
+  return expectEnumList(value, 'compatibleRuntimes', LAMBDA_RUNTIMES, LAYER_LIMITS.compatibleRuntimesMax);
+}
+
+export function validateCompatibleArchitectures(value: unknown): string[] | undefined {
+  return expectEnumList(value, 'compatibleArchitectures', ARCHITECTURES, LAYER_LIMITS.compatibleArchitecturesMax);
+}
+
+export function validateLicenseInfo(value: unknown): string | undefined {
+  const license = expectString(value, 'licenseInfo');
+  if (license !== undefined && license.length > LAYER_LIMITS.licenseInfoMax) {
+    throw ValidationException.constraint(license, 'licenseInfo', `Member must have length less than or equal to ${LAYER_LIMITS.licenseInfoMax}`);
+  }
+  return license;
+}
+
+/** The CompatibleRuntime / CompatibleArchitecture filters of ListLayers and ListLayerVersions. */
+export function validateLayerFilters(runtime: string | null, architecture: string | null): { runtime?: string; architecture?: string } {
+  if (runtime !== null && !LAMBDA_RUNTIMES.includes(runtime)) {
+    throw ValidationException.constraint(runtime, 'compatibleRuntime', `Member must satisfy enum value set: [${LAMBDA_RUNTIMES.join(', ')}]`);
+  }
+  if (architecture !== null && !ARCHITECTURES.includes(architecture)) {
+    throw ValidationException.constraint(architecture, 'compatibleArchitecture', `Member must satisfy enum value set: [${ARCHITECTURES.join(', ')}]`);
+  }
+  return { ...(runtime !== null ? { runtime } : {}), ...(architecture !== null ? { architecture } : {}) };
+}
+
+/** PublishLayerVersion's `Content.ZipFile` (base64 in the JSON body): the only source Kindling takes. */
+export function decodeLayerContent(content: unknown): Buffer {
+  if (content === undefined || content === null) throw ValidationException.constraint('null', 'content', 'Member must not be null');
+  if (!isObject(content)) throw ValidationException.constraint(content, 'content', 'Member must be a structure');
+  if (content['S3Bucket'] !== undefined || content['S3Key'] !== undefined || content['S3ObjectVersion'] !== undefined) {
+    throw new InvalidParameterValueException('Kindling has no S3: upload the layer archive as Content.ZipFile.');
+  }
+  const zip = expectString(content['ZipFile'], 'content.zipFile');
+  if (zip === undefined || zip.length === 0) {
+    throw new InvalidParameterValueException('Please provide a source for the layer content: Content.ZipFile.');
+  }
+  return Buffer.from(zip, 'base64');
+}

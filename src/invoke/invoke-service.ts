@@ -1,4 +1,4 @@
-import type { FunctionRegistry } from '../control-plane/index.js';
+import type { Aliases, FunctionRegistry } from '../control-plane/index.js';
 import type { DispatchResult, EventQueue, QueueMetrics } from '../queue/index.js';
 import {
   InvalidParameterValueException,
@@ -47,6 +47,7 @@ export interface InvokeOutput {
 
 export interface InvokeServiceDeps {
   registry: FunctionRegistry;
+  aliases: Aliases;
   fleet: WorkerFleet;
   queue: EventQueue;
   metrics: QueueMetrics;
@@ -60,6 +61,7 @@ export interface InvokeServiceDeps {
  */
 export class InvokeService {
   readonly #registry: FunctionRegistry;
+  readonly #aliases: Aliases;
   readonly #fleet: WorkerFleet;
   readonly #queue: EventQueue;
   readonly #metrics: QueueMetrics;
@@ -68,6 +70,7 @@ export class InvokeService {
 
   constructor(deps: InvokeServiceDeps) {
     this.#registry = deps.registry;
+    this.#aliases = deps.aliases;
     this.#fleet = deps.fleet;
     this.#queue = deps.queue;
     this.#metrics = deps.metrics;
@@ -120,7 +123,7 @@ export class InvokeService {
 
   /** Runs a queued event through the same path as a synchronous invoke (the poller fleet's Dispatch). */
   async dispatchEvent(event: QueuedEvent): Promise<DispatchResult> {
-    let fn = this.#registry.find(event.functionName);
+    let fn = this.#aliases.resolve(event.functionName, event.qualifier);
     if (!fn) return { outcome: 'function-gone' };
     if (fn.state === 'Pending') {
       await this.#registry.settled(fn.name);
@@ -156,9 +159,10 @@ export class InvokeService {
     return { status: 202, requestId };
   }
 
+  /** The version that runs: $LATEST, a version, or one picked by an alias's weights. */
   async #resolve(name: string, qualifier: string | undefined): Promise<FunctionRecord> {
-    let fn = this.#registry.find(name);
-    if (!fn || (qualifier !== undefined && qualifier !== '$LATEST')) {
+    let fn = this.#aliases.resolve(name, qualifier);
+    if (!fn) {
       throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name, qualifier)}`);
     }
     if (fn.state === 'Pending') {

@@ -26,7 +26,22 @@ export interface FunctionRecord {
   lastUpdateStatusReasonCode?: string;
   /** DeadLetterConfig.TargetArn, when set. */
   deadLetterTarget?: string;
+  /** The function's layers, in order (later ones win in /opt). */
+  layers?: FunctionLayer[];
+  /** `$LATEST`, or the number of a published (immutable) version. */
+  version?: string;
+  /** On $LATEST: the number of the last version published (numbers are never reused). */
+  lastPublishedVersion?: number;
   tags: Record<string, string>;
+}
+
+/** A layer version as a function uses it: enough to lay out /opt without asking the registry. */
+export interface FunctionLayer {
+  /** The layer version's ARN (`arn:aws:lambda:<region>:<account>:layer:<name>:<n>`). */
+  arn: string;
+  /** Hex SHA-256 of the layer's zip: its unpacked tree in the code store. */
+  codeKey: string;
+  codeSize: number;
 }
 
 export interface LogEventInput {
@@ -128,6 +143,10 @@ export interface Store {
   readonly events: EventQueueTable;
   readonly deadLetters: DeadLetterTable;
   readonly eventConfigs: EventInvokeConfigTable;
+  readonly versions: VersionTable;
+  readonly aliases: AliasTable;
+  readonly concurrency: ConcurrencyTable;
+  readonly layerVersions: LayerTable;
   close(): void;
 }
 
@@ -233,4 +252,81 @@ export interface EventInvokeConfigTable {
   list(): EventInvokeConfigRecord[];
   put(record: EventInvokeConfigRecord): void;
   delete(functionName: string, qualifier?: string): void;
+}
+
+export interface AliasRecord {
+  functionName: string;
+  name: string;
+  /** The version it points at (a number, or `$LATEST`). */
+  functionVersion: string;
+  description: string;
+  /** RoutingConfig.AdditionalVersionWeights: version → weight (0-1). */
+  additionalVersionWeights?: Record<string, number>;
+  revisionId: string;
+}
+
+export interface VersionTable {
+  /** Every published version of every function. */
+  list(): FunctionRecord[];
+  insert(record: FunctionRecord): void;
+  delete(functionName: string, version: string): void;
+  deleteFunction(functionName: string): void;
+}
+
+export interface AliasTable {
+  list(): AliasRecord[];
+  put(record: AliasRecord): void;
+  delete(functionName: string, name: string): void;
+  deleteFunction(functionName: string): void;
+}
+
+export interface ProvisionedConcurrencyRecord {
+  functionName: string;
+  qualifier: string;
+  requested: number;
+  lastModified: number;
+}
+
+export interface ConcurrencyTable {
+  /** Reserved concurrency per function. */
+  listReserved(): { functionName: string; reserved: number }[];
+  putReserved(functionName: string, reserved: number): void;
+  deleteReserved(functionName: string): void;
+  listProvisioned(): ProvisionedConcurrencyRecord[];
+  putProvisioned(record: ProvisionedConcurrencyRecord): void;
+  deleteProvisioned(functionName: string, qualifier?: string): void;
+}
+
+/** One version of a layer: an immutable zip plus what PublishLayerVersion was told about it. */
+export interface LayerVersionRecord {
+  layerName: string;
+  /** From 1; never reused, even after a deletion. */
+  version: number;
+  description: string;
+  licenseInfo?: string;
+  compatibleRuntimes?: string[];
+  compatibleArchitectures?: string[];
+  /** Base64 SHA-256 of the zip, as Lambda reports it. */
+  codeSha256: string;
+  /** Hex SHA-256 of the zip: its blob and unpacked tree in the code store. */
+  codeKey: string;
+  codeSize: number;
+  /** Bytes of the unpacked tree, counted against the 250 MB limit of a function and its layers. */
+  unzippedSize: number;
+  createdDate: number;
+}
+
+export type NewLayerVersion = Omit<LayerVersionRecord, 'version'>;
+
+export interface LayerTable {
+  /** Stores the next version of the layer (one past the highest ever used) in one transaction. */
+  publish(layer: NewLayerVersion): LayerVersionRecord;
+  /** A live version; a deleted one only with `includeDeleted`. */
+  get(layerName: string, version: number, options?: { includeDeleted?: boolean }): LayerVersionRecord | undefined;
+  /** A layer's live versions, newest first. */
+  listVersions(layerName: string): LayerVersionRecord[];
+  /** Every live version, by layer name, newest first within a layer. */
+  list(): LayerVersionRecord[];
+  /** Marks a version deleted; false if there was no live version to delete. */
+  delete(layerName: string, version: number): boolean;
 }

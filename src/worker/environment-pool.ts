@@ -82,13 +82,13 @@ export class EnvironmentPool {
   }
 
   async #coldStart(): Promise<ExecutionEnvironment | InvokeResult> {
-    const env = new ExecutionEnvironment(this.#deps, this.fn, this.#codeDir);
+    const env = new ExecutionEnvironment(this.#deps, this.fn, this.#codeDir, this.fn.version ?? '$LATEST');
     this.#all.add(env);
     env.onDeath(() => this.#forget(env));
     const failure = await env.init();
     if (failure) {
       // Lambda answers an init failure like a function error; the next request tries Init again.
-      return { payload: failure.payload, functionError: true, executedVersion: '$LATEST' };
+      return { payload: failure.payload, functionError: true, executedVersion: this.fn.version ?? '$LATEST' };
     }
     return env;
   }

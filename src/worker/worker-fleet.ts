@@ -28,28 +28,46 @@ export class WorkerFleet {
   }
 
   invoke(fn: FunctionRecord, request: InvokeRequest): Promise<InvokeResult> {
-    let pool = this.#pools.get(fn.name);
-    if (!pool || pool.fn.codeKey !== fn.codeKey) {
-      if (pool) this.retire(fn.name);
-      pool = new EnvironmentPool(this.#deps, this.#options, fn, this.#code.codePath(fn.codeKey));
-      this.#pools.set(fn.name, pool);
-    }
-    return pool.invoke(request);
+    return this.#poolFor(fn).invoke(request);
   }
 
-  /** Retires the environments of a function (after an update or delete). */
-  retire(name: string): void {
-    const pool = this.#pools.get(name);
+  /** The pool of a function version: environments are never shared between versions. */
+  #poolFor(fn: FunctionRecord): EnvironmentPool {
+    const key = poolKey(fn.name, fn.version);
+    let pool = this.#pools.get(key);
+    if (!pool || pool.fn.codeKey !== fn.codeKey) {
+      if (pool) this.#retireKey(key);
+      pool = new EnvironmentPool(this.#deps, this.#options, fn, this.#code.codePath(fn.codeKey));
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Retires the environments of one version of a function, or of all its versions. */
+  retire(name: string, version?: string): void {
+    if (version !== undefined) return this.#retireKey(poolKey(name, version));
+    for (const key of [...this.#pools.keys()]) if (key.startsWith(`${name}:`)) this.#retireKey(key);
+  }
+
+  #retireKey(key: string): void {
+    const pool = this.#pools.get(key);
     if (!pool) return;
-    this.#pools.delete(name);
+    this.#pools.delete(key);
     const done = pool.retire().finally(() => this.#retiring.delete(done));
     this.#retiring.add(done);
   }
 
-  /** Environment counts per function: for tests, metrics and the console. */
-  stats(name: string): { environments: number; idle: number } {
-    const pool = this.#pools.get(name);
-    return { environments: pool?.size ?? 0, idle: pool?.idleCount ?? 0 };
+  /** Environment counts per function (all versions, or one): for tests, metrics and the console. */
+  stats(name: string, version?: string): { environments: number; idle: number } {
+    let environments = 0;
+    let idle = 0;
+    for (const [key, pool] of this.#pools) {
+      if (version === undefined ? key.startsWith(`${name}:`) : key === poolKey(name, version)) {
+        environments += pool.size;
+        idle += pool.idleCount;
+      }
+    }
+    return { environments, idle };
   }
 
   /** Stops every environment; in-flight invocations finish first. Idempotent. */
@@ -57,7 +75,7 @@ export class WorkerFleet {
     if (!this.#closed) {
       this.#closed = true;
       clearInterval(this.#sweeper);
-      for (const name of [...this.#pools.keys()]) this.retire(name);
+      for (const key of [...this.#pools.keys()]) this.#retireKey(key);
     }
     await Promise.all([...this.#retiring]);
   }
@@ -66,4 +84,8 @@ export class WorkerFleet {
     const now = this.#deps.clock.now();
     for (const pool of this.#pools.values()) pool.sweep(now);
   }
+}
+
+function poolKey(name: string, version: string | undefined): string {
+  return `${name}:${version ?? '$LATEST'}`;
 }

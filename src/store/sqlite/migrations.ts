@@ -73,4 +73,35 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (function_name, qualifier)
   );
   `,
+  `
+  CREATE TABLE function_versions (
+    function_name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (function_name, version)
+  );
+  CREATE TABLE aliases (
+    function_name TEXT NOT NULL,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (function_name, name)
+  );
+  CREATE TABLE layer_versions (
+    layer_name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (layer_name, version)
+  );
+  CREATE TABLE concurrency (
+    function_name TEXT PRIMARY KEY,
+    reserved INTEGER NOT NULL
+  );
+  CREATE TABLE provisioned_concurrency (
+    function_name TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  );
+  `,
 ];

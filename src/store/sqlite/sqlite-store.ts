@@ -2,12 +2,15 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Store } from '../types.js';
+import { SqliteConcurrencyTable } from './concurrency-table.js';
 import { SqliteDeadLetterTable } from './dead-letter-table.js';
 import { SqliteEventConfigTable } from './event-config-table.js';
 import { SqliteEventQueueTable } from './event-queue-table.js';
 import { SqliteFunctionTable } from './function-table.js';
+import { SqliteLayerTable } from './layer-table.js';
 import { SqliteLogTables } from './log-tables.js';
 import { MIGRATIONS } from './migrations.js';
+import { SqliteAliasTable, SqliteVersionTable } from './version-table.js';
 
 /** The embedded default store: one SQLite file in WAL mode, written only by this process. */
 export class SqliteStore implements Store {
@@ -16,6 +19,10 @@ export class SqliteStore implements Store {
   readonly events: SqliteEventQueueTable;
   readonly deadLetters: SqliteDeadLetterTable;
   readonly eventConfigs: SqliteEventConfigTable;
+  readonly versions: SqliteVersionTable;
+  readonly aliases: SqliteAliasTable;
+  readonly concurrency: SqliteConcurrencyTable;
+  readonly layerVersions: SqliteLayerTable;
   readonly #db: Database.Database;
   #closed = false;
 
@@ -32,6 +39,10 @@ export class SqliteStore implements Store {
     this.deadLetters = new SqliteDeadLetterTable(this.#db, (event) => this.events.insert(event));
     this.events = new SqliteEventQueueTable(this.#db, this.deadLetters);
     this.eventConfigs = new SqliteEventConfigTable(this.#db);
+    this.versions = new SqliteVersionTable(this.#db);
+    this.aliases = new SqliteAliasTable(this.#db);
+    this.concurrency = new SqliteConcurrencyTable(this.#db);
+    this.layerVersions = new SqliteLayerTable(this.#db);
   }
 
   #migrate(): void {

@@ -1,0 +1,58 @@
+import { ensureObject, toConfiguration, type Aliases, type FunctionVersions } from '../control-plane/index.js';
+import { ValidationException, type Partition } from '../shared/index.js';
+import { readJson, sendJson } from './http-io.js';
+import type { Router } from './router.js';
+
+const BASE = '^/2015-03-31/functions/([^/]+)';
+const LIMIT = 256 * 1024;
+
+export interface VersionRoutesDeps {
+  versions: FunctionVersions;
+  aliases: Aliases;
+  partition: Partition;
+}
+
+/** Marker / MaxItems paging over a list, the marker being the index of the next item. */
+function page<T>(items: readonly T[], marker: string | null, maxItemsRaw: string | null): { items: T[]; next?: string } {
+  const maxItems = maxItemsRaw === null ? 50 : Number(maxItemsRaw);
+  if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 10_000) {
+    throw ValidationException.constraint(maxItemsRaw, 'maxItems', 'Member must have value between 1 and 10000');
+  }
+  const start = Math.max(0, Number(marker ?? 0) || 0);
+  const slice = items.slice(start, start + maxItems);
+  return start + maxItems < items.length ? { items: slice, next: String(start + maxItems) } : { items: slice };
+}
+
+/** PublishVersion, ListVersionsByFunction and the alias operations. */
+export function versionRoutes(router: Router, deps: VersionRoutesDeps): void {
+  const { versions, aliases, partition } = deps;
+  router
+    .on('POST', new RegExp(`${BASE}/versions/?$`), async ({ req, res, params, requestId }) => {
+      const body = ensureObject(await readJson(req, LIMIT, 'PublishVersion'));
+      sendJson(res, 201, toConfiguration(partition, versions.publish(params[0]!, body)), requestId);
+    })
+    .on('GET', new RegExp(`${BASE}/versions/?$`), ({ res, params, query, requestId }) => {
+      const { items, next } = page(versions.list(params[0]!), query.get('Marker'), query.get('MaxItems'));
+      sendJson(res, 200, { Versions: items.map((r) => toConfiguration(partition, r)), ...(next ? { NextMarker: next } : {}) }, requestId);
+    })
+    .on('POST', new RegExp(`${BASE}/aliases/?$`), async ({ req, res, params, requestId }) => {
+      const body = ensureObject(await readJson(req, LIMIT, 'CreateAlias'));
+      sendJson(res, 201, aliases.toShape(aliases.create(params[0]!, body)), requestId);
+    })
+    .on('GET', new RegExp(`${BASE}/aliases/?$`), ({ res, params, query, requestId }) => {
+      const all = aliases.list(params[0]!, query.get('FunctionVersion'));
+      const { items, next } = page(all, query.get('Marker'), query.get('MaxItems'));
+      sendJson(res, 200, { Aliases: items.map((a) => aliases.toShape(a)), ...(next ? { NextMarker: next } : {}) }, requestId);
+    })
+    .on('GET', new RegExp(`${BASE}/aliases/([^/]+)/?$`), ({ res, params, requestId }) => {
+      sendJson(res, 200, aliases.toShape(aliases.get(params[0]!, params[1]!)), requestId);
+    })
+    .on('PUT', new RegExp(`${BASE}/aliases/([^/]+)/?$`), async ({ req, res, params, requestId }) => {
+      const body = ensureObject(await readJson(req, LIMIT, 'UpdateAlias'));
+      sendJson(res, 200, aliases.toShape(aliases.update(params[0]!, params[1]!, body)), requestId);
+    })
+    .on('DELETE', new RegExp(`${BASE}/aliases/([^/]+)/?$`), ({ res, params, requestId }) => {
+      aliases.delete(params[0]!, params[1]!);
+      sendJson(res, 204, undefined, requestId);
+    });
+}

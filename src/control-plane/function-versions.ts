@@ -1,0 +1,154 @@
+import { EventEmitter } from 'node:events';
+import {
+  InvalidParameterValueException,
+  PreconditionFailedException,
+  ResourceConflictException,
+  ResourceNotFoundException,
+  functionArn,
+  newRevisionId,
+  parseFunctionRef,
+  type Clock,
+  type Partition,
+} from '../shared/index.js';
+import type { FunctionRecord, Store } from '../store/index.js';
+import type { FunctionRegistry } from './function-registry.js';
+import { validateDescription } from './validation.js';
+
+const VERSION = /^[0-9]+$/;
+
+/**
+ * Published versions: immutable snapshots of a function's code and configuration (PublishVersion,
+ * ListVersionsByFunction, qualified Get / Delete). Numbers are never reused, even after a delete.
+ * Emits `deleted(name, version)` so the worker can retire that version's environments.
+ */
+export class FunctionVersions extends EventEmitter<{ deleted: [name: string, version: string] }> {
+  readonly #store: Store;
+  readonly #registry: FunctionRegistry;
+  readonly #partition: Partition;
+  readonly #clock: Clock;
+  readonly #versions = new Map<string, Map<string, FunctionRecord>>();
+  /** Who may stop a version from being deleted (aliases pointing at it). */
+  #referencedBy: (name: string, version: string) => string[] = () => [];
+
+  constructor(deps: { store: Store; registry: FunctionRegistry; partition: Partition; clock: Clock }) {
+    super();
+    this.#store = deps.store;
+    this.#registry = deps.registry;
+    this.#partition = deps.partition;
+    this.#clock = deps.clock;
+    for (const record of deps.store.versions.list()) this.#of(record.name).set(record.version!, record);
+    deps.registry.on('change', (name, kind) => {
+      if (kind !== 'deleted') return;
+      this.#versions.delete(name);
+      deps.store.versions.deleteFunction(name);
+    });
+  }
+
+  /** Lets aliases veto deleting a version they point at. */
+  setReferences(referencedBy: (name: string, version: string) => string[]): void {
+    this.#referencedBy = referencedBy;
+  }
+
+  /** A published version, or undefined. The invoke hot path: two map lookups. */
+  find(name: string, version: string): FunctionRecord | undefined {
+    return this.#versions.get(name)?.get(version);
+  }
+
+  get(name: string, version: string): FunctionRecord {
+    const record = this.find(name, version);
+    if (!record) throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name, version)}`);
+    return record;
+  }
+
+  /** `$LATEST` and every version, oldest first. */
+  list(ref: string): FunctionRecord[] {
+    const latest = this.#registry.get(ref);
+    const versions = [...(this.#versions.get(latest.name)?.values() ?? [])].sort((a, b) => Number(a.version) - Number(b.version));
+    return [latest, ...versions];
+  }
+
+  /**
+   * Snapshots $LATEST. When nothing changed since the last version, Lambda publishes nothing and
+   * answers with that version.
+   */
+  publish(ref: string, body: Record<string, unknown>): FunctionRecord {
+    const latest = this.#registry.get(ref);
+    if (latest.state === 'Pending' || latest.lastUpdateStatus === 'InProgress') {
+      throw new ResourceConflictException(
+        `The operation cannot be performed at this time. An update is in progress for resource: ${functionArn(this.#partition, latest.name)}`,
+      );
+    }
+    const codeSha256 = body['CodeSha256'];
+    if (typeof codeSha256 === 'string' && codeSha256 !== latest.codeSha256) {
+      throw new InvalidParameterValueException(
+        `CodeSHA256 (${codeSha256}) is different from current CodeSHA256 in $LATEST (${latest.codeSha256}). Please try again with the CodeSHA256 in $LATEST.`,
+      );
+    }
+    const revisionId = body['RevisionId'];
+    if (typeof revisionId === 'string' && revisionId !== latest.revisionId) {
+      throw new PreconditionFailedException(
+        'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+      );
+    }
+    const description = validateDescription(body['Description']);
+    const versions = this.#of(latest.name);
+    const newest = [...versions.values()].sort((a, b) => Number(b.version) - Number(a.version))[0];
+    if (newest && fingerprint(newest) === fingerprint(latest)) return newest;
+
+    const number = (latest.lastPublishedVersion ?? 0) + 1;
+    const record: FunctionRecord = {
+      ...latest,
+      version: String(number),
+      description: description ?? latest.description,
+      lastModified: this.#clock.now(),
+      revisionId: newRevisionId(),
+      state: 'Active',
+      lastUpdateStatus: 'Successful',
+    };
+    delete record.lastPublishedVersion;
+    this.#store.versions.insert(record);
+    versions.set(record.version!, record);
+    this.#registry.notePublished(latest.name, number);
+    return record;
+  }
+
+  /** DeleteFunction with a version qualifier. */
+  delete(name: string, version: string): void {
+    if (version === '$LATEST') {
+      throw new InvalidParameterValueException('$LATEST version cannot be deleted without deleting the function.');
+    }
+    if (!VERSION.test(version)) {
+      throw new InvalidParameterValueException('Deletion of aliases is not supported');
+    }
+    this.get(name, version);
+    const aliases = this.#referencedBy(name, version);
+    if (aliases.length > 0) {
+      throw new ResourceConflictException(`Unable to delete version because the following aliases reference it: [${aliases.join(', ')}]`);
+    }
+    this.#store.versions.delete(name, version);
+    this.#versions.get(name)?.delete(version);
+    this.emit('deleted', name, version);
+  }
+
+  /** Parses `ref` and an optional Qualifier parameter into a name and a qualifier. */
+  target(ref: string, qualifier: string | null): { name: string; qualifier?: string } {
+    const parsed = parseFunctionRef(ref, this.#partition);
+    const q = qualifier ?? parsed.qualifier;
+    return q === undefined ? { name: parsed.name } : { name: parsed.name, qualifier: q };
+  }
+
+  #of(name: string): Map<string, FunctionRecord> {
+    let versions = this.#versions.get(name);
+    if (!versions) {
+      versions = new Map();
+      this.#versions.set(name, versions);
+    }
+    return versions;
+  }
+}
+
+/** What makes two snapshots the same version: code and configuration, not ids or timestamps. */
+function fingerprint(record: FunctionRecord): string {
+  const { codeSha256, runtime, handler, role, timeout, memorySize, environment, architectures, ephemeralStorage, deadLetterTarget, layers } = record;
+  return JSON.stringify({ codeSha256, runtime, handler, role, timeout, memorySize, environment, architectures, ephemeralStorage, deadLetterTarget, layers });
+}

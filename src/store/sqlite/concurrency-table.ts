@@ -1,0 +1,48 @@
+import type Database from 'better-sqlite3';
+import type { ConcurrencyTable, ProvisionedConcurrencyRecord } from '../types.js';
+
+/** Reserved and provisioned concurrency settings. */
+export class SqliteConcurrencyTable implements ConcurrencyTable {
+  readonly #listReserved: Database.Statement;
+  readonly #putReserved: Database.Statement;
+  readonly #deleteReserved: Database.Statement;
+  readonly #listProvisioned: Database.Statement;
+  readonly #putProvisioned: Database.Statement;
+  readonly #deleteProvisioned: Database.Statement;
+  readonly #deleteProvisionedAll: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.#listReserved = db.prepare('SELECT function_name AS functionName, reserved FROM concurrency ORDER BY function_name');
+    this.#putReserved = db.prepare('INSERT OR REPLACE INTO concurrency (function_name, reserved) VALUES (?, ?)');
+    this.#deleteReserved = db.prepare('DELETE FROM concurrency WHERE function_name = ?');
+    this.#listProvisioned = db.prepare('SELECT record FROM provisioned_concurrency ORDER BY function_name, qualifier');
+    this.#putProvisioned = db.prepare('INSERT OR REPLACE INTO provisioned_concurrency (function_name, qualifier, record) VALUES (?, ?, ?)');
+    this.#deleteProvisioned = db.prepare('DELETE FROM provisioned_concurrency WHERE function_name = ? AND qualifier = ?');
+    this.#deleteProvisionedAll = db.prepare('DELETE FROM provisioned_concurrency WHERE function_name = ?');
+  }
+
+  listReserved(): { functionName: string; reserved: number }[] {
+    return this.#listReserved.all() as { functionName: string; reserved: number }[];
+  }
+
+  putReserved(functionName: string, reserved: number): void {
+    this.#putReserved.run(functionName, reserved);
+  }
+
+  deleteReserved(functionName: string): void {
+    this.#deleteReserved.run(functionName);
+  }
+
+  listProvisioned(): ProvisionedConcurrencyRecord[] {
+    return (this.#listProvisioned.all() as { record: string }[]).map((row) => JSON.parse(row.record) as ProvisionedConcurrencyRecord);
+  }
+
+  putProvisioned(record: ProvisionedConcurrencyRecord): void {
+    this.#putProvisioned.run(record.functionName, record.qualifier, JSON.stringify(record));
+  }
+
+  deleteProvisioned(functionName: string, qualifier?: string): void {
+    if (qualifier === undefined) this.#deleteProvisionedAll.run(functionName);
+    else this.#deleteProvisioned.run(functionName, qualifier);
+  }
+}
