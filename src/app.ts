@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
-import { Aliases, EventInvokeConfigs, FunctionRegistry, FunctionVersions } from './control-plane/index.js';
-import { InvokeService } from './invoke/index.js';
+import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry } from './control-plane/index.js';
+import { ConcurrencyLimiter, InvokeService } from './invoke/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
 import {
   DEFAULT_MAX_EVENT_AGE_SECONDS,
@@ -47,10 +47,19 @@ export async function startKindling(
 
   const store = new SqliteStore(join(config.dataDir, 'kindling.db'));
   const code = new CodeStore(config.dataDir);
+  const layers = new LayerRegistry({ store, code, partition, clock, logger });
   const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
   const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn });
   const versions = new FunctionVersions({ store, registry, partition, clock });
   const aliases = new Aliases({ store, registry, versions, partition });
+  const concurrency = new ConcurrencySettings({
+    store,
+    registry,
+    partition,
+    limits: { accountConcurrency: config.accountConcurrency, unreservedMinimum: config.unreservedMinimum },
+  });
+  const limiter = new ConcurrencyLimiter(config.accountConcurrency);
+  concurrency.onChange((name, reserved) => limiter.setReserved(name, reserved));
   const eventConfigs = new EventInvokeConfigs({
     store,
     registry,
@@ -81,7 +90,7 @@ export async function startKindling(
   versions.on('deleted', (name, version) => fleet.retire(name, version));
   const metrics = new QueueMetrics();
   const queue = new EventQueue({ table: store.events, logger });
-  const invoker = new InvokeService({ registry, aliases, fleet, queue, metrics, partition, clock });
+  const invoker = new InvokeService({ limiter, registry, aliases, fleet, queue, metrics, partition, clock });
   const settingsFor: SettingsFor = (name, qualifier) => {
     const settings = eventConfigs.find(name, qualifier);
     const deadLetterTarget = registry.find(name)?.deadLetterTarget;
@@ -115,7 +124,7 @@ export async function startKindling(
   );
   const deadLetters = new DeadLetterService({ table: store.deadLetters, queue, clock });
   const logQuery = new LogQueryService({ logs: store.logs, partition });
-  const api = new ApiServer({ registry, versions, aliases, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery });
+  const api = new ApiServer({ registry, versions, aliases, concurrency, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers });
   const address = await api.listen(config.port, config.host);
   pollers.start();
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;

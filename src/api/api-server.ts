@@ -1,17 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CodeStore } from '../code/index.js';
-import type { Aliases, EventInvokeConfigs, FunctionRegistry, FunctionVersions } from '../control-plane/index.js';
+import type { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry } from '../control-plane/index.js';
 import type { InvokeService } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import type { EventQueueTable } from '../store/index.js';
 import { newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
+import { concurrencyRoutes } from './concurrency-routes.js';
 import { eventConfigRoutes } from './event-config-routes.js';
 import { functionRoutes } from './function-routes.js';
 import { sendError } from './http-io.js';
 import { invokeRoutes } from './invoke-routes.js';
 import { kindlingRoutes } from './kindling-routes.js';
+import { layerRoutes } from './layer-routes.js';
 import { logsRoutes } from './logs-routes.js';
 import { Router } from './router.js';
 import { versionRoutes } from './version-routes.js';
@@ -20,6 +22,7 @@ export interface ApiDeps {
   registry: FunctionRegistry;
   versions: FunctionVersions;
   aliases: Aliases;
+  concurrency: ConcurrencySettings;
   invoker: InvokeService;
   code: CodeStore;
   partition: Partition;
@@ -30,6 +33,8 @@ export interface ApiDeps {
   events: EventQueueTable;
   /** The CloudWatch Logs API's read side. */
   logQuery: LogQueryService;
+  /** PublishLayerVersion and the other layer operations. */
+  layers: LayerRegistry;
 }
 
 /**
@@ -47,7 +52,9 @@ export class ApiServer {
     invokeRoutes(this.#router, deps.invoker);
     functionRoutes(this.#router, deps);
     versionRoutes(this.#router, deps);
+    concurrencyRoutes(this.#router, deps);
     eventConfigRoutes(this.#router, deps.eventConfigs);
+    layerRoutes(this.#router, deps);
     kindlingRoutes(this.#router, deps);
     logsRoutes(this.#router, deps.logQuery);
     this.#server = createServer((req, res) => this.#handle(req, res));

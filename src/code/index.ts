@@ -3,3 +3,4 @@ export type { StoredCode } from './code-store.js';
 export { extractZip } from './zip-intake.js';
 export { zipDirectory, zipFiles } from './zip-build.js';
 export type { UnpackedCode } from './code-store.js';
+export { LayerView } from './layer-view.js';

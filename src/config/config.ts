@@ -27,6 +27,12 @@ export interface KindlingConfig {
   readonly visibilityTimeoutMs: number;
   /** Multiplies every delay of the async retry policy (and the event age limit): 1 is Lambda's. */
   readonly retryDelayScale: number;
+  /** The account's concurrency limit (Lambda's default quota is 1000). */
+  readonly accountConcurrency: number;
+  /** What reserved concurrency must leave unreserved (Lambda: 100). */
+  readonly unreservedMinimum: number;
+  /** New execution environments per function per 10 seconds (Lambda: 1000). */
+  readonly scaleRate: number;
   /** The default sandbox driver; `auto` is namespace where bwrap works, else process. */
   readonly sandbox: 'auto' | 'process' | 'namespace' | 'microvm';
 }
@@ -48,6 +54,9 @@ export const DEFAULTS = {
   visibilityTimeoutMs: 960_000,
   retryDelayScale: 1,
   sandbox: 'auto',
+  accountConcurrency: 1000,
+  unreservedMinimum: 100,
+  scaleRate: 1000,
 } as const;
 
 export class ConfigError extends Error {}
@@ -67,6 +76,9 @@ const OPTIONS = {
   'visibility-timeout': { type: 'string' },
   'retry-delay-scale': { type: 'string' },
   sandbox: { type: 'string' },
+  'account-concurrency': { type: 'string' },
+  'unreserved-minimum': { type: 'string' },
+  'scale-rate': { type: 'string' },
 } as const;
 
 /** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
@@ -152,6 +164,9 @@ export function loadConfig(
     visibilityTimeoutMs: seconds('--visibility-timeout', pick('visibility-timeout', 'KINDLING_VISIBILITY_TIMEOUT'), DEFAULTS.visibilityTimeoutMs, 100),
     retryDelayScale: scale(pick('retry-delay-scale', 'KINDLING_RETRY_DELAY_SCALE')),
     sandbox: sandbox as KindlingConfig['sandbox'],
+    accountConcurrency: count('--account-concurrency', pick('account-concurrency', 'KINDLING_ACCOUNT_CONCURRENCY'), DEFAULTS.accountConcurrency, 1, 1_000_000),
+    unreservedMinimum: count('--unreserved-minimum', pick('unreserved-minimum', 'KINDLING_UNRESERVED_MINIMUM'), DEFAULTS.unreservedMinimum, 0, 1_000_000),
+    scaleRate: count('--scale-rate', pick('scale-rate', 'KINDLING_SCALE_RATE'), DEFAULTS.scaleRate, 1, 1_000_000),
     ...overrides,
   };
   return Object.freeze(config);

@@ -8,3 +8,7 @@ export { EventInvokeConfigs } from './event-invoke-configs.js';
 export type { DestinationCheck } from './event-invoke-configs.js';
 export { FunctionVersions } from './function-versions.js';
 export { Aliases } from './aliases.js';
+export { LayerRegistry, MAX_FUNCTION_LAYERS } from './layer-registry.js';
+export type { LayerListQuery, LayerRegistryDeps } from './layer-registry.js';
+export { ConcurrencySettings } from './concurrency-settings.js';
+export type { AccountLimits } from './concurrency-settings.js';

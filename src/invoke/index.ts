@@ -1,2 +1,3 @@
 export { InvokeService } from './invoke-service.js';
 export type { InvokeInput, InvokeOutput } from './invoke-service.js';
+export { ConcurrencyLimiter } from './concurrency-limiter.js';

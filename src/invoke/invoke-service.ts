@@ -14,7 +14,8 @@ import {
   type Partition,
 } from '../shared/index.js';
 import type { FunctionRecord, QueuedEvent } from '../store/index.js';
-import type { WorkerFleet } from '../worker/index.js';
+import type { InvokeRequest, InvokeResult, WorkerFleet } from '../worker/index.js';
+import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 
 /** Lambda's limit on X-Amz-Client-Context (base64). */
 const CLIENT_CONTEXT_MAX = 3583;
@@ -46,6 +47,7 @@ export interface InvokeOutput {
 }
 
 export interface InvokeServiceDeps {
+  limiter: ConcurrencyLimiter;
   registry: FunctionRegistry;
   aliases: Aliases;
   fleet: WorkerFleet;
@@ -61,6 +63,7 @@ export interface InvokeServiceDeps {
  */
 export class InvokeService {
   readonly #registry: FunctionRegistry;
+  readonly #limiter: ConcurrencyLimiter;
   readonly #aliases: Aliases;
   readonly #fleet: WorkerFleet;
   readonly #queue: EventQueue;
@@ -70,6 +73,7 @@ export class InvokeService {
 
   constructor(deps: InvokeServiceDeps) {
     this.#registry = deps.registry;
+    this.#limiter = deps.limiter;
     this.#aliases = deps.aliases;
     this.#fleet = deps.fleet;
     this.#queue = deps.queue;
@@ -97,7 +101,7 @@ export class InvokeService {
     const payload = checkPayload(input.payload);
     const clientContext = decodeClientContext(input.clientContext);
 
-    const result = await this.#fleet.invoke(fn, {
+    const result = await this.#run(fn, {
       requestId,
       payload,
       invokedFunctionArn: functionArn(this.#partition, fn.name, qualifier),
@@ -130,7 +134,7 @@ export class InvokeService {
       fn = this.#registry.getByName(fn.name);
     }
     try {
-      const result = await this.#fleet.invoke(fn, {
+      const result = await this.#run(fn, {
         requestId: event.requestId,
         payload: event.payload,
         invokedFunctionArn: functionArn(this.#partition, fn.name, event.qualifier),
@@ -145,6 +149,16 @@ export class InvokeService {
       if (err instanceof TooManyRequestsException) return { outcome: 'throttled', reason: err.reason };
       if (err instanceof ResourceNotFoundException) return { outcome: 'function-gone', reason: err.message };
       return { outcome: 'system-error', reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Runs an invocation within the function's concurrency (sync and event alike). */
+  async #run(fn: FunctionRecord, request: InvokeRequest): Promise<InvokeResult> {
+    const fromUnreserved = this.#limiter.acquire(fn.name);
+    try {
+      return await this.#fleet.invoke(fn, request);
+    } finally {
+      this.#limiter.release(fn.name, fromUnreserved);
     }
   }
 

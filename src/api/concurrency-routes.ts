@@ -1,0 +1,45 @@
+import type { ConcurrencySettings, FunctionRegistry } from '../control-plane/index.js';
+import { readJson, sendJson } from './http-io.js';
+import type { Router } from './router.js';
+
+export interface ConcurrencyRoutesDeps {
+  registry: FunctionRegistry;
+  concurrency: ConcurrencySettings;
+}
+
+/** Lambda's code size quotas, as GetAccountSettings reports them. */
+const CODE_LIMITS = { TotalCodeSize: 80_530_636_800, CodeSizeUnzipped: 262_144_000, CodeSizeZipped: 52_428_800 } as const;
+
+/** Put / Get / DeleteFunctionConcurrency and GetAccountSettings. */
+export function concurrencyRoutes(router: Router, deps: ConcurrencyRoutesDeps): void {
+  const { concurrency, registry } = deps;
+  router
+    .on('PUT', /^\/2017-10-31\/functions\/([^/]+)\/concurrency\/?$/, async ({ req, res, params, requestId }) => {
+      const body = await readJson(req, 64 * 1024, 'PutFunctionConcurrency');
+      sendJson(res, 200, { ReservedConcurrentExecutions: concurrency.put(params[0]!, body['ReservedConcurrentExecutions']) }, requestId);
+    })
+    .on('GET', /^\/2019-09-30\/functions\/([^/]+)\/concurrency\/?$/, ({ res, params, requestId }) => {
+      const reserved = concurrency.get(params[0]!);
+      sendJson(res, 200, reserved === undefined ? {} : { ReservedConcurrentExecutions: reserved }, requestId);
+    })
+    .on('DELETE', /^\/2017-10-31\/functions\/([^/]+)\/concurrency\/?$/, ({ res, params, requestId }) => {
+      concurrency.delete(params[0]!);
+      sendJson(res, 204, undefined, requestId);
+    })
+    .on('GET', /^\/2016-08-19\/account-settings\/?$/, ({ res, requestId }) => {
+      const functions = registry.list();
+      sendJson(
+        res,
+        200,
+        {
+          AccountLimit: {
+            ...CODE_LIMITS,
+            ConcurrentExecutions: concurrency.limits.accountConcurrency,
+            UnreservedConcurrentExecutions: concurrency.limits.accountConcurrency - concurrency.totalReserved(),
+          },
+          AccountUsage: { TotalCodeSize: functions.reduce((sum, fn) => sum + fn.codeSize, 0), FunctionCount: functions.length },
+        },
+        requestId,
+      );
+    });
+}

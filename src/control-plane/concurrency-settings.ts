@@ -1,0 +1,91 @@
+import { InvalidParameterValueException, ResourceNotFoundException, ValidationException, functionArn, parseFunctionRef, type Partition } from '../shared/index.js';
+import type { Store } from '../store/index.js';
+import type { FunctionRegistry } from './function-registry.js';
+
+export interface AccountLimits {
+  readonly accountConcurrency: number;
+  readonly unreservedMinimum: number;
+}
+
+/**
+ * Reserved concurrency (Put / Get / DeleteFunctionConcurrency) and the account's figures for
+ * GetAccountSettings. Reserved concurrency may never leave less than the minimum unreserved.
+ */
+export class ConcurrencySettings {
+  readonly #store: Store;
+  readonly #registry: FunctionRegistry;
+  readonly #partition: Partition;
+  readonly limits: AccountLimits;
+  readonly #reserved = new Map<string, number>();
+  readonly #listeners: ((name: string, reserved: number | undefined) => void)[] = [];
+
+  constructor(deps: { store: Store; registry: FunctionRegistry; partition: Partition; limits: AccountLimits }) {
+    this.#store = deps.store;
+    this.#registry = deps.registry;
+    this.#partition = deps.partition;
+    this.limits = deps.limits;
+    for (const { functionName, reserved } of deps.store.concurrency.listReserved()) this.#reserved.set(functionName, reserved);
+    deps.registry.on('change', (name, kind) => {
+      if (kind !== 'deleted' || !this.#reserved.has(name)) return;
+      this.#reserved.delete(name);
+      deps.store.concurrency.deleteReserved(name);
+      this.#notify(name, undefined);
+    });
+  }
+
+  /** Called with every change (the invoke path keeps its own copy for the hot path). */
+  onChange(listener: (name: string, reserved: number | undefined) => void): void {
+    this.#listeners.push(listener);
+    for (const [name, reserved] of this.#reserved) listener(name, reserved);
+  }
+
+  reserved(name: string): number | undefined {
+    return this.#reserved.get(name);
+  }
+
+  totalReserved(): number {
+    let total = 0;
+    for (const n of this.#reserved.values()) total += n;
+    return total;
+  }
+
+  get(ref: string): number | undefined {
+    return this.#reserved.get(this.#name(ref));
+  }
+
+  put(ref: string, value: unknown): number {
+    const name = this.#name(ref);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw ValidationException.constraint(value, 'reservedConcurrentExecutions', 'Member must have value greater than or equal to 0');
+    }
+    const others = this.totalReserved() - (this.#reserved.get(name) ?? 0);
+    if (this.limits.accountConcurrency - others - value < this.limits.unreservedMinimum) {
+      throw new InvalidParameterValueException(
+        `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${this.limits.unreservedMinimum}].`,
+      );
+    }
+    this.#store.concurrency.putReserved(name, value);
+    this.#reserved.set(name, value);
+    this.#notify(name, value);
+    return value;
+  }
+
+  delete(ref: string): void {
+    const name = this.#name(ref);
+    this.#store.concurrency.deleteReserved(name);
+    this.#reserved.delete(name);
+    this.#notify(name, undefined);
+  }
+
+  #name(ref: string): string {
+    const { name, qualifier } = parseFunctionRef(ref, this.#partition);
+    if (qualifier !== undefined) {
+      throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name, qualifier)}`);
+    }
+    return this.#registry.getByName(name).name;
+  }
+
+  #notify(name: string, reserved: number | undefined): void {
+    for (const listener of this.#listeners) listener(name, reserved);
+  }
+}

@@ -1,0 +1,62 @@
+import { TooManyRequestsException } from '../shared/index.js';
+
+/**
+ * Concurrency accounting on the invoke path, as Lambda keeps it: a function with reserved
+ * concurrency N never runs more than N at once and only draws on its own N; every other function
+ * shares the unreserved pool (the account limit minus everything reserved). Over a limit: 429.
+ */
+export class ConcurrencyLimiter {
+  readonly #accountLimit: number;
+  readonly #reserved = new Map<string, number>();
+  readonly #inFlight = new Map<string, number>();
+  #totalReserved = 0;
+  #unreservedInUse = 0;
+
+  constructor(accountLimit: number) {
+    this.#accountLimit = accountLimit;
+  }
+
+  setReserved(name: string, reserved: number | undefined): void {
+    this.#totalReserved -= this.#reserved.get(name) ?? 0;
+    if (reserved === undefined) this.#reserved.delete(name);
+    else {
+      this.#reserved.set(name, reserved);
+      this.#totalReserved += reserved;
+    }
+  }
+
+  /**
+   * Takes a slot for one invocation of `name`, or throws TooManyRequestsException with Lambda's
+   * Reason. Returns whether the slot came from the unreserved pool (hand it back to `release`).
+   */
+  acquire(name: string): boolean {
+    const reserved = this.#reserved.get(name);
+    const running = this.#inFlight.get(name) ?? 0;
+    if (reserved !== undefined) {
+      if (running >= reserved) throw new TooManyRequestsException('ReservedFunctionConcurrentInvocationLimitExceeded', 1);
+      this.#inFlight.set(name, running + 1);
+      return false;
+    }
+    if (this.#unreservedInUse >= this.#accountLimit - this.#totalReserved) {
+      throw new TooManyRequestsException('ConcurrentInvocationLimitExceeded', 1);
+    }
+    this.#unreservedInUse++;
+    this.#inFlight.set(name, running + 1);
+    return true;
+  }
+
+  release(name: string, fromUnreserved: boolean): void {
+    const running = this.#inFlight.get(name) ?? 0;
+    if (running <= 1) this.#inFlight.delete(name);
+    else this.#inFlight.set(name, running - 1);
+    if (fromUnreserved) this.#unreservedInUse--;
+  }
+
+  /** Invocations running now, for GetAccountSettings and tests. */
+  inFlight(name?: string): number {
+    if (name !== undefined) return this.#inFlight.get(name) ?? 0;
+    let total = 0;
+    for (const n of this.#inFlight.values()) total += n;
+    return total;
+  }
+}
