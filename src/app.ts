@@ -6,7 +6,7 @@ import { ApiServer } from './api/index.js';
 import { CodeStore } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
 import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry } from './control-plane/index.js';
-import { ConcurrencyLimiter, InvokeService } from './invoke/index.js';
+import { ConcurrencyLimiter, InvokeService, ProvisionedConcurrency } from './invoke/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
 import {
   DEFAULT_MAX_EVENT_AGE_SECONDS,
@@ -82,12 +82,13 @@ export async function startKindling(
       initTimeoutMs: config.initTimeoutMs,
       shutdownGraceMs: config.shutdownGraceMs,
     },
-    { idleTimeoutMs: config.idleTimeoutMs, maxLifetimeMs: config.maxLifetimeMs },
+    { idleTimeoutMs: config.idleTimeoutMs, maxLifetimeMs: config.maxLifetimeMs, scaleRate: config.scaleRate },
     code,
   );
   // A change to $LATEST retires its environments; deleting the function retires every version's.
   registry.on('change', (name, kind) => fleet.retire(name, kind === 'deleted' ? undefined : '$LATEST'));
   versions.on('deleted', (name, version) => fleet.retire(name, version));
+  const provisioned = new ProvisionedConcurrency({ store, registry, aliases, concurrency, fleet, partition, clock });
   const metrics = new QueueMetrics();
   const queue = new EventQueue({ table: store.events, logger });
   const invoker = new InvokeService({ limiter, registry, aliases, fleet, queue, metrics, partition, clock });
@@ -124,9 +125,10 @@ export async function startKindling(
   );
   const deadLetters = new DeadLetterService({ table: store.deadLetters, queue, clock });
   const logQuery = new LogQueryService({ logs: store.logs, partition });
-  const api = new ApiServer({ registry, versions, aliases, concurrency, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers });
+  const api = new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers });
   const address = await api.listen(config.port, config.host);
   pollers.start();
+  provisioned.start();
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info(`Kindling listening on ${url}`, { dataDir: config.dataDir });
 

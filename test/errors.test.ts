@@ -9,6 +9,7 @@ import {
   ResourceConflictException,
   ResourceNotFoundException,
   ResourceNotReadyException,
+  ProvisionedConcurrencyConfigNotFoundException,
   ServiceException,
   TooManyRequestsException,
   UnknownOperationException,
@@ -20,6 +21,7 @@ import {
 const TABLE: [LambdaServiceError, string, number, 'User' | 'Service', 'message' | 'Message'][] = [
   [new ResourceNotFoundException('m'), 'ResourceNotFoundException', 404, 'User', 'Message'],
   [new ResourceConflictException('m'), 'ResourceConflictException', 409, 'User', 'message'],
+  [new ProvisionedConcurrencyConfigNotFoundException('m'), 'ProvisionedConcurrencyConfigNotFoundException', 404, 'User', 'message'],
   [new InvalidParameterValueException('m'), 'InvalidParameterValueException', 400, 'User', 'message'],
   [new ValidationException('m'), 'ValidationException', 400, 'User', 'message'],
   [new PreconditionFailedException('m'), 'PreconditionFailedException', 412, 'User', 'message'],

@@ -22,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseSince } from '../src/cli/commands/logs.js';
 import { zipFiles } from '../src/code/index.js';
+import { LogQueryService, RESPONSE_BYTES } from '../src/logs/index.js';
+import { SqliteStore } from '../src/store/index.js';
 import { ROLE, startTestServer, type TestServer } from './support/kindling.js';
 
 const AWS = '/usr/bin/aws';
@@ -502,6 +504,50 @@ describe('the CloudWatch Logs API', () => {
       assert.equal(out.output().split('followed by kindling').length, 2, 'printed once');
       assert.equal(out.output().split('ERROR kaboom happened').length, 2, 'earlier lines not printed again');
     });
+  });
+});
+
+describe('LogQueryService limits', () => {
+  let store: SqliteStore;
+  let service: LogQueryService;
+  const T0 = 1_700_000_000_000;
+  before(() => {
+    store = new SqliteStore(':memory:');
+    service = new LogQueryService({ logs: store.logs, partition: { region: 'us-east-1', accountId: '000000000000' } });
+  });
+  after(() => store.close());
+
+  it('FilterLogEvents stops after examining 50,000 events, with a nextToken, and pages on to the end', () => {
+    const events = Array.from({ length: 60_000 }, (_, i) => ({ timestamp: T0 + i, message: `line ${i}` }));
+    store.logs.append([{ group: 'many', stream: 's', events }], T0 + 60_000);
+    const first = service.filterLogEvents({ logGroupName: 'many', filterPattern: '"line 59999"' });
+    assert.deepEqual(first.events, []);
+    assert.ok(first.nextToken, 'an empty page that says to go on');
+    const second = service.filterLogEvents({ logGroupName: 'many', filterPattern: '"line 59999"', nextToken: first.nextToken });
+    assert.deepEqual(second.events.map((e) => e.message), ['line 59999']);
+    assert.equal(second.nextToken, undefined);
+  });
+
+  it('a response holds at most 1 MB of events, whatever the limit', () => {
+    const big = 200 * 1024;
+    const events = Array.from({ length: 6 }, (_, i) => ({ timestamp: T0 + i, message: `${i}`.padEnd(big, 'x') }));
+    store.logs.append([{ group: 'big', stream: 's', events }], T0 + 10);
+    const fits = Math.floor(RESPONSE_BYTES / (big + 26));
+    assert.equal(fits, 5);
+
+    const first = service.filterLogEvents({ logGroupName: 'big' });
+    assert.deepEqual(first.events.map((e) => e.message[0]), ['0', '1', '2', '3', '4']);
+    const second = service.filterLogEvents({ logGroupName: 'big', nextToken: first.nextToken });
+    assert.deepEqual(second.events.map((e) => e.message[0]), ['5']);
+    assert.equal(second.nextToken, undefined);
+
+    const head = service.getLogEvents({ logGroupName: 'big', logStreamName: 's', startFromHead: true });
+    assert.equal(head.events.length, fits);
+    const rest = service.getLogEvents({ logGroupName: 'big', logStreamName: 's', nextToken: head.nextForwardToken });
+    assert.deepEqual(rest.events.map((e) => e.message[0]), ['5']);
+    // Newest first when reading back from the end: the 1 MB are the latest events.
+    const tail = service.getLogEvents({ logGroupName: 'big', logStreamName: 's' });
+    assert.deepEqual(tail.events.map((e) => e.message[0]), ['1', '2', '3', '4', '5']);
   });
 });
 

@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { CodeStore } from '../code/index.js';
 import type { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry } from '../control-plane/index.js';
-import type { InvokeService } from '../invoke/index.js';
+import type { InvokeService, ProvisionedConcurrency } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import type { EventQueueTable } from '../store/index.js';
 import { newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
 import { concurrencyRoutes } from './concurrency-routes.js';
+import { provisionedRoutes } from './provisioned-routes.js';
 import { eventConfigRoutes } from './event-config-routes.js';
 import { functionRoutes } from './function-routes.js';
 import { sendError } from './http-io.js';
@@ -23,6 +24,7 @@ export interface ApiDeps {
   versions: FunctionVersions;
   aliases: Aliases;
   concurrency: ConcurrencySettings;
+  provisioned: ProvisionedConcurrency;
   invoker: InvokeService;
   code: CodeStore;
   partition: Partition;
@@ -53,6 +55,7 @@ export class ApiServer {
     functionRoutes(this.#router, deps);
     versionRoutes(this.#router, deps);
     concurrencyRoutes(this.#router, deps);
+    provisionedRoutes(this.#router, deps.provisioned);
     eventConfigRoutes(this.#router, deps.eventConfigs);
     layerRoutes(this.#router, deps);
     kindlingRoutes(this.#router, deps);

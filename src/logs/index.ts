@@ -3,6 +3,7 @@ export { splitLines } from './line-splitter.js';
 export { startLine, endLine, reportLine, timeoutLine } from './platform-lines.js';
 export type { ReportFigures } from './platform-lines.js';
 export { LogQueryService } from './log-query.js';
+export { RESPONSE_BYTES } from './event-scan.js';
 export type { DescribeLogGroupsInput, DescribeLogStreamsInput, GetLogEventsInput, FilterLogEventsInput } from './log-query.js';
 export { InvalidParameterException } from './log-errors.js';
 export { parseFilterPattern } from './filter-pattern.js';

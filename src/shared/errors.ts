@@ -40,6 +40,11 @@ export class ResourceNotFoundException extends LambdaServiceError {
   override readonly messageKey = 'Message' as const;
 }
 
+export class ProvisionedConcurrencyConfigNotFoundException extends LambdaServiceError {
+  readonly code = 'ProvisionedConcurrencyConfigNotFoundException';
+  readonly status = 404;
+}
+
 export class ResourceConflictException extends LambdaServiceError {
   readonly code = 'ResourceConflictException';
   readonly status = 409;

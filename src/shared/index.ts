@@ -1,6 +1,7 @@
 export {
   LambdaServiceError,
   ResourceNotFoundException,
+  ProvisionedConcurrencyConfigNotFoundException,
   ResourceConflictException,
   InvalidParameterValueException,
   ValidationException,

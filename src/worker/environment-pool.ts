@@ -1,10 +1,14 @@
+import { TooManyRequestsException } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { ExecutionEnvironment, type EnvironmentDeps } from './execution-environment.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
+import { ScaleLimiter } from './scale-limiter.js';
 
 export interface PoolOptions {
   readonly idleTimeoutMs: number;
   readonly maxLifetimeMs: number;
+  /** New environments per function per 10 seconds (Lambda's scaling rate). */
+  readonly scaleRate: number;
 }
 
 /**
@@ -19,6 +23,11 @@ export class EnvironmentPool {
   readonly #codeDir: string;
   readonly #idle: ExecutionEnvironment[] = [];
   readonly #all = new Set<ExecutionEnvironment>();
+  /** Environments kept initialised ahead of time (provisioned concurrency), ready or starting. */
+  readonly #provisioned = new Set<ExecutionEnvironment>();
+  readonly #scale: ScaleLimiter;
+  #provisionTarget = 0;
+  #provisionedReady = 0;
   #retired = false;
 
   constructor(deps: EnvironmentDeps, options: PoolOptions, fn: FunctionRecord, codeDir: string) {
@@ -26,6 +35,64 @@ export class EnvironmentPool {
     this.#options = options;
     this.fn = fn;
     this.#codeDir = codeDir;
+    this.#scale = new ScaleLimiter(options.scaleRate, 10_000, deps.clock);
+  }
+
+  /** Provisioned environments that finished Init. */
+  get provisionedReady(): number {
+    return this.#provisionedReady;
+  }
+
+  /**
+   * Keeps `count` environments initialised ahead of time (AWS_LAMBDA_INITIALIZATION_TYPE
+   * provisioned-concurrency), replacing them when they die or are retired. Invokes use them first.
+   */
+  provision(count: number): void {
+    this.#provisionTarget = count;
+    for (const env of [...this.#provisioned].slice(count)) {
+      this.#provisioned.delete(env);
+      const at = this.#idle.indexOf(env);
+      if (at !== -1) {
+        this.#idle.splice(at, 1);
+        void this.#retire(env);
+      }
+    }
+    this.#countReady();
+    this.#fill();
+  }
+
+  #fill(): void {
+    while (!this.#retired && this.#provisioned.size < this.#provisionTarget) {
+      const env = new ExecutionEnvironment(this.#deps, this.fn, this.#codeDir, this.fn.version ?? '$LATEST', 'provisioned-concurrency');
+      this.#provisioned.add(env);
+      this.#all.add(env);
+      env.onDeath(() => {
+        this.#forget(env);
+        if (this.#provisioned.delete(env)) {
+          this.#countReady();
+          // Replaced as Lambda replaces provisioned environments, within the scaling rate.
+          setImmediate(() => this.#fill());
+        }
+      });
+      void this.#scale
+        .take()
+        .then(() => env.init())
+        .then(
+          (failure) => {
+            if (failure) return;
+            env.ready = true;
+            this.#countReady();
+            this.#idle.unshift(env);
+          },
+          () => void env.stop(),
+        );
+    }
+  }
+
+  #countReady(): void {
+    let ready = 0;
+    for (const env of this.#provisioned) if (env.ready) ready++;
+    this.#provisionedReady = ready;
   }
 
   get size(): number {
@@ -53,7 +120,9 @@ export class EnvironmentPool {
   sweep(now: number): void {
     for (let i = this.#idle.length - 1; i >= 0; i--) {
       const env = this.#idle[i]!;
-      if (now - env.lastUsedAt >= this.#options.idleTimeoutMs || this.#expired(env, now)) {
+      // Provisioned environments are not reaped when idle; they are replaced at their lifetime.
+      const idleTooLong = !this.#provisioned.has(env) && now - env.lastUsedAt >= this.#options.idleTimeoutMs;
+      if (idleTooLong || this.#expired(env, now)) {
         this.#idle.splice(i, 1);
         void this.#retire(env);
       }
@@ -63,6 +132,7 @@ export class EnvironmentPool {
   /** No new work from now on; idle environments stop now, busy ones when their invocation ends. */
   async retire(): Promise<void> {
     this.#retired = true;
+    this.#provisionTarget = 0;
     const idle = this.#idle.splice(0);
     await Promise.all([...idle.map((env) => this.#retire(env)), ...this.#waitForBusy()]);
   }
@@ -82,6 +152,8 @@ export class EnvironmentPool {
   }
 
   async #coldStart(): Promise<ExecutionEnvironment | InvokeResult> {
+    // Lambda scales each function by a bounded number of new environments per 10 seconds.
+    if (!this.#scale.tryTake()) throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', 1);
     const env = new ExecutionEnvironment(this.#deps, this.fn, this.#codeDir, this.fn.version ?? '$LATEST');
     this.#all.add(env);
     env.onDeath(() => this.#forget(env));

@@ -58,8 +58,19 @@ export class ExecutionEnvironment {
   #stopping: Promise<void> | undefined;
   readonly #deathListeners: (() => void)[] = [];
 
-  constructor(deps: EnvironmentDeps, fn: FunctionRecord, codeDir: string, version = '$LATEST') {
+  /** Init finished (provisioned environments are counted once ready). */
+  ready = false;
+  readonly #initializationType: 'on-demand' | 'provisioned-concurrency';
+
+  constructor(
+    deps: EnvironmentDeps,
+    fn: FunctionRecord,
+    codeDir: string,
+    version = '$LATEST',
+    initializationType: 'on-demand' | 'provisioned-concurrency' = 'on-demand',
+  ) {
     this.#deps = deps;
+    this.#initializationType = initializationType;
     this.#fn = fn;
     this.#codeDir = codeDir;
     this.#version = version;
@@ -107,7 +118,7 @@ export class ExecutionEnvironment {
       codeDir: this.#codeDir,
       logGroup: this.logGroup,
       logStream: this.logStream,
-      initializationType: 'on-demand',
+      initializationType: this.#initializationType,
     });
     const ended = new Promise<InitEnd>((resolve) => (this.#initEnd = resolve));
     let sandbox: Sandbox;
@@ -148,7 +159,11 @@ export class ExecutionEnvironment {
     const end = await ended;
     this.#deps.clock.clearTimeout(timer);
     this.#initDurationMs = performance.now() - started;
-    if (end.kind === 'ready') return undefined;
+    if (end.kind === 'ready') {
+      // Lambda's REPORT shows Init Duration only when Init ran as part of the invocation.
+      if (this.#initializationType === 'provisioned-concurrency') this.#initDurationMs = undefined;
+      return undefined;
+    }
 
     this.#log(
       `INIT_REPORT Init Duration: ${this.#initDurationMs.toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${end.failure.errorType}`,

@@ -43,6 +43,16 @@ export class WorkerFleet {
     return pool;
   }
 
+  /** Keeps `count` environments of this version initialised ahead of time (0 to stop). */
+  provision(fn: FunctionRecord, count: number): void {
+    this.#poolFor(fn).provision(count);
+  }
+
+  /** Provisioned environments of this version that are initialised and ready. */
+  provisionedReady(fn: FunctionRecord): number {
+    return this.#pools.get(poolKey(fn.name, fn.version))?.provisionedReady ?? 0;
+  }
+
   /** Retires the environments of one version of a function, or of all its versions. */
   retire(name: string, version?: string): void {
     if (version !== undefined) return this.#retireKey(poolKey(name, version));
