@@ -2,7 +2,15 @@
  * `npm run bench`: the invoke figures issue #2 names, measured against a real `kindling serve`
  * running in its own process (so the load generator does not share its event loop).
  */
-import { CreateFunctionCommand, InvokeCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
+import {
+  CreateFunctionCommand,
+  GetProvisionedConcurrencyConfigCommand,
+  InvokeCommand,
+  LambdaClient,
+  PublishVersionCommand,
+  PutProvisionedConcurrencyConfigCommand,
+  waitUntilFunctionActiveV2,
+} from '@aws-sdk/client-lambda';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -152,6 +160,24 @@ async function main(): Promise<void> {
       cold.push(performance.now() - t);
     }
     console.log(`cold start (first invoke), bare HTTP:    ${summary(cold)}`);
+
+    // Provisioned concurrency: the first invoke lands on an environment initialised ahead of time.
+    const provisionedFirst: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const name = `prov-${i}`;
+      await create(name);
+      await lambda.send(new PublishVersionCommand({ FunctionName: name }));
+      await lambda.send(new PutProvisionedConcurrencyConfigCommand({ FunctionName: name, Qualifier: '1', ProvisionedConcurrentExecutions: 1 }));
+      for (;;) {
+        const config = await lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: name, Qualifier: '1' }));
+        if (config.Status === 'READY') break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const t = performance.now();
+      await bareInvoke(agent, url, `/2015-03-31/functions/${name}/invocations?Qualifier=1`, body);
+      provisionedFirst.push(performance.now() - t);
+    }
+    console.log(`first invoke, provisioned environment:  ${summary(provisionedFirst)}  (cold start above)`);
 
     // Event mode: 202 only after the event is fsynced (group commit); the pollers run them meanwhile.
     await create('events');

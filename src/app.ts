@@ -66,6 +66,7 @@ export async function startKindling(
     partition,
     clock,
     deliverable: (arn) => parseDestination(arn, partition) !== undefined,
+    qualifierExists: (name, qualifier) => void aliases.lookup(name, qualifier),
   });
   const logs = new LogSink({ store, clock, logger });
   const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));

@@ -33,12 +33,23 @@ export class EventInvokeConfigs {
   readonly #deliverable: DestinationCheck;
   readonly #configs = new Map<string, EventInvokeConfigRecord>();
 
-  constructor(deps: { store: Store; registry: FunctionRegistry; partition: Partition; clock: Clock; deliverable: DestinationCheck }) {
+  readonly #qualifierExists: (name: string, qualifier: string) => void;
+
+  constructor(deps: {
+    store: Store;
+    registry: FunctionRegistry;
+    partition: Partition;
+    clock: Clock;
+    deliverable: DestinationCheck;
+    /** Throws ResourceNotFoundException unless the version or alias exists. */
+    qualifierExists: (name: string, qualifier: string) => void;
+  }) {
     this.#store = deps.store;
     this.#registry = deps.registry;
     this.#partition = deps.partition;
     this.#clock = deps.clock;
     this.#deliverable = deps.deliverable;
+    this.#qualifierExists = deps.qualifierExists;
     for (const record of deps.store.eventConfigs.list()) this.#configs.set(key(record.functionName, record.qualifier), record);
     deps.registry.on('change', (name, kind) => {
       if (kind !== 'deleted') return;
@@ -114,9 +125,7 @@ export class EventInvokeConfigs {
     const parsed = parseFunctionRef(ref, this.#partition);
     const qualifier = qualifierParam ?? parsed.qualifier ?? '$LATEST';
     this.#registry.getByName(parsed.name);
-    if (qualifier !== '$LATEST') {
-      throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, parsed.name, qualifier)}`);
-    }
+    this.#qualifierExists(parsed.name, qualifier);
     return { name: parsed.name, qualifier };
   }
 

@@ -1,0 +1,104 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { CPU_PERIOD_US, dirUnder, type CgroupLimits, type CgroupMount, type CgroupTree, type SandboxCgroup } from './cgroups.js';
+import { PeakReader, removeDirs } from './cgroup-files.js';
+
+const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
+type Controller = (typeof CONTROLLERS)[number];
+
+/**
+ * cgroup v1: one hierarchy per controller (memory, pids, cpu). A sandbox's cgroups are made
+ * beside the server's own (children of the cgroup the server runs in, in each hierarchy), so
+ * they count against whatever the server itself was given.
+ */
+export class CgroupV1Tree implements CgroupTree {
+  readonly version = 1;
+  readonly #parents: Readonly<Record<Controller, string>>;
+
+  private constructor(parents: Record<Controller, string>) {
+    this.#parents = parents;
+  }
+
+  static find(mounts: readonly CgroupMount[], own: ReadonlyMap<string, string>): CgroupV1Tree | undefined {
+    const parents: Partial<Record<Controller, string>> = {};
+    for (const controller of CONTROLLERS) {
+      const mount = mounts.find((m) => m.fstype === 'cgroup' && m.options.includes(controller));
+      const path = [...own].find(([controllers]) => controllers.split(',').includes(controller))?.[1];
+      if (!mount || path === undefined) return undefined;
+      parents[controller] = dirUnder(mount, path);
+    }
+    return new CgroupV1Tree(parents as Record<Controller, string>);
+  }
+
+  create(name: string, limits: CgroupLimits): SandboxCgroup {
+    const dirs = {} as Record<Controller, string>;
+    for (const controller of CONTROLLERS) dirs[controller] = `${this.#parents[controller]}/${name}`;
+    // Two controllers may share one hierarchy (a combined mount): make each directory once.
+    const unique = [...new Set(Object.values(dirs))];
+    const made: string[] = [];
+    try {
+      for (const dir of unique) {
+        mkdirSync(dir);
+        made.push(dir);
+      }
+      writeFileSync(`${dirs.memory}/memory.limit_in_bytes`, String(limits.memoryBytes));
+      // Memory plus swap at the same limit, so swapping out does not dodge it (when swap is accounted).
+      if (existsSync(`${dirs.memory}/memory.memsw.limit_in_bytes`)) {
+        writeFileSync(`${dirs.memory}/memory.memsw.limit_in_bytes`, String(limits.memoryBytes));
+      }
+      writeFileSync(`${dirs.pids}/pids.max`, String(limits.pidsMax));
+      writeFileSync(`${dirs.cpu}/cpu.shares`, String(Math.max(2, Math.round(1024 * limits.vcpus))));
+      writeFileSync(`${dirs.cpu}/cpu.cfs_period_us`, String(CPU_PERIOD_US));
+      writeFileSync(`${dirs.cpu}/cpu.cfs_quota_us`, String(Math.max(1000, Math.round(CPU_PERIOD_US * limits.vcpus))));
+    } catch (err) {
+      removeDirs(made);
+      throw err;
+    }
+    return new CgroupV1(dirs, unique);
+  }
+}
+
+class CgroupV1 implements SandboxCgroup {
+  readonly #dirs: Readonly<Record<Controller, string>>;
+  readonly #unique: readonly string[];
+  readonly #peak: PeakReader;
+  #removed = false;
+
+  constructor(dirs: Record<Controller, string>, unique: string[]) {
+    this.#dirs = dirs;
+    this.#unique = unique;
+    this.#peak = new PeakReader(`${dirs.memory}/memory.max_usage_in_bytes`);
+  }
+
+  join(pid: number): void {
+    for (const dir of this.#unique) writeFileSync(`${dir}/cgroup.procs`, String(pid));
+  }
+
+  pids(): number[] {
+    // Every process is in all three hierarchies; the pids one is the authority on processes.
+    try {
+      return readFileSync(`${this.#dirs.pids}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  peakMemoryBytes(): number {
+    return this.#peak.read();
+  }
+
+  oomKilled(): boolean {
+    // `oom_kill N` in memory.oom_control counts the OOM killer's kills in this cgroup (Linux 4.13+).
+    try {
+      return Number(/^oom_kill (\d+)$/m.exec(readFileSync(`${this.#dirs.memory}/memory.oom_control`, 'utf8'))?.[1] ?? 0) > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  remove(): boolean {
+    if (this.#removed) return true;
+    this.#peak.close();
+    this.#removed = removeDirs(this.#unique);
+    return this.#removed;
+  }
+}

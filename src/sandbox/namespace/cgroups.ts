@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { CgroupV1Tree } from './cgroup-v1.js';
+import { CgroupV2Tree } from './cgroup-v2.js';
+
+/** Lambda gives one vCPU at 1,769 MB of memory, and CPU in proportion to memory above and below. */
+export const MB_PER_VCPU = 1769;
+/** Lambda's quota of processes and threads per execution environment. */
+export const PIDS_MAX = 1024;
+/**
+ * The CFS period of the hard CPU cap. A long period (the kernel allows up to 1 s) lets a small
+ * function spend its share in one burst: at 128 MB the runtime's start-up (~60 ms of CPU) fits in
+ * the first period instead of being spread over ~10 periods of 100 ms. The average share is the same.
+ */
+export const CPU_PERIOD_US = 1_000_000;
+
+export interface CgroupLimits {
+  readonly memoryBytes: number;
+  /** CPUs' worth of time per period (fractional). */
+  readonly vcpus: number;
+  readonly pidsMax: number;
+}
+
+export function limitsFor(memoryMb: number): CgroupLimits {
+  return { memoryBytes: memoryMb * 1024 * 1024, vcpus: memoryMb / MB_PER_VCPU, pidsMax: PIDS_MAX };
+}
+
+/** The cgroups of one sandbox, in every hierarchy its limits need. */
+export interface SandboxCgroup {
+  /** Moves a process in. Its children inherit the cgroup, so join before the process forks. */
+  join(pid: number): void;
+  /** The processes inside now (empty once the cgroup is gone). */
+  pids(): number[];
+  /** Peak memory charged to the cgroup so far. */
+  peakMemoryBytes(): number;
+  /** Whether the kernel's OOM killer has killed a process inside at the memory limit. */
+  oomKilled(): boolean;
+  /** Removes the cgroup; false while processes remain inside. Idempotent. */
+  remove(): boolean;
+}
+
+export interface CgroupTree {
+  readonly version: 1 | 2;
+  create(name: string, limits: CgroupLimits): SandboxCgroup;
+}
+
+/** One cgroup file system mount, from /proc/self/mountinfo. */
+export interface CgroupMount {
+  readonly fstype: 'cgroup' | 'cgroup2';
+  /** The cgroup the mount shows at its top (not `/` in a container without a cgroup namespace). */
+  readonly root: string;
+  readonly mountPoint: string;
+  readonly options: readonly string[];
+}
+
+/**
+ * Finds how cgroups are mounted here. v1 when the memory, pids and cpu controllers are mounted as
+ * v1 hierarchies (also on "hybrid" hosts, whose v2 mount then holds no controllers), else v2.
+ * Throws with the reason when neither can be used.
+ */
+export function detectCgroups(): CgroupTree {
+  const mounts = cgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
+  const own = ownCgroups(readFileSync('/proc/self/cgroup', 'utf8'));
+  const v1 = CgroupV1Tree.find(mounts, own);
+  if (v1) return v1;
+  const v2 = CgroupV2Tree.find(mounts);
+  if (v2) return v2;
+  throw new Error('no cgroup v1 hierarchies for memory, pids and cpu, and no cgroup v2 mount with those controllers');
+}
+
+export function cgroupMounts(mountinfo: string): CgroupMount[] {
+  const mounts: CgroupMount[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (left === undefined || right === undefined) continue;
+    const fields = left.split(' ');
+    const [fstype, , superOptions] = right.split(' ');
+    if ((fstype !== 'cgroup' && fstype !== 'cgroup2') || fields[3] === undefined || fields[4] === undefined) continue;
+    mounts.push({ fstype, root: unescapeMount(fields[3]), mountPoint: unescapeMount(fields[4]), options: (superOptions ?? '').split(',') });
+  }
+  return mounts;
+}
+
+/** /proc/self/cgroup: the cgroup path of this process per hierarchy, keyed by its controller list ('' for v2). */
+export function ownCgroups(text: string): Map<string, string> {
+  const own = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (match) own.set(match[1]!, match[2]!);
+  }
+  return own;
+}
+
+/** The directory of `path` (as /proc/self/cgroup names it) under a mount whose top is `mount.root`. */
+export function dirUnder(mount: CgroupMount, path: string): string {
+  const inside = mount.root !== '/' && (path === mount.root || path.startsWith(`${mount.root}/`)) ? path.slice(mount.root.length) : path;
+  return `${mount.mountPoint}${inside === '/' ? '' : inside}`;
+}
+
+function unescapeMount(text: string): string {
+  return text.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
