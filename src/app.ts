@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
-import { CodeStore } from './code/index.js';
+import { CodeStore, LayerView } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
 import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry } from './control-plane/index.js';
 import { ConcurrencyLimiter, InvokeService, ProvisionedConcurrency } from './invoke/index.js';
@@ -48,8 +48,9 @@ export async function startKindling(
   const store = new SqliteStore(join(config.dataDir, 'kindling.db'));
   const code = new CodeStore(config.dataDir);
   const layers = new LayerRegistry({ store, code, partition, clock, logger });
+  const layerView = new LayerView(config.dataDir, code);
   const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
-  const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn });
+  const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn, layers });
   const versions = new FunctionVersions({ store, registry, partition, clock });
   const aliases = new Aliases({ store, registry, versions, partition });
   const concurrency = new ConcurrencySettings({
@@ -75,6 +76,7 @@ export async function startKindling(
   const fleet = new WorkerFleet(
     {
       sandboxes,
+      optDir: (fnLayers) => layerView.optDir(fnLayers),
       logs,
       clock,
       logger,

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { CodeStore } from '../code/index.js';
 import {
+  InvalidParameterValueException,
   PreconditionFailedException,
   ResourceConflictException,
   ResourceNotFoundException,
@@ -12,7 +13,8 @@ import {
   type Logger,
   type Partition,
 } from '../shared/index.js';
-import type { FunctionRecord, Store } from '../store/index.js';
+import { MAX_UNZIPPED_BYTES } from '../code/index.js';
+import type { FunctionLayer, FunctionRecord, Store } from '../store/index.js';
 import * as v from './validation.js';
 
 export type FunctionChange = 'code' | 'configuration' | 'deleted';
@@ -25,6 +27,13 @@ export interface RegistryDeps {
   logger: Logger;
   /** Whether an ARN names a Kindling queue (for DeadLetterConfig); handed in from `queue/`. */
   isQueueArn: (arn: string) => boolean;
+  layers: LayerResolver;
+}
+
+/** What the function registry needs of layers: checking a `Layers` list, and their size. */
+export interface LayerResolver {
+  resolve(layers: unknown): FunctionLayer[];
+  unzippedBytes(layers: readonly FunctionLayer[]): number;
 }
 
 const DEFAULTS = { timeout: 3, memorySize: 128, ephemeralStorage: 512, architectures: ['x86_64'] } as const;
@@ -93,10 +102,12 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const ephemeralStorage = v.validateEphemeralStorage(body['EphemeralStorage']) ?? DEFAULTS.ephemeralStorage;
     const tags = v.validateTags(body['Tags']) ?? {};
     const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn) ?? undefined;
+    const layers = this.#deps.layers.resolve(body['Layers']);
     const zip = v.decodeZipFile(body['Code']);
     this.#assertFree(ref.name);
 
     const code = await this.#deps.code.put(zip);
+    this.#checkSize(code.unzippedSize, layers);
     this.#assertFree(ref.name); // another create may have won while the zip was unpacked
     const record: FunctionRecord = {
       name: ref.name,
@@ -121,6 +132,8 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       lastUpdateStatus: 'InProgress',
       tags,
       ...(deadLetterTarget ? { deadLetterTarget } : {}),
+      ...(layers.length > 0 ? { layers } : {}),
+      unzippedSize: code.unzippedSize,
     };
     this.#deps.store.functions.insert(record);
     this.#functions.set(record.name, record);
@@ -140,8 +153,10 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const current = this.#updatable(ref, body['RevisionId']);
     const zip = v.decodeZipFile(body);
     const code = await this.#deps.code.put(zip);
+    this.#checkSize(code.unzippedSize, current.layers ?? []);
     if (body['DryRun'] === true) return { ...current, codeSha256: code.sha256, codeSize: code.size };
     return this.#beginUpdate(this.#updatable(ref, body['RevisionId']), 'code', {
+      unzippedSize: code.unzippedSize,
       codeSha256: code.sha256,
       codeKey: code.key,
       codeSize: code.size,
@@ -166,6 +181,11 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     if (ephemeralStorage !== undefined) changes.ephemeralStorage = ephemeralStorage;
     const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn);
     if (deadLetterTarget !== undefined) changes.deadLetterTarget = deadLetterTarget ?? undefined;
+    if (body['Layers'] !== undefined) {
+      const layers = this.#deps.layers.resolve(body['Layers']);
+      this.#checkSize(current.unzippedSize ?? 0, layers);
+      changes.layers = layers;
+    }
     return this.#beginUpdate(current, 'configuration', changes);
   }
 
@@ -183,6 +203,16 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const record = { ...this.getByName(name), lastPublishedVersion: version };
     this.#deps.store.functions.replace(record);
     this.#functions.set(name, record);
+  }
+
+  /** Lambda's 250 MB unzipped limit counts the function's code and its layers together. */
+  #checkSize(codeBytes: number, layers: readonly FunctionLayer[]): void {
+    const total = codeBytes + (layers.length > 0 ? this.#deps.layers.unzippedBytes(layers) : 0);
+    if (total > MAX_UNZIPPED_BYTES) {
+      throw new InvalidParameterValueException(
+        `Function code combined with layers exceeds the maximum allowed size of ${MAX_UNZIPPED_BYTES} bytes. The actual size is ${total} bytes.`,
+      );
+    }
   }
 
   #assertFree(name: string): void {

@@ -21,7 +21,7 @@ export function toConfiguration(where: Partition, record: FunctionRecord): Recor
     Environment: { Variables: record.environment },
     TracingConfig: { Mode: 'PassThrough' },
     RevisionId: record.revisionId,
-    Layers: [],
+    Layers: (record.layers ?? []).map((layer) => ({ Arn: layer.arn, CodeSize: layer.codeSize })),
     ...(record.deadLetterTarget ? { DeadLetterConfig: { TargetArn: record.deadLetterTarget } } : {}),
     State: record.state,
     ...(record.stateReason ? { StateReason: record.stateReason } : {}),

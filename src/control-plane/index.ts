@@ -1,5 +1,5 @@
 export { FunctionRegistry } from './function-registry.js';
-export type { FunctionChange, RegistryDeps } from './function-registry.js';
+export type { FunctionChange, LayerResolver, RegistryDeps } from './function-registry.js';
 export { toConfiguration } from './function-shape.js';
 export { SUPPORTED_RUNTIMES } from './runtimes.js';
 export type { RuntimeInfo } from './runtimes.js';

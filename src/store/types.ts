@@ -30,6 +30,8 @@ export interface FunctionRecord {
   layers?: FunctionLayer[];
   /** `$LATEST`, or the number of a published (immutable) version. */
   version?: string;
+  /** Bytes of the unpacked code (for the 250 MB limit with layers). */
+  unzippedSize?: number;
   /** On $LATEST: the number of the last version published (numbers are never reused). */
   lastPublishedVersion?: number;
   tags: Record<string, string>;

@@ -8,12 +8,14 @@ import {
 } from '../runtime-api/index.js';
 import { NETWORK_TAG, type Sandbox, type SandboxExit, type SandboxSelection } from '../sandbox/index.js';
 import { newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
-import type { FunctionRecord } from '../store/index.js';
+import type { FunctionLayer, FunctionRecord } from '../store/index.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
 import { launchFor, RUNTIMES_DIR } from './runtime-launch.js';
 
 export interface EnvironmentDeps {
   readonly sandboxes: SandboxSelection;
+  /** The function's layers merged into one folder for /opt (undefined when it has none). */
+  readonly optDir: (layers: readonly FunctionLayer[]) => Promise<string | undefined>;
   readonly logs: LogSink;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -110,12 +112,14 @@ export class ExecutionEnvironment {
     const started = performance.now();
     const port = await this.#endpoint.listen();
     const driver = this.#deps.sandboxes.forTags(this.#fn.tags);
+    const optDir = this.#fn.layers?.length ? await this.#deps.optDir(this.#fn.layers) : undefined;
     const launch = launchFor(this.#fn, {
       region: this.#deps.region,
       nodeBinary: this.#deps.nodeBinary,
       version: this.#version,
       pathView: driver.pathView,
       codeDir: this.#codeDir,
+      ...(optDir ? { optDir } : {}),
       logGroup: this.logGroup,
       logStream: this.logStream,
       initializationType: this.#initializationType,
@@ -129,6 +133,7 @@ export class ExecutionEnvironment {
         command: launch.command,
         args: launch.args,
         codeDir: this.#codeDir,
+        ...(optDir ? { optDir } : {}),
         runtimeDir: RUNTIMES_DIR.replace(/\/$/, ''),
         env: launch.env,
         memoryMb: this.#fn.memorySize,

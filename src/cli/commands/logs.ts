@@ -8,7 +8,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadClientConfig, type ClientConfig } from '../../config/index.js';
 import { parseCommand, UsageError } from '../args.js';
-import { EndpointUnreachable } from '../client.js';
+import { unreachable } from '../client.js';
 import type { Command } from './command.js';
 
 const OPTIONS = {
@@ -137,14 +137,4 @@ function createLogsClient(config: ClientConfig): CloudWatchLogsClient {
   } finally {
     process.emitWarning = emitWarning;
   }
-}
-
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT']);
-
-function unreachable(err: unknown, endpoint: string): EndpointUnreachable | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !CONNECTION_CODES.has(code)) return undefined;
-  const wrapped = new EndpointUnreachable(`cannot reach Kindling at ${endpoint} (${(err as Error).message})`, { cause: err });
-  wrapped.name = code;
-  return wrapped;
 }

@@ -1,0 +1,148 @@
+import { GUEST } from './guest-protocol.js';
+
+const { ports, shares, uid, gid, user, runtimeApi } = GUEST;
+
+/**
+ * PID 1 of every microVM, run by busybox's shell. It loads the virtio modules, mounts the
+ * read-only shares and a private /tmp, brings up the one network link to the Runtime API, reads
+ * its launch script from the control port, runs the runtime as an unprivileged user with its
+ * output on two ports of its own (the kernel's console stays on the serial line), relays `stop`
+ * as SIGTERM, and when the runtime ends reports its status and whether the guest kernel's OOM
+ * killer struck, then powers the machine off. Builtins only on the boot path where possible: every
+ * fork costs under emulation.
+ */
+export const GUEST_INIT = `#!/bin/sh
+export PATH=/bin
+mount -t proc -o nosuid,nodev,noexec proc /proc
+mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
+mount -t devtmpfs -o nosuid,noexec devtmpfs /dev
+
+control=
+fail() {
+  echo "kindling-init: $*"
+  [ -n "$control" ] && echo "fail $*" >&3
+  poweroff -f
+  exit 1
+}
+
+tmp_mb=512 opt=0 egress=0 probe=0
+read -r cmdline < /proc/cmdline
+for word in $cmdline; do
+  case $word in
+    kindling.tmp=*) tmp_mb=\${word#*=} ;;
+    kindling.opt=1) opt=1 ;;
+    kindling.egress=1) egress=1 ;;
+    kindling.probe=1) probe=1 ;;
+  esac
+done
+if [ $probe = 1 ]; then
+  echo ${GUEST.probeOk}
+  poweroff -f
+  exit 1
+fi
+
+while read -r module; do
+  insmod "/kindling/modules/$module" || fail "cannot load $module"
+done < /kindling/modules.order
+
+# QEMU names the virtio-serial ports shortly after the driver binds.
+port() {
+  tries=0
+  while [ $tries -lt 500 ]; do
+    for dir in /sys/class/virtio-ports/*; do
+      [ -r "$dir/name" ] || continue
+      read -r name < "$dir/name"
+      if [ "$name" = "$1" ]; then
+        echo "/dev/\${dir##*/}"
+        return 0
+      fi
+    done
+    usleep 10000
+    tries=$((tries + 1))
+  done
+  return 1
+}
+control_port=$(port ${ports.control}) || fail "no control port"
+out=$(port ${ports.stdout}) || fail "no stdout port"
+err=$(port ${ports.stderr}) || fail "no stderr port"
+exec 3<>"$control_port"
+control=1
+
+share() {
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,nosuid,nodev,cache=loose,msize=262144 "$1" "$2" || fail "cannot mount $2"
+}
+share ${shares.usr} /usr
+share ${shares.task} /var/task
+share ${shares.runtime} /var/runtime
+[ $opt = 1 ] && share ${shares.opt} /opt
+mount -t tmpfs -o nosuid,nodev,mode=1777,size=\${tmp_mb}m tmpfs /tmp || fail "cannot mount /tmp"
+
+ip link set lo up
+ip link set eth0 up || fail "no network device"
+ip addr add 10.0.2.15/24 dev eth0
+if [ $egress = 1 ]; then
+  ip route add default via 10.0.2.2
+  # 10.0.2.2 is QEMU's alias for the host's loopback: egress must not reach Kindling itself.
+  ip route add prohibit 10.0.2.2/32
+  echo "nameserver 10.0.2.3" > /etc/resolv.conf
+fi
+
+read -r word size <&3 || fail "no launch script from the host"
+[ "$word" = launch ] || fail "unexpected '$word' from the host"
+umask 077
+head -c "$size" <&3 > /kindling/launch || fail "cannot read the launch script"
+umask 022
+
+oom_kills() {
+  while read -r key value; do
+    [ "$key" = oom_kill ] && echo "$value" && return
+  done < /proc/vmstat
+  echo 0
+}
+before=$(oom_kills)
+cd /var/task
+sh /kindling/launch < /dev/null > "$out" 2> "$err" 3>&- &
+pid=$!
+(
+  while read -r command <&3; do
+    [ "$command" = stop ] && kill -TERM "$pid" 2> /dev/null
+  done
+) &
+wait "$pid"
+status=$?
+oom=0
+[ "$(oom_kills)" != "$before" ] && oom=1
+echo "exit $status $oom" >&3
+poweroff -f
+exit 1
+`;
+
+/** Runs `command args...` as the function's user with exactly `env`, from the guest's /init. */
+export function launchScript(command: string, args: readonly string[], env: Readonly<Record<string, string>>): string {
+  const assignments = Object.entries(env).map(([name, value]) => shellQuote(`${name}=${value}`));
+  return [
+    // The guest kernel's OOM killer picks the runtime, never the init that reports on it.
+    'echo 1000 > /proc/self/oom_score_adj',
+    [
+      'exec /bin/env -i',
+      ...assignments,
+      `/bin/su -p -s /bin/sh -c 'exec /bin/setpriv --nnp "$0" "$@"' -- ${user}`,
+      ...[command, ...args].map(shellQuote),
+    ].join(' '),
+    '',
+  ].join('\n');
+}
+
+/** One word for the shell, whatever it holds: single quotes, with ' written as '\\''. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The guest's /etc: the function's user and the names a runtime looks up. */
+export const GUEST_ETC: Readonly<Record<string, string>> = {
+  passwd: `root:x:0:0:root:/root:/bin/sh\n${user}:x:${uid}:${gid}::/tmp:/bin/false\n`,
+  group: `root:x:0:\n${user}:x:${gid}:\n`,
+  hosts: `127.0.0.1 localhost\n${runtimeApi.address} runtime-api\n`,
+  'nsswitch.conf': 'passwd: files\ngroup: files\nhosts: files dns\n',
+  hostname: 'localhost\n',
+};

@@ -1,0 +1,50 @@
+import { closeSync, openSync, readSync, rmdirSync } from 'node:fs';
+
+/**
+ * Reads a cgroup's peak-memory file through one descriptor opened once: it is read after every
+ * invocation (Max Memory Used). Keeps the highest reading, which stands once the cgroup is gone.
+ */
+export class PeakReader {
+  readonly #path: string;
+  readonly #buffer = Buffer.allocUnsafe(32);
+  #fd: number | undefined;
+  #closed = false;
+  #peak = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  read(): number {
+    if (this.#closed) return this.#peak;
+    try {
+      this.#fd ??= openSync(this.#path, 'r');
+      const length = readSync(this.#fd, this.#buffer, 0, this.#buffer.length, 0);
+      const value = Number(this.#buffer.toString('latin1', 0, length).trim());
+      if (Number.isFinite(value)) this.#peak = Math.max(this.#peak, value);
+    } catch {
+      // the cgroup is gone; the last reading stands
+    }
+    return this.#peak;
+  }
+
+  close(): void {
+    this.read();
+    this.#closed = true;
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
+
+/** Removes cgroup directories; false while one still holds processes (EBUSY). Gone ones count as removed. */
+export function removeDirs(dirs: readonly string[]): boolean {
+  let all = true;
+  for (const dir of dirs) {
+    try {
+      rmdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') all = false;
+    }
+  }
+  return all;
+}

@@ -1,0 +1,137 @@
+import { lstatSync, readlinkSync } from 'node:fs';
+import { LAMBDA_PATHS, type SandboxSpec } from '../sandbox.js';
+
+/** Where the runtime reaches its Runtime API inside its own network namespace, as on Lambda. */
+export const RUNTIME_API_PORT_INSIDE = 9001;
+/** Lambda runs functions as sbx_user1051, uid 993, gid 990. */
+const UID_INSIDE = 993;
+const GID_INSIDE = 990;
+const RUN_DIR_INSIDE = '/run/kindling';
+const SOCKET_INSIDE = `${RUN_DIR_INSIDE}/runtime-api.sock`;
+/** Lambda's per-environment limit on file descriptors (quotas page). */
+const NOFILE = 1024;
+
+export const ETC_FILES = {
+  passwd: 'root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:993:990::/tmp:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n',
+  group: 'root:x:0:\nsbx_user1051:x:990:\nnogroup:x:65534:\n',
+  hosts: '127.0.0.1\tlocalhost\n::1\tlocalhost\n',
+} as const;
+
+/** What an egress sandbox also sees of the host's /etc: name resolution and CA certificates. */
+const EGRESS_ETC = ['/etc/resolv.conf', '/etc/hosts', '/etc/nsswitch.conf', '/etc/host.conf', '/etc/gai.conf', '/etc/ssl', '/etc/ca-certificates'];
+
+export interface Tools {
+  readonly bwrap: string;
+  readonly setpriv: string;
+  readonly socat: string;
+}
+
+export interface ViewInput {
+  readonly spec: SandboxSpec;
+  readonly tools: Tools;
+  /** The host uid (and gid) the sandbox runs as. */
+  readonly hostUid: number;
+  /** The sandbox's private directory on the host: etc files and, without egress, the Runtime API socket. */
+  readonly runDir: string;
+  /** The runtime command's file on the host, when it is outside the read-only runtime (/usr). */
+  readonly extraCommand?: string;
+}
+
+/**
+ * The arguments of the two bubblewrap stages.
+ *
+ * Outer (run as root): builds the view — new mount, PID, IPC, UTS, cgroup and (without egress)
+ * network namespaces; read-only /usr, the function's code, layers and Kindling's runtime clients
+ * at Lambda's paths; a /tmp of EphemeralStorage size; /proc, a minimal /dev and /etc — then drops
+ * to the sandbox's host uid (setpriv: no capabilities, no_new_privs). Root is needed to bind the
+ * code, which lies under the server's private data directory.
+ *
+ * Inner (run as that uid): a user namespace in which the runtime is uid 993 as on Lambda, with
+ * further user namespaces disabled (they are the usual way to reach kernel code that wants
+ * capabilities), and the function's environment, which never reaches a process running as root.
+ */
+export function outerArgs(input: ViewInput, hostEntries: readonly string[]): string[] {
+  const { spec, tools, runDir } = input;
+  const egress = spec.network === 'egress';
+  const args = [
+    '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup',
+    ...(egress ? [] : ['--unshare-net']),
+    '--die-with-parent', '--new-session', '--hostname', 'localhost',
+    '--ro-bind', '/usr', '/usr',
+    ...hostEntries,
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--perms', '1777', '--size', String(spec.ephemeralStorageMb * 1024 * 1024), '--tmpfs', '/tmp',
+    '--perms', '0755', '--dir', '/var',
+    '--ro-bind', spec.codeDir, LAMBDA_PATHS.taskRoot,
+    '--ro-bind', spec.runtimeDir, LAMBDA_PATHS.runtime,
+    ...(spec.optDir === undefined ? [] : ['--ro-bind', spec.optDir, LAMBDA_PATHS.opt]),
+    ...(input.extraCommand === undefined ? [] : ['--ro-bind', input.extraCommand, spec.command]),
+    '--perms', '0755', '--dir', '/etc',
+    '--ro-bind', `${runDir}/passwd`, '/etc/passwd',
+    '--ro-bind', `${runDir}/group`, '/etc/group',
+    '--ro-bind-try', '/etc/ld.so.cache', '/etc/ld.so.cache',
+    ...(egress
+      ? EGRESS_ETC.flatMap((path) => ['--ro-bind-try', path, path])
+      : ['--ro-bind', `${runDir}/hosts`, '/etc/hosts', '--perms', '0755', '--dir', RUN_DIR_INSIDE, '--ro-bind', `${runDir}/api.sock`, SOCKET_INSIDE]),
+    '--chdir', LAMBDA_PATHS.taskRoot,
+    '--remount-ro', '/',
+    tools.setpriv, `--reuid=${input.hostUid}`, `--regid=${input.hostUid}`, '--clear-groups',
+    '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+    tools.bwrap, '--args', '4',
+  ];
+  return args;
+}
+
+export function innerArgs(input: ViewInput): string[] {
+  const { spec, tools } = input;
+  const runtimeApi = spec.network === 'egress' ? `127.0.0.1:${spec.runtimeApiPort}` : `127.0.0.1:${RUNTIME_API_PORT_INSIDE}`;
+  const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApi };
+  return [
+    '--unshare-user', '--uid', String(UID_INSIDE), '--gid', String(GID_INSIDE), '--disable-userns',
+    '--dev-bind', '/', '/',
+    '--chdir', LAMBDA_PATHS.taskRoot,
+    ...Object.entries(env).flatMap(([name, value]) => ['--setenv', name, value]),
+    '--', '/bin/sh', '-c', launchScript(spec.network === 'egress', tools.socat), 'kindling-init', spec.command, ...spec.args,
+  ];
+}
+
+/**
+ * The first thing that runs as the function's user: closes the descriptors the bwrap arguments
+ * came through, sets Lambda's rlimits, and without egress starts the Runtime API bridge (socat,
+ * 127.0.0.1:9001 to the unix socket) and waits until it listens — the kernel's own socket table
+ * says so, no guessing — before it becomes the runtime.
+ */
+function launchScript(egress: boolean, socat: string): string {
+  const head = `exec 3<&- 4<&-; ulimit -n ${NOFILE}; ulimit -c 0`;
+  if (egress) return `${head}; exec "$@"`;
+  const port = RUNTIME_API_PORT_INSIDE.toString(16).toUpperCase().padStart(4, '0');
+  return [
+    head,
+    `${socat} TCP-LISTEN:${RUNTIME_API_PORT_INSIDE},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${SOCKET_INSIDE} &`,
+    `listening() { while read -r _ a _ s _; do [ "$a $s" = "0100007F:${port} 0A" ] && return 0; done </proc/net/tcp; return 1; }`,
+    'until listening; do kill -0 $! 2>/dev/null || exit 125; done',
+    'exec "$@"',
+  ].join('\n');
+}
+
+/** How /bin, /lib and friends look on the host: symlinks into /usr are recreated, directories bound read-only. */
+export function hostRootEntries(): string[] {
+  const args: string[] = [];
+  for (const name of ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']) {
+    const path = `/${name}`;
+    try {
+      const stat = lstatSync(path);
+      if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(path), path);
+      else if (stat.isDirectory()) args.push('--ro-bind', path, path);
+    } catch {
+      // not on this host
+    }
+  }
+  return args;
+}
+
+/** bwrap --args: NUL-separated. */
+export function nulSeparated(args: readonly string[]): Buffer {
+  return Buffer.from(args.map((arg) => `${arg}\0`).join(''));
+}
