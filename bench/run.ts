@@ -35,7 +35,7 @@ async function startServer(dataDir: string): Promise<{ url: string; stop(): Prom
   // KINDLING_BENCH_PROFILE=dir writes a CPU profile of the server there (node --cpu-prof).
   const profile = process.env['KINDLING_BENCH_PROFILE'];
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--sandbox', 'process'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

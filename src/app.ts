@@ -82,6 +82,7 @@ export async function startKindling(
       logger,
       region: config.region,
       nodeBinary: config.nodeBinary,
+      pythonBinary: config.pythonBinary,
       initTimeoutMs: config.initTimeoutMs,
       shutdownGraceMs: config.shutdownGraceMs,
     },

@@ -114,7 +114,7 @@ describe('control plane through the AWS SDK', () => {
       [{ FunctionName: 'bad name!' }, 'ValidationException', /functionName/],
       [{ FunctionName: 'x'.repeat(65) }, 'ValidationException', /length less than or equal to 64/],
       [{ Runtime: 'cobol1.x' as never }, 'ValidationException', /runtime/],
-      [{ Runtime: 'python3.12' }, 'InvalidParameterValueException', /python3.12/],
+      [{ Runtime: 'java21' }, 'InvalidParameterValueException', /java21/],
       [{ Handler: 'has space.handler' }, 'ValidationException', /handler/],
       [{ Timeout: 0 }, 'ValidationException', /greater than or equal to 1/],
       [{ Timeout: 901 }, 'ValidationException', /less than or equal to 900/],

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Every setting Kindling reads, validated and frozen once at start. */
@@ -18,6 +19,8 @@ export interface KindlingConfig {
   readonly initTimeoutMs: number;
   /** The Node.js binary the nodejs* runtimes run on. */
   readonly nodeBinary: string;
+  /** The Python 3 the python3.* runtimes run on (a system path, so sandboxes can show it). */
+  readonly pythonBinary: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Pollers leasing queued events side by side. */
   readonly pollers: number;
@@ -77,6 +80,7 @@ const OPTIONS = {
   'retry-delay-scale': { type: 'string' },
   sandbox: { type: 'string' },
   'account-concurrency': { type: 'string' },
+  python: { type: 'string' },
   'unreserved-minimum': { type: 'string' },
   'scale-rate': { type: 'string' },
 } as const;
@@ -158,6 +162,7 @@ export function loadConfig(
     shutdownGraceMs: seconds('--shutdown-grace', pick('shutdown-grace', 'KINDLING_SHUTDOWN_GRACE'), DEFAULTS.shutdownGraceMs),
     initTimeoutMs: DEFAULTS.initTimeoutMs,
     nodeBinary: process.execPath,
+    pythonBinary: pick('python', 'KINDLING_PYTHON') ?? ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p)) ?? 'python3',
     logLevel: logLevel as KindlingConfig['logLevel'],
     pollers: count('--pollers', pick('pollers', 'KINDLING_POLLERS'), DEFAULTS.pollers, 1, 64),
     pollerBatchSize: count('--poller-batch-size', pick('poller-batch-size', 'KINDLING_POLLER_BATCH_SIZE'), DEFAULTS.pollerBatchSize, 1, 100),

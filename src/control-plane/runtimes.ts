@@ -1,14 +1,21 @@
-/** Runtimes Kindling runs, and how. Every nodejs* name runs on the machine's Node.js. */
+/**
+ * Runtimes Kindling runs, and how: every nodejs* name runs on the machine's Node.js, every
+ * python3.* name on its python3, and provided.* runs the function's own `bootstrap`.
+ */
 export interface RuntimeInfo {
-  readonly family: 'nodejs';
-  /** Major version used in paths Lambda puts on NODE_PATH (`/opt/nodejs/node20/node_modules`). */
-  readonly major: number;
+  readonly family: 'nodejs' | 'python' | 'provided';
 }
 
 export const SUPPORTED_RUNTIMES: ReadonlyMap<string, RuntimeInfo> = new Map([
-  ['nodejs18.x', { family: 'nodejs', major: 18 }],
-  ['nodejs20.x', { family: 'nodejs', major: 20 }],
-  ['nodejs22.x', { family: 'nodejs', major: 22 }],
+  ['nodejs18.x', { family: 'nodejs' }],
+  ['nodejs20.x', { family: 'nodejs' }],
+  ['nodejs22.x', { family: 'nodejs' }],
+  ['python3.10', { family: 'python' }],
+  ['python3.11', { family: 'python' }],
+  ['python3.12', { family: 'python' }],
+  ['python3.13', { family: 'python' }],
+  ['provided.al2', { family: 'provided' }],
+  ['provided.al2023', { family: 'provided' }],
 ]);
 
 /** Lambda's Runtime enum (from the AWS SDK model): names Lambda knows, whether or not Kindling runs them. */

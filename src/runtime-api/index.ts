@@ -2,3 +2,5 @@ export { RuntimeApiEndpoint } from './runtime-api-endpoint.js';
 export type { EndpointEvents, InitFailure } from './runtime-api-endpoint.js';
 export { errorPayload, MAX_RESPONSE_BYTES } from './invocation.js';
 export type { Invocation, RuntimeOutcome } from './invocation.js';
+export { ExtensionsApi, MAX_EXTENSIONS } from './extensions-api.js';
+export type { ExtensionFailure, ExtensionsIdentity } from './extensions-api.js';

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ExtensionsApi } from './extensions-api.js';
 import { errorPayload, MAX_RESPONSE_BYTES, type Invocation, type RuntimeOutcome } from './invocation.js';
 
 const PREFIX = '/2018-06-01/runtime/';
@@ -34,6 +35,7 @@ export class RuntimeApiEndpoint {
   #queued: Invocation | undefined;
   #inFlight: InFlight | undefined;
   #port = 0;
+  #extensions: ExtensionsApi | undefined;
 
   constructor(events: EndpointEvents) {
     this.#events = events;
@@ -99,8 +101,14 @@ export class RuntimeApiEndpoint {
     res.end(invocation.payload);
   }
 
+  /** Serves the Extensions API on the same address, when the environment has extensions. */
+  useExtensions(extensions: ExtensionsApi): void {
+    this.#extensions = extensions;
+  }
+
   #route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '';
+    if (this.#extensions?.handle(req, res, url)) return;
     if (req.method === 'GET' && url === NEXT) return this.#next(res);
     if (req.method === 'POST' && url === INIT_ERROR) return this.#initError(req, res);
     if (req.method === 'POST' && url.startsWith(INVOCATION)) {

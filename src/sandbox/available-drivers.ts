@@ -1,5 +1,7 @@
 import type { Logger } from '../shared/index.js';
 import { SandboxSelection } from './driver-selection.js';
+import { NamespaceSandboxDriver } from './namespace/namespace-driver.js';
+import { MicroVmSandboxDriver } from './microvm/microvm-driver.js';
 import { ProcessSandboxDriver } from './process/process-sandbox.js';
 import type { SandboxDriver } from './sandbox.js';
 
@@ -14,7 +16,11 @@ export interface SandboxOptions {
  * with a warning. Asking for a driver that cannot run here is an error at start.
  */
 export async function selectSandboxes(options: SandboxOptions, logger: Logger): Promise<SandboxSelection> {
-  const candidates: SandboxDriver[] = [new ProcessSandboxDriver(options.prlimit ? { prlimit: options.prlimit } : {})];
+  const candidates: SandboxDriver[] = [
+    new ProcessSandboxDriver(options.prlimit ? { prlimit: options.prlimit } : {}),
+    new NamespaceSandboxDriver(),
+    new MicroVmSandboxDriver({ dataDir: options.dataDir, logger }),
+  ];
   const usable: SandboxDriver[] = [];
   for (const driver of candidates) {
     const why = await driver.unavailable();

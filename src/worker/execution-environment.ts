@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { endLine, reportLine, splitLines, startLine, timeoutLine, type LogSink } from '../logs/index.js';
 import {
   errorPayload,
+  ExtensionsApi,
   RuntimeApiEndpoint,
   type InitFailure,
   type RuntimeOutcome,
@@ -10,7 +11,7 @@ import { NETWORK_TAG, type Sandbox, type SandboxExit, type SandboxSelection } fr
 import { newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionLayer, FunctionRecord } from '../store/index.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
-import { launchFor, RUNTIMES_DIR } from './runtime-launch.js';
+import { extensionsIn, launchFor, RUNTIMES_DIR } from './runtime-launch.js';
 
 export interface EnvironmentDeps {
   readonly sandboxes: SandboxSelection;
@@ -21,6 +22,7 @@ export interface EnvironmentDeps {
   readonly logger: Logger;
   readonly region: string;
   readonly nodeBinary: string;
+  readonly pythonBinary: string;
   readonly initTimeoutMs: number;
   readonly shutdownGraceMs: number;
 }
@@ -33,6 +35,8 @@ type InvokeEnd =
 type InitEnd = { readonly kind: 'ready' } | { readonly kind: 'failed'; readonly failure: InitFailure };
 
 const MB = 1024 * 1024;
+/** Lambda's Shutdown budget with external extensions. */
+const EXTENSIONS_SHUTDOWN_MS = 2_000;
 /** Lambda's X-Amz-Log-Result carries the last 4 KB of the invocation's log. */
 const TAIL_BYTES = 4096;
 
@@ -58,6 +62,8 @@ export class ExecutionEnvironment {
   #tail: string[] | undefined;
   #dead = false;
   #stopping: Promise<void> | undefined;
+  #extensions: ExtensionsApi | undefined;
+  #exitedAlready = false;
   readonly #deathListeners: (() => void)[] = [];
 
   /** Init finished (provisioned environments are counted once ready). */
@@ -116,6 +122,7 @@ export class ExecutionEnvironment {
     const launch = launchFor(this.#fn, {
       region: this.#deps.region,
       nodeBinary: this.#deps.nodeBinary,
+      pythonBinary: this.#deps.pythonBinary,
       version: this.#version,
       pathView: driver.pathView,
       codeDir: this.#codeDir,
@@ -124,7 +131,26 @@ export class ExecutionEnvironment {
       logStream: this.logStream,
       initializationType: this.#initializationType,
     });
-    const ended = new Promise<InitEnd>((resolve) => (this.#initEnd = resolve));
+    const extensionCount = extensionsIn(optDir).length;
+    if (extensionCount > 0) {
+      this.#extensions = new ExtensionsApi(
+        { functionName: this.#fn.name, functionVersion: this.#version, handler: this.#fn.handler },
+        extensionCount,
+      );
+      this.#endpoint.useExtensions(this.#extensions);
+    }
+    const runtimeReady = new Promise<InitEnd>((resolve) => (this.#initEnd = resolve));
+    // Init is over when the runtime asks for work and every extension has asked for its first event.
+    const extensions = this.#extensions;
+    const ended = extensions
+      ? runtimeReady.then(async (end): Promise<InitEnd> => {
+          if (end.kind !== 'ready') return end;
+          const failure = await extensions.ready;
+          return failure
+            ? { kind: 'failed', failure: { errorType: failure.errorType, payload: errorPayload(failure.errorType, failure.message) } }
+            : end;
+        })
+      : runtimeReady;
     let sandbox: Sandbox;
     try {
       sandbox = await driver.start({
@@ -151,18 +177,17 @@ export class ExecutionEnvironment {
     splitLines(sandbox.stderr, (line) => this.#log(line));
     void sandbox.exited.then((exit) => this.#exited(exit));
 
-    const timer = this.#deps.clock.setTimeout(() => {
-      this.#initEnd?.({
-        kind: 'failed',
-        failure: {
-          errorType: 'Sandbox.Timedout',
-          payload: errorPayload('Sandbox.Timedout', `INIT timed out after ${(this.#deps.initTimeoutMs / 1000).toFixed(2)} seconds`),
-        },
-      });
-      this.#initEnd = undefined;
-    }, this.#deps.initTimeoutMs);
-    const end = await ended;
-    this.#deps.clock.clearTimeout(timer);
+    // Lambda's Init limit covers the runtime and every extension getting ready.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<InitEnd>((resolve) => {
+      timer = this.#deps.clock.setTimeout(() => {
+        this.#initEnd = undefined;
+        const message = `INIT timed out after ${(this.#deps.initTimeoutMs / 1000).toFixed(2)} seconds`;
+        resolve({ kind: 'failed', failure: { errorType: 'Sandbox.Timedout', payload: errorPayload('Sandbox.Timedout', message) } });
+      }, this.#deps.initTimeoutMs);
+    });
+    const end = await Promise.race([ended, timedOut]);
+    this.#deps.clock.clearTimeout(timer!);
     this.#initDurationMs = performance.now() - started;
     if (end.kind === 'ready') {
       // Lambda's REPORT shows Init Duration only when Init ran as part of the invocation.
@@ -190,19 +215,20 @@ export class ExecutionEnvironment {
     const end = await new Promise<InvokeEnd>((resolve) => {
       this.#invokeEnd = resolve;
       const timer = this.#deps.clock.setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
-      void this.#endpoint
-        .deliver({
-          requestId: request.requestId,
-          payload: request.payload,
-          deadlineMs: this.#deps.clock.now() + timeoutMs,
-          invokedFunctionArn: request.invokedFunctionArn,
-          traceId: traceId(request.requestId),
-          ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }),
-        })
-        .then((outcome) => {
-          this.#deps.clock.clearTimeout(timer);
-          resolve({ kind: 'outcome', outcome });
-        });
+      const invocation = {
+        requestId: request.requestId,
+        payload: request.payload,
+        deadlineMs: this.#deps.clock.now() + timeoutMs,
+        invokedFunctionArn: request.invokedFunctionArn,
+        traceId: traceId(request.requestId),
+        ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }),
+      };
+      // With extensions, the invocation completes when the runtime and every extension are done.
+      const extensionsDone = this.#extensions?.invoke(invocation);
+      void Promise.all([this.#endpoint.deliver(invocation), extensionsDone]).then(([outcome]) => {
+        this.#deps.clock.clearTimeout(timer);
+        resolve({ kind: 'outcome', outcome });
+      });
       if (this.#dead) resolve({ kind: 'exit', exit: { code: null, signal: null } });
     });
     this.#invokeEnd = undefined;
@@ -263,6 +289,9 @@ export class ExecutionEnvironment {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#markDead();
+      // Shutdown: extensions get SHUTDOWN and Lambda's 2 s budget, then the runtime its signals.
+      if (this.#extensions && this.#sandbox && !this.#exitedAlready) await this.#extensions.shutdown('spindown', EXTENSIONS_SHUTDOWN_MS);
+      this.#extensions?.close();
       await this.#sandbox?.stop(this.#deps.shutdownGraceMs);
       this.#endpoint.close();
     })();
@@ -270,6 +299,7 @@ export class ExecutionEnvironment {
   }
 
   #exited(exit: SandboxExit): void {
+    this.#exitedAlready = true;
     this.#markDead();
     this.#endpoint.close();
     this.#initEnd?.({

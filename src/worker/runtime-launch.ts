@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAMBDA_PATHS, type PathView } from '../sandbox/index.js';
 import type { FunctionRecord } from '../store/index.js';
@@ -8,6 +10,7 @@ export const RUNTIMES_DIR = fileURLToPath(new URL('../runtimes/', import.meta.ur
 export interface LaunchContext {
   readonly region: string;
   readonly nodeBinary: string;
+  readonly pythonBinary: string;
   readonly version: string;
   readonly pathView: PathView;
   /** Host paths; shown as they are (`host` view) or at Lambda's paths (`lambda` view). */
@@ -30,9 +33,32 @@ export function pathsFor(ctx: LaunchContext): { taskRoot: string; opt: string; r
   return { taskRoot: ctx.codeDir, opt: ctx.optDir ?? LAMBDA_PATHS.opt, runtime: RUNTIMES_DIR.replace(/\/$/, '') };
 }
 
-/** The runtime command and the variables Lambda sets for it (configuration-envvars). */
+/** The external extensions a function's layers bring (executables in /opt/extensions). */
+export function extensionsIn(optDir: string | undefined): string[] {
+  if (!optDir) return [];
+  const dir = join(optDir, 'extensions');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && (statSync(join(dir, entry.name)).mode & 0o111) !== 0)
+    .map((entry) => entry.name);
+}
+
+/**
+ * The runtime command and the variables Lambda sets for it (configuration-envvars). With
+ * extensions, a launcher starts them first, then the runtime in its place.
+ */
 export function launchFor(fn: FunctionRecord, ctx: LaunchContext): Launch {
-  const major = /^nodejs(\d+)/.exec(fn.runtime)?.[1] ?? '20';
+  const launch = runtimeLaunch(fn, ctx);
+  if (extensionsIn(ctx.optDir).length === 0) return launch;
+  const paths = pathsFor(ctx);
+  return {
+    command: '/bin/sh',
+    args: [`${paths.runtime}/extensions-launcher.sh`, `${paths.opt}/extensions`, launch.command, ...launch.args],
+    env: launch.env,
+  };
+}
+
+function runtimeLaunch(fn: FunctionRecord, ctx: LaunchContext): Launch {
   const paths = pathsFor(ctx);
   const env: Record<string, string> = {
     ...fn.environment,
@@ -47,13 +73,28 @@ export function launchFor(fn: FunctionRecord, ctx: LaunchContext): Launch {
     AWS_LAMBDA_LOG_STREAM_NAME: ctx.logStream,
     AWS_LAMBDA_INITIALIZATION_TYPE: ctx.initializationType,
     LAMBDA_TASK_ROOT: paths.taskRoot,
-    LAMBDA_RUNTIME_DIR: `${paths.runtime}/nodejs`,
     TZ: ':UTC',
     LANG: 'en_US.UTF-8',
     PATH: `/usr/local/bin:/usr/bin/:/bin:${paths.opt}/bin`,
     LD_LIBRARY_PATH: `/lib64:/usr/lib64:${paths.opt}/lib`,
-    NODE_PATH: [`${paths.opt}/nodejs/node${major}/node_modules`, `${paths.opt}/nodejs/node_modules`, paths.taskRoot].join(':'),
   };
+  if (fn.runtime.startsWith('python')) {
+    // The python runtime client is laid out beside the others under the runtime dir.
+    const minor = /^python3\.(\d+)/.exec(fn.runtime)?.[1] ?? '11';
+    env['LAMBDA_RUNTIME_DIR'] = `${paths.runtime}/python`;
+    env['PYTHONPATH'] = [`${paths.runtime}/python`, `${paths.opt}/python`, `${paths.opt}/python/lib/python3.${minor}/site-packages`, paths.taskRoot].join(':');
+    env['PYTHONUNBUFFERED'] = '1';
+    return { command: ctx.pythonBinary, args: [`${paths.runtime}/python/bootstrap.py`], env };
+  }
+  if (fn.runtime.startsWith('provided')) {
+    // A custom runtime: the function's (or a layer's) own `bootstrap`, as Lambda looks for it.
+    env['LAMBDA_RUNTIME_DIR'] = paths.runtime;
+    const inCode = existsSync(join(ctx.codeDir, 'bootstrap'));
+    return { command: inCode ? `${paths.taskRoot}/bootstrap` : `${paths.opt}/bootstrap`, args: [], env };
+  }
+  const major = /^nodejs(\d+)/.exec(fn.runtime)?.[1] ?? '20';
+  env['LAMBDA_RUNTIME_DIR'] = `${paths.runtime}/nodejs`;
+  env['NODE_PATH'] = [`${paths.opt}/nodejs/node${major}/node_modules`, `${paths.opt}/nodejs/node_modules`, paths.taskRoot].join(':');
   // Lambda's Node.js runtime sizes the V8 heap from the function's memory.
   const heapMb = Math.floor(fn.memorySize * 0.9);
   return { command: ctx.nodeBinary, args: [`--max-old-space-size=${heapMb}`, `${paths.runtime}/nodejs/bootstrap.js`], env };

@@ -18,7 +18,9 @@ export interface TestServer {
 /** The real server on port 0 with a fresh data directory, and a real AWS SDK client for it. */
 export async function startTestServer(overrides: Partial<KindlingConfig> = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'kindling-test-'));
-  const config = loadConfig([], {}, { port: 0, dataDir: dir, ...overrides });
+  // Functional tests run in the process sandbox (their functions write to the test's files);
+  // the sandbox suites ask for namespace or microvm themselves.
+  const config = loadConfig([], {}, { port: 0, dataDir: dir, sandbox: 'process', ...overrides });
   const kindling = await startKindling(config, { logger: createLogger(process.env['KINDLING_TEST_LOG'] ? 'debug' : 'error') });
   const lambda = clientFor(kindling.url);
   return {

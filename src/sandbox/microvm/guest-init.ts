@@ -1,14 +1,15 @@
 import { GUEST } from './guest-protocol.js';
 
 const { ports, shares, uid, gid, user, runtimeApi } = GUEST;
+const FUNCTION_CGROUP = '/sys/fs/cgroup/function';
 
 /**
  * PID 1 of every microVM, run by busybox's shell. It loads the virtio modules, mounts the
- * read-only shares and a private /tmp, brings up the one network link to the Runtime API, reads
+ * read-only shares and a private /tmp, puts the function's memory and process limits in a cgroup, brings up the one network link to the Runtime API, reads
  * its launch script from the control port, runs the runtime as an unprivileged user with its
  * output on two ports of its own (the kernel's console stays on the serial line), relays `stop`
- * as SIGTERM, and when the runtime ends reports its status and whether the guest kernel's OOM
- * killer struck, then powers the machine off. Builtins only on the boot path where possible: every
+ * as SIGTERM, and when the runtime ends reports its status and whether an OOM kill struck, then
+ * powers the machine off. Builtins only on the boot path where possible: every
  * fork costs under emulation.
  */
 export const GUEST_INIT = `#!/bin/sh
@@ -25,10 +26,11 @@ fail() {
   exit 1
 }
 
-tmp_mb=512 opt=0 egress=0 probe=0
+mem_mb=128 tmp_mb=512 opt=0 egress=0 probe=0
 read -r cmdline < /proc/cmdline
 for word in $cmdline; do
   case $word in
+    kindling.mem=*) mem_mb=\${word#*=} ;;
     kindling.tmp=*) tmp_mb=\${word#*=} ;;
     kindling.opt=1) opt=1 ;;
     kindling.egress=1) egress=1 ;;
@@ -77,6 +79,14 @@ share ${shares.runtime} /var/runtime
 [ $opt = 1 ] && share ${shares.opt} /opt
 mount -t tmpfs -o nosuid,nodev,mode=1777,size=\${tmp_mb}m tmpfs /tmp || fail "cannot mount /tmp"
 
+# The function gets its MemorySize (the guest has room for its kernel on top) and Lambda's
+# 1,024 processes; a breach is the cgroup's to handle, inside the guest.
+mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup || fail "cannot mount cgroup2"
+echo "+memory +pids" > /sys/fs/cgroup/cgroup.subtree_control
+mkdir ${FUNCTION_CGROUP}
+echo "\${mem_mb}M" > ${FUNCTION_CGROUP}/memory.max || fail "cannot limit memory"
+echo 1024 > ${FUNCTION_CGROUP}/pids.max
+
 ip link set lo up
 ip link set eth0 up || fail "no network device"
 ip addr add 10.0.2.15/24 dev eth0
@@ -96,11 +106,12 @@ umask 022
 oom_kills() {
   while read -r key value; do
     [ "$key" = oom_kill ] && echo "$value" && return
-  done < /proc/vmstat
+  done < "$1"
   echo 0
 }
-before=$(oom_kills)
+before=$(oom_kills /proc/vmstat)
 cd /var/task
+echo started >&3
 sh /kindling/launch < /dev/null > "$out" 2> "$err" 3>&- &
 pid=$!
 (
@@ -111,7 +122,8 @@ pid=$!
 wait "$pid"
 status=$?
 oom=0
-[ "$(oom_kills)" != "$before" ] && oom=1
+[ "$(oom_kills ${FUNCTION_CGROUP}/memory.events)" != 0 ] && oom=1
+[ "$(oom_kills /proc/vmstat)" != "$before" ] && oom=1
 echo "exit $status $oom" >&3
 poweroff -f
 exit 1
@@ -121,12 +133,13 @@ exit 1
 export function launchScript(command: string, args: readonly string[], env: Readonly<Record<string, string>>): string {
   const assignments = Object.entries(env).map(([name, value]) => shellQuote(`${name}=${value}`));
   return [
-    // The guest kernel's OOM killer picks the runtime, never the init that reports on it.
+    `echo $$ > ${FUNCTION_CGROUP}/cgroup.procs`,
+    // Should the whole guest run short, its OOM killer picks the runtime, never the init.
     'echo 1000 > /proc/self/oom_score_adj',
     [
       'exec /bin/env -i',
       ...assignments,
-      `/bin/su -p -s /bin/sh -c 'exec /bin/setpriv --nnp "$0" "$@"' -- ${user}`,
+      `/bin/su -p -s /bin/sh -c 'unset SHLVL; exec /bin/setpriv --nnp "$0" "$@"' -- ${user}`,
       ...[command, ...args].map(shellQuote),
     ].join(' '),
     '',

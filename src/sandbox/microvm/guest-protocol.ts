@@ -1,7 +1,8 @@
 /**
  * What the host and the guest's /init agree on. The control port carries, host to guest,
- * `launch <bytes>\n<script>` once and `stop\n` at Shutdown; guest to host, `exit <status> <oom>\n`
- * when the runtime has ended, or `fail <reason>\n` when the guest could not start it.
+ * `launch <bytes>\n<script>` once and `stop\n` at Shutdown; guest to host, `started\n` as the runtime
+ * starts, `exit <status> <oom>\n` when it has ended, or `fail <reason>\n` when the guest could not
+ * start it.
  */
 export const GUEST = {
   /** The guest's Runtime API address; QEMU forwards it to the environment's endpoint on the host. */
@@ -18,10 +19,12 @@ export const GUEST = {
 } as const;
 
 export type GuestMessage =
+  | { readonly kind: 'started' }
   | { readonly kind: 'exit'; readonly status: number; readonly outOfMemory: boolean }
   | { readonly kind: 'fail'; readonly reason: string };
 
 export function parseGuestMessage(line: string): GuestMessage | undefined {
+  if (line === 'started') return { kind: 'started' };
   const exit = /^exit (\d+) ([01])$/.exec(line);
   if (exit) return { kind: 'exit', status: Number(exit[1]), outOfMemory: exit[2] === '1' };
   if (line.startsWith('fail ')) return { kind: 'fail', reason: line.slice(5) };

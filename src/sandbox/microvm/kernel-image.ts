@@ -65,8 +65,8 @@ async function decompressWith(tool: string, data: Buffer, target: string): Promi
       const child = spawn(tool, ['-dc'], { stdio: ['pipe', out.fd, 'ignore'] });
       child.once('error', reject);
       child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${tool} exited with ${code}`))));
-      child.stdin.on('error', () => {});
-      child.stdin.end(data);
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(data);
     });
   } finally {
     await out.close();

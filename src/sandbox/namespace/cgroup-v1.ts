@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { CPU_PERIOD_US, dirUnder, type CgroupLimits, type CgroupMount, type CgroupTree, type SandboxCgroup } from './cgroups.js';
+import { CPU_PERIOD_US, cpuQuotaUs, dirUnder, type CgroupLimits, type CgroupMount, type CgroupTree, type SandboxCgroup } from './cgroups.js';
 import { PeakReader, removeDirs } from './cgroup-files.js';
 
 const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
@@ -48,12 +48,11 @@ export class CgroupV1Tree implements CgroupTree {
       writeFileSync(`${dirs.pids}/pids.max`, String(limits.pidsMax));
       writeFileSync(`${dirs.cpu}/cpu.shares`, String(Math.max(2, Math.round(1024 * limits.vcpus))));
       writeFileSync(`${dirs.cpu}/cpu.cfs_period_us`, String(CPU_PERIOD_US));
-      writeFileSync(`${dirs.cpu}/cpu.cfs_quota_us`, String(Math.max(1000, Math.round(CPU_PERIOD_US * limits.vcpus))));
     } catch (err) {
       removeDirs(made);
       throw err;
     }
-    return new CgroupV1(dirs, unique);
+    return new CgroupV1(dirs, unique, limits);
   }
 }
 
@@ -61,16 +60,25 @@ class CgroupV1 implements SandboxCgroup {
   readonly #dirs: Readonly<Record<Controller, string>>;
   readonly #unique: readonly string[];
   readonly #peak: PeakReader;
+  readonly #limits: CgroupLimits;
+  #capped = false;
   #removed = false;
 
-  constructor(dirs: Record<Controller, string>, unique: string[]) {
+  constructor(dirs: Record<Controller, string>, unique: string[], limits: CgroupLimits) {
     this.#dirs = dirs;
     this.#unique = unique;
+    this.#limits = limits;
     this.#peak = new PeakReader(`${dirs.memory}/memory.max_usage_in_bytes`);
   }
 
   join(pid: number): void {
     for (const dir of this.#unique) writeFileSync(`${dir}/cgroup.procs`, String(pid));
+  }
+
+  capCpu(): void {
+    if (this.#capped || this.#removed) return;
+    this.#capped = true;
+    writeFileSync(`${this.#dirs.cpu}/cpu.cfs_quota_us`, String(cpuQuotaUs(this.#limits)));
   }
 
   pids(): number[] {

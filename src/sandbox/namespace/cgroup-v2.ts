@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { PeakReader, removeDirs } from './cgroup-files.js';
-import { CPU_PERIOD_US, type CgroupLimits, type CgroupMount, type CgroupTree, type SandboxCgroup } from './cgroups.js';
+import { CPU_PERIOD_US, cpuQuotaUs, type CgroupLimits, type CgroupMount, type CgroupTree, type SandboxCgroup } from './cgroups.js';
 
 const NEEDED = ['memory', 'pids', 'cpu'];
 
@@ -52,28 +52,36 @@ export class CgroupV2Tree implements CgroupTree {
       writeFileSync(`${dir}/pids.max`, String(limits.pidsMax));
       // cpu.weight 100 is the default share, as cpu.shares 1024 is in v1.
       writeFileSync(`${dir}/cpu.weight`, String(Math.min(10_000, Math.max(1, Math.round(100 * limits.vcpus)))));
-      writeFileSync(`${dir}/cpu.max`, `${Math.max(1000, Math.round(CPU_PERIOD_US * limits.vcpus))} ${CPU_PERIOD_US}`);
     } catch (err) {
       removeDirs([dir]);
       throw err;
     }
-    return new CgroupV2(dir);
+    return new CgroupV2(dir, limits);
   }
 }
 
 class CgroupV2 implements SandboxCgroup {
   readonly #dir: string;
   readonly #peak: PeakReader;
+  readonly #limits: CgroupLimits;
+  #capped = false;
   #removed = false;
 
-  constructor(dir: string) {
+  constructor(dir: string, limits: CgroupLimits) {
     this.#dir = dir;
+    this.#limits = limits;
     // memory.peak needs Linux 5.19; older kernels only have the current usage.
     this.#peak = new PeakReader(existsSync(`${dir}/memory.peak`) ? `${dir}/memory.peak` : `${dir}/memory.current`);
   }
 
   join(pid: number): void {
     writeFileSync(`${this.#dir}/cgroup.procs`, String(pid));
+  }
+
+  capCpu(): void {
+    if (this.#capped || this.#removed) return;
+    this.#capped = true;
+    writeFileSync(`${this.#dir}/cpu.max`, `${cpuQuotaUs(this.#limits)} ${CPU_PERIOD_US}`);
   }
 
   pids(): number[] {

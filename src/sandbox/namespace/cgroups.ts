@@ -8,8 +8,8 @@ export const MB_PER_VCPU = 1769;
 export const PIDS_MAX = 1024;
 /**
  * The CFS period of the hard CPU cap. A long period (the kernel allows up to 1 s) lets a small
- * function spend its share in one burst: at 128 MB the runtime's start-up (~60 ms of CPU) fits in
- * the first period instead of being spread over ~10 periods of 100 ms. The average share is the same.
+ * function spend its share in bursts: at 128 MB, 72 ms of CPU at once each second rather than
+ * 7 ms every 100 ms, so a short handler is not stretched over many periods. The average is the same.
  */
 export const CPU_PERIOD_US = 1_000_000;
 
@@ -24,10 +24,20 @@ export function limitsFor(memoryMb: number): CgroupLimits {
   return { memoryBytes: memoryMb * 1024 * 1024, vcpus: memoryMb / MB_PER_VCPU, pidsMax: PIDS_MAX };
 }
 
+/** CPU time per CPU_PERIOD_US: the share of a CPU, at least 1 ms (the kernel's minimum quota). */
+export function cpuQuotaUs(limits: CgroupLimits): number {
+  return Math.max(1000, Math.round(CPU_PERIOD_US * limits.vcpus));
+}
+
 /** The cgroups of one sandbox, in every hierarchy its limits need. */
 export interface SandboxCgroup {
   /** Moves a process in. Its children inherit the cgroup, so join before the process forks. */
   join(pid: number): void;
+  /**
+   * Applies the hard CPU cap (until then only the proportional share holds, which bounds a
+   * sandbox only when the CPUs are contended). Idempotent.
+   */
+  capCpu(): void;
   /** The processes inside now (empty once the cgroup is gone). */
   pids(): number[];
   /** Peak memory charged to the cgroup so far. */

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { accessSync, chmodSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -7,7 +7,7 @@ import { LAMBDA_PATHS, type Sandbox, type SandboxDriver, type SandboxSpec } from
 import { detectCgroups, limitsFor, type CgroupTree, type SandboxCgroup } from './cgroups.js';
 import { NamespaceSandbox } from './namespace-sandbox.js';
 import { RuntimeApiRelay } from './runtime-api-relay.js';
-import { ETC_FILES, hostRootEntries, innerArgs, nulSeparated, outerArgs, RUNTIME_API_PORT_INSIDE, type Tools } from './sandbox-view.js';
+import { commandLine, ETC_FILES, hostRootEntries, innerOptions, nulSeparated, outerOptions, RUNTIME_API_PORT_INSIDE, type Tools } from './sandbox-view.js';
 import { UidPool } from './uid-pool.js';
 
 /** Where the tools are looked for: under /usr, so that the sandbox's read-only /usr has them too. */
@@ -23,7 +23,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
   readonly pathView = 'lambda' as const;
   readonly #uids = new UidPool();
   #probe: Promise<string | undefined> | undefined;
-  #setup: { tools: Tools; cgroups: CgroupTree; hostEntries: string[] } | undefined;
+  #setup: Setup | undefined;
 
   unavailable(): Promise<string | undefined> {
     this.#probe ??= this.#check();
@@ -36,7 +36,10 @@ export class NamespaceSandboxDriver implements SandboxDriver {
     const runDir = mkdtempSync(join(tmpdir(), 'kindling-ns-'));
     let relay: RuntimeApiRelay | undefined;
     let cgroup: SandboxCgroup | undefined;
+    let cleaned = false;
     const cleanup = (emptied: boolean) => {
+      if (cleaned) return;
+      cleaned = true;
       relay?.close();
       if (cgroup) emptied = cgroup.remove() && emptied;
       rmSync(runDir, { recursive: true, force: true });
@@ -50,9 +53,9 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       const input = { spec, tools: setup.tools, hostUid, runDir, ...outsideUsr(spec.command) };
       // bwrap reads its arguments from fd 3 before it does anything else: it waits there while
       // it is moved into the cgroups, so the runtime and all it starts are inside from their birth.
-      const child = spawn(setup.tools.bwrap, ['--args', '3'], {
+      const child = spawn(setup.tools.bwrap, commandLine(input), {
         env: {},
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+        stdio: setup.stdio,
         // Its own process group: Ctrl-C at the server's terminal must not kill runtimes mid-invoke.
         detached: true,
       });
@@ -65,8 +68,10 @@ export class NamespaceSandboxDriver implements SandboxDriver {
         await sandbox.exited;
         throw err;
       }
-      (child.stdio[3] as Writable).end(nulSeparated(outerArgs(input, setup.hostEntries)));
-      (child.stdio[4] as Writable).end(nulSeparated(innerArgs(input)));
+      // A bwrap that fails early closes these unread; its exit status and stderr tell why.
+      for (const [fd, args] of [[3, outerOptions(input, setup.hostEntries)], [4, innerOptions(input)]] as const) {
+        (child.stdio[fd] as Writable).on('error', () => undefined).end(nulSeparated(args));
+      }
       return sandbox;
     } catch (err) {
       cleanup(false);
@@ -74,8 +79,13 @@ export class NamespaceSandboxDriver implements SandboxDriver {
     }
   }
 
-  #prepare(): { tools: Tools; cgroups: CgroupTree; hostEntries: string[] } {
-    this.#setup ??= { tools: { bwrap: tool('bwrap'), setpriv: tool('setpriv'), socat: tool('socat') }, cgroups: detectCgroups(), hostEntries: hostRootEntries() };
+  #prepare(): Setup {
+    this.#setup ??= {
+      tools: { bwrap: tool('bwrap'), setpriv: tool('setpriv'), socat: tool('socat') },
+      cgroups: detectCgroups(),
+      hostEntries: hostRootEntries(),
+      stdio: stdioFor(inheritedFds()),
+    };
     return this.#setup;
   }
 
@@ -86,8 +96,9 @@ export class NamespaceSandboxDriver implements SandboxDriver {
     try {
       this.#prepare();
       dir = mkdtempSync(join(tmpdir(), 'kindling-ns-probe-'));
+      chmodSync(dir, 0o755);
       const sandbox = await this.start({
-        id: 'probe',
+        id: `probe-${process.pid}-${Date.now().toString(36)}`,
         functionName: 'probe',
         command: '/bin/sh',
         args: ['-c', 'exit 0'],
@@ -111,6 +122,44 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       if (dir) rmSync(dir, { recursive: true, force: true });
     }
   }
+}
+
+interface Setup {
+  readonly tools: Tools;
+  readonly cgroups: CgroupTree;
+  readonly hostEntries: string[];
+  readonly stdio: StdioOptions;
+}
+
+/**
+ * stdin ignored; stdout, stderr and the two argument channels (fds 3, 4) piped. Descriptors the
+ * server inherited without close-on-exec (from whatever started it) would otherwise pass through
+ * bwrap into every sandbox: they are pointed at /dev/null in the child.
+ */
+function stdioFor(inherited: readonly number[]): StdioOptions {
+  const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'];
+  if (inherited.length === 0) return stdio;
+  const devNull = openSync('/dev/null', 'r');
+  for (const fd of inherited) {
+    while (stdio.length < fd) stdio.push('ignore');
+    stdio[fd] = devNull;
+  }
+  return stdio;
+}
+
+/** The server's open descriptors above 4 without close-on-exec (O_CLOEXEC is 02000000 in fdinfo's octal flags). */
+function inheritedFds(): number[] {
+  return readdirSync('/proc/self/fd')
+    .map(Number)
+    .filter((fd) => {
+      if (fd <= 4) return false;
+      try {
+        const flags = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+        return flags !== undefined && (parseInt(flags, 8) & 0o2000000) === 0;
+      } catch {
+        return false;
+      }
+    });
 }
 
 function runtimeApiAddress(spec: SandboxSpec): string {

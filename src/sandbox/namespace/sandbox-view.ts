@@ -50,7 +50,7 @@ export interface ViewInput {
  * further user namespaces disabled (they are the usual way to reach kernel code that wants
  * capabilities), and the function's environment, which never reaches a process running as root.
  */
-export function outerArgs(input: ViewInput, hostEntries: readonly string[]): string[] {
+export function outerOptions(input: ViewInput, hostEntries: readonly string[]): string[] {
   const { spec, tools, runDir } = input;
   const egress = spec.network === 'egress';
   const args = [
@@ -76,15 +76,13 @@ export function outerArgs(input: ViewInput, hostEntries: readonly string[]): str
       : ['--ro-bind', `${runDir}/hosts`, '/etc/hosts', '--perms', '0755', '--dir', RUN_DIR_INSIDE, '--ro-bind', `${runDir}/api.sock`, SOCKET_INSIDE]),
     '--chdir', LAMBDA_PATHS.taskRoot,
     '--remount-ro', '/',
-    tools.setpriv, `--reuid=${input.hostUid}`, `--regid=${input.hostUid}`, '--clear-groups',
-    '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-    tools.bwrap, '--args', '4',
   ];
   return args;
 }
 
-export function innerArgs(input: ViewInput): string[] {
-  const { spec, tools } = input;
+/** The inner stage's options; the function's environment goes here, never on a command line. */
+export function innerOptions(input: ViewInput): string[] {
+  const { spec } = input;
   const runtimeApi = spec.network === 'egress' ? `127.0.0.1:${spec.runtimeApiPort}` : `127.0.0.1:${RUNTIME_API_PORT_INSIDE}`;
   const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApi };
   return [
@@ -92,7 +90,21 @@ export function innerArgs(input: ViewInput): string[] {
     '--dev-bind', '/', '/',
     '--chdir', LAMBDA_PATHS.taskRoot,
     ...Object.entries(env).flatMap(([name, value]) => ['--setenv', name, value]),
-    '--', '/bin/sh', '-c', launchScript(spec.network === 'egress', tools.socat), 'kindling-init', spec.command, ...spec.args,
+  ];
+}
+
+/**
+ * The outer bwrap's command line after its options (which it reads from fd 3): drop to the
+ * sandbox's uid, run the inner bwrap (options from fd 4), then the launch script and the runtime.
+ * bwrap takes only options through --args, so the commands are here, with nothing secret in them.
+ */
+export function commandLine(input: ViewInput): string[] {
+  const { spec, tools, hostUid } = input;
+  return [
+    '--args', '3', '--',
+    tools.setpriv, `--reuid=${hostUid}`, `--regid=${hostUid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+    tools.bwrap, '--args', '4', '--',
+    '/bin/sh', '-c', launchScript(spec.network === 'egress', tools.socat), 'kindling-init', spec.command, ...spec.args,
   ];
 }
 

@@ -1,0 +1,105 @@
+/**
+ * Per sandbox driver: cold-start latency (the first Invoke after CreateFunction, as a client sees
+ * it) and the idle memory of one environment after an invoke. Drivers that cannot run here are
+ * skipped with the reason. Run: `npm run build && node dist/bench/sandboxes.js [memoryMb ...]`
+ * (default 128 and 1769 MB: the CPU share, and so the start-up time, follows memory).
+ */
+import { CreateFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startKindling, type Kindling } from '../src/app.js';
+import { zipFiles } from '../src/code/index.js';
+import { loadConfig, type KindlingConfig } from '../src/config/index.js';
+import { createLogger } from '../src/shared/index.js';
+
+const DRIVERS: KindlingConfig['sandbox'][] = ['process', 'namespace', 'microvm'];
+const FUNCTIONS = 10;
+const ROLE = 'arn:aws:iam::000000000000:role/bench';
+const HANDLER = 'exports.handler = async (event) => ({ ok: true, event });\n';
+const MB = 1024 * 1024;
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Every process below this one (the in-process server's sandboxes), from /proc. */
+function descendants(): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const queue = [process.pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/** Resident and proportional set sizes (kB fields of smaps_rollup) summed over processes. */
+function memoryOf(pids: number[]): { rss: number; pss: number } {
+  let rss = 0;
+  let pss = 0;
+  for (const pid of pids) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
+      pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  return { rss, pss };
+}
+
+async function measure(driver: KindlingConfig['sandbox'], memoryMb: number): Promise<string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kindling-bench-sandboxes-'));
+  let kindling: Kindling | undefined;
+  try {
+    try {
+      kindling = await startKindling(loadConfig([], {}, { port: 0, dataDir, sandbox: driver }), { logger: createLogger('error') });
+    } catch (err) {
+      return `${driver.padEnd(9)} skipped: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    const lambda = new LambdaClient({ endpoint: kindling.url, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' }, maxAttempts: 1 });
+    const zip = await zipFiles({ 'index.js': HANDLER });
+    const cold: number[] = [];
+    for (let i = 0; i < FUNCTIONS; i++) {
+      const name = `cold-${i}`;
+      await lambda.send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Handler: 'index.handler', Role: ROLE, MemorySize: memoryMb, Code: { ZipFile: zip } }));
+      const started = performance.now();
+      const out = await lambda.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from('{}'), LogType: 'Tail' }));
+      cold.push(performance.now() - started);
+      if (out.FunctionError) throw new Error(`${driver}: ${Buffer.from(out.Payload ?? []).toString()}\n${Buffer.from(out.LogResult ?? '', 'base64').toString()}`);
+    }
+    // Let start-up garbage settle before reading idle memory.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { rss, pss } = memoryOf(descendants());
+    lambda.destroy();
+    return (
+      `${driver.padEnd(9)} cold start p50 ${percentile(cold, 50).toFixed(1)} ms  max ${Math.max(...cold).toFixed(1)} ms  ` +
+      `idle per environment: RSS ${(rss / FUNCTIONS / MB).toFixed(1)} MB, PSS ${(pss / FUNCTIONS / MB).toFixed(1)} MB  (n=${FUNCTIONS})`
+    );
+  } finally {
+    await kindling?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+for (const memoryMb of sizes.length > 0 ? sizes : [128, 1769]) {
+  console.log(`sandboxes at MemorySize ${memoryMb} MB:`);
+  for (const driver of DRIVERS) console.log(`  ${await measure(driver, memoryMb)}`);
+}

@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger, type Logger } from '../../shared/index.js';
+import type { Sandbox, SandboxDriver, SandboxSpec } from '../sandbox.js';
+import { chooseAccelerator, type AcceleratorChoice } from './accelerator.js';
+import { prepareGuestBoot, type GuestBoot } from './guest-boot.js';
+import { launchScript } from './guest-init.js';
+import { GUEST, launchMessage } from './guest-protocol.js';
+import { findHostTools, type HostToolPaths, type HostTools } from './host-tools.js';
+import { GUEST_MODULES, moduleLoadOrder } from './initramfs.js';
+import { MicroVmSandbox } from './microvm-sandbox.js';
+import { qemuArgs } from './qemu-command.js';
+
+export interface MicroVmOptions {
+  /** Kindling's data directory: the kernel and initramfs are prepared once under `<dataDir>/microvm`. */
+  readonly dataDir: string;
+  readonly logger?: Logger;
+  readonly tools?: HostToolPaths;
+}
+
+/**
+ * Guest RAM on top of MemorySize for the guest kernel: Debian's generic kernel keeps about 60 MB
+ * of a 128 MB guest (image, page tables, the initramfs until it is unpacked), plus its page
+ * structures, 1.6% of RAM. The function itself is held to MemorySize by a cgroup in the guest.
+ */
+const GUEST_KERNEL_MB = 64;
+const GUEST_PAGE_STRUCTS = 0.02;
+/** Lambda gives a function one vCPU per 1,769 MB of memory, up to six. */
+const MB_PER_VCPU = 1769;
+const MAX_VCPUS = 6;
+/** The ports' host ends, as file descriptors QEMU inherits. */
+const PORT_FDS = { control: 3, stdout: 4, stderr: 5 } as const;
+/**
+ * Init (boot to the runtime's first /next) measured on a 2-vCPU host: about 0.5 s under KVM,
+ * 4 to 6 s under TCG with a Node.js runtime, more when several boot at once. Lambda's 10 s
+ * leaves too little room for emulation.
+ */
+const TCG_INIT_TIMEOUT_MS = 30_000;
+
+interface Prepared {
+  readonly tools: HostTools;
+  readonly boot: GuestBoot;
+  readonly accelerator: AcceleratorChoice;
+}
+
+/**
+ * The `microvm` driver: one QEMU microvm machine per execution environment, with the function's
+ * code, layers, Kindling's runtime clients and the host's /usr (for the runtime's binaries)
+ * shared read-only over virtio-9p, a private tmpfs /tmp, and a user-mode network whose only
+ * exit is the Runtime API. The strongest isolation Kindling has: a guest kernel of its own.
+ */
+export class MicroVmSandboxDriver implements SandboxDriver {
+  readonly name = 'microvm';
+  readonly pathView = 'lambda' as const;
+  readonly #cacheDir: string;
+  readonly #logger: Logger;
+  readonly #paths: HostToolPaths;
+  #tools: HostTools | string | undefined;
+  #prepared: Promise<Prepared> | undefined;
+  #accelerator: AcceleratorChoice | undefined;
+
+  constructor(options: MicroVmOptions) {
+    this.#cacheDir = join(options.dataDir, 'microvm');
+    this.#logger = options.logger ?? silentLogger;
+    this.#paths = options.tools ?? {};
+  }
+
+  /**
+   * A longer Init limit than Lambda's 10 s while guests are emulated (TCG); undefined until the
+   * first start has chosen the accelerator, and under KVM.
+   */
+  get initTimeoutMs(): number | undefined {
+    return this.#accelerator?.accelerator === 'tcg' ? TCG_INIT_TIMEOUT_MS : undefined;
+  }
+
+  async unavailable(): Promise<string | undefined> {
+    const tools = this.#hostTools();
+    if (typeof tools === 'string') return tools;
+    if (realpathSync('/lib') !== realpathSync('/usr/lib')) return "the host's /lib is not merged into /usr (the guest sees the runtime through /usr)";
+    try {
+      moduleLoadOrder(tools.kernel.modulesDir, GUEST_MODULES);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return undefined;
+  }
+
+  async start(spec: SandboxSpec): Promise<Sandbox> {
+    const { tools, boot, accelerator } = await this.#prepare();
+    const shares: Record<string, string> = {
+      [GUEST.shares.usr]: '/usr',
+      [GUEST.shares.task]: spec.codeDir,
+      [GUEST.shares.runtime]: spec.runtimeDir,
+      ...(spec.optDir ? { [GUEST.shares.opt]: spec.optDir } : {}),
+    };
+    const egress = spec.network === 'egress';
+    const args = qemuArgs({
+      accelerator: accelerator.accelerator,
+      kernel: boot.kernel,
+      initrd: boot.initrd,
+      kernelArgs: [
+        ...boot.kernelArgs,
+        // No speculative execution is emulated, so the guest's own mitigations only cost time.
+        ...(accelerator.accelerator === 'tcg' ? ['mitigations=off'] : []),
+        `kindling.mem=${spec.memoryMb}`,
+        `kindling.tmp=${spec.ephemeralStorageMb}`,
+        ...(spec.optDir ? ['kindling.opt=1'] : []),
+        ...(egress ? ['kindling.egress=1'] : []),
+      ],
+      memoryMb: spec.memoryMb + GUEST_KERNEL_MB + Math.ceil(spec.memoryMb * GUEST_PAGE_STRUCTS),
+      cpus: Math.min(MAX_VCPUS, availableParallelism(), Math.max(1, Math.ceil(spec.memoryMb / MB_PER_VCPU))),
+      shares,
+      portFds: PORT_FDS,
+      runtimeApiPort: spec.runtimeApiPort,
+      egress,
+      socat: tools.socat,
+      ...(process.getuid?.() === 0 && hasUser('nobody') ? { runAs: 'nobody' } : {}),
+    });
+    const qemu = spawn(tools.qemu, args, {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      // Its own process group, as the process driver does: Ctrl-C at the server's terminal must
+      // not kill environments mid-invoke, and kill() reaches the socat relays QEMU started.
+      detached: true,
+    });
+    await new Promise<void>((resolve, reject) => {
+      qemu.once('spawn', resolve);
+      qemu.once('error', reject);
+    });
+    const stdio = qemu.stdio as unknown as Socket[];
+    const [control, stdout, stderr] = [PORT_FDS.control, PORT_FDS.stdout, PORT_FDS.stderr].map((fd) => stdio[fd]);
+    const runtimeApiAddress = `${GUEST.runtimeApi.address}:${GUEST.runtimeApi.port}`;
+    control!.write(launchMessage(launchScript(spec.command, spec.args, { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApiAddress })));
+    return new MicroVmSandbox(
+      { qemu, control: control!, stdout: stdout!, stderr: stderr! },
+      { id: spec.id, runtimeApiAddress, logger: this.#logger },
+    );
+  }
+
+  #hostTools(): HostTools | string {
+    this.#tools ??= findHostTools(this.#paths);
+    return this.#tools;
+  }
+
+  /** Boot files and the accelerator, once; a failure is retried by the next start. */
+  #prepare(): Promise<Prepared> {
+    this.#prepared ??= (async () => {
+      const tools = this.#hostTools();
+      if (typeof tools === 'string') throw new Error(`microvm sandbox: ${tools}`);
+      const boot = await prepareGuestBoot(tools, this.#cacheDir);
+      const accelerator = await chooseAccelerator(tools.qemu, boot, this.#cacheDir);
+      this.#accelerator = accelerator;
+      if (accelerator.accelerator === 'tcg') {
+        this.#logger.warn(`microvm sandbox: ${accelerator.reason}; guests run under QEMU's software emulation (TCG), which boots in seconds and runs several times slower than KVM`);
+      }
+      return { tools, boot, accelerator };
+    })();
+    this.#prepared.catch(() => (this.#prepared = undefined));
+    return this.#prepared;
+  }
+}
+
+function hasUser(name: string): boolean {
+  try {
+    return readFileSync('/etc/passwd', 'utf8').split('\n').some((line) => line.startsWith(`${name}:`));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,77 @@
+import type { Accelerator } from './accelerator.js';
+import { GUEST } from './guest-protocol.js';
+
+/** One microVM as QEMU is asked to build it. */
+export interface MachineSpec {
+  readonly accelerator: Accelerator;
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly kernelArgs: readonly string[];
+  readonly memoryMb: number;
+  readonly cpus: number;
+  /** Host directories shown read-only to the guest, by 9p mount tag. */
+  readonly shares: Readonly<Record<string, string>>;
+  /** File descriptors (inherited by QEMU) of the host ends of the three virtio-serial ports. */
+  readonly portFds: { readonly control: number; readonly stdout: number; readonly stderr: number };
+  readonly runtimeApiPort: number;
+  readonly egress: boolean;
+  readonly socat: string;
+  /** The unprivileged host user QEMU drops to once it has opened its files, when run as root. */
+  readonly runAs?: string;
+}
+
+const GUEST_RAM = 'guest-ram';
+/** How the guest RAM's memfd shows in /proc/<qemu>/fd (QEMU names it after the backend's type). */
+export const GUEST_RAM_FILE = '/memfd:memory-backend-memfd';
+
+/**
+ * QEMU's `microvm` machine, the Firecracker model: no PCI, no firmware beyond qboot, no default
+ * devices, direct kernel boot, and only virtio-mmio devices: a virtio-serial bus with three ports
+ * (control, stdout, stderr), one 9p device per share, and one network card on QEMU's user-mode
+ * stack. `restrict=on` keeps that stack off every real network: the guest's one way out is the
+ * `guestfwd` to its Runtime API endpoint on the host's loopback.
+ */
+export function qemuArgs(spec: MachineSpec): string[] {
+  const { address, port } = GUEST.runtimeApi;
+  const args = [
+    ...['-M', `microvm,x-option-roms=off,rtc=on,memory-backend=${GUEST_RAM}`],
+    ...['-object', `memory-backend-memfd,id=${GUEST_RAM},size=${spec.memoryMb}M`],
+    ...(spec.accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
+    ...['-m', `${spec.memoryMb}M`, '-smp', String(spec.cpus)],
+    ...['-nodefaults', '-no-user-config', '-nographic', '-no-reboot'],
+    // QEMU's own system-call filter; `spawn` stays allowed for the guestfwd's socat, and set*id
+    // for -runas (after which there is no privilege left to raise).
+    ...['-sandbox', `on,obsolete=deny,resourcecontrol=deny${spec.runAs ? '' : ',elevateprivileges=deny'}`],
+    ...(spec.runAs ? ['-runas', spec.runAs] : []),
+    // The kernel console (boot messages, panics, OOM reports) on the serial line, never in function logs.
+    ...['-serial', 'stdio'],
+    ...['-kernel', spec.kernel, '-initrd', spec.initrd, '-append', spec.kernelArgs.join(' ')],
+    ...['-device', 'virtio-serial-device,max_ports=4'],
+  ];
+  let nr = 1;
+  for (const [name, fd] of [
+    [GUEST.ports.control, spec.portFds.control],
+    [GUEST.ports.stdout, spec.portFds.stdout],
+    [GUEST.ports.stderr, spec.portFds.stderr],
+  ] as const) {
+    args.push('-chardev', `socket,id=port${nr},fd=${fd}`, '-device', `virtserialport,chardev=port${nr},name=${name},nr=${nr}`);
+    nr++;
+  }
+  for (const [tag, path] of Object.entries(spec.shares)) {
+    args.push(
+      '-fsdev', `local,id=fs-${tag},path=${optionValue(path)},security_model=none,readonly=on`,
+      '-device', `virtio-9p-device,fsdev=fs-${tag},mount_tag=${tag}`,
+    );
+  }
+  const forward = `guestfwd=tcp:${address}:${port}-cmd:${spec.socat} - TCP:127.0.0.1:${spec.runtimeApiPort}`;
+  args.push(
+    '-netdev', `user,id=net0,ipv6=off,restrict=${spec.egress ? 'off' : 'on'},${forward}`,
+    '-device', 'virtio-net-device,netdev=net0',
+  );
+  return args;
+}
+
+/** QEMU's option syntax splits on commas; a comma inside a value is written twice. */
+function optionValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
