@@ -48,8 +48,21 @@ export class NamespaceSandboxDriver implements SandboxDriver {
     };
     try {
       for (const [name, text] of Object.entries(ETC_FILES)) writeFileSync(join(runDir, name), text);
-      if (spec.network === 'none') relay = await RuntimeApiRelay.open(join(runDir, 'api.sock'), spec.runtimeApiPort);
-      cgroup = setup.cgroups.create(`kindling-${spec.id}`, limitsFor(spec.memoryMb));
+      const created = setup.cgroups.create(`kindling-${spec.id}`, limitsFor(spec.memoryMb));
+      cgroup = created;
+      // Init runs on the proportional CPU share alone and the hard cap starts with the runtime's
+      // first call to its Runtime API, the way Lambda lets Init burst: at 128 MB the cap is 7% of
+      // a CPU, which would stretch the runtime's own start-up several times over. An egress
+      // sandbox has no bridge to watch, and is capped from the start.
+      const capCpu = () => {
+        try {
+          created.capCpu();
+        } catch {
+          // the sandbox is already gone
+        }
+      };
+      if (spec.network === 'none') relay = await RuntimeApiRelay.open(join(runDir, 'api.sock'), spec.runtimeApiPort, capCpu);
+      else capCpu();
       const input = { spec, tools: setup.tools, hostUid, runDir, ...outsideUsr(spec.command) };
       // bwrap reads its arguments from fd 3 before it does anything else: it waits there while
       // it is moved into the cgroups, so the runtime and all it starts are inside from their birth.

@@ -14,10 +14,14 @@ export class RuntimeApiRelay {
     this.#server = server;
   }
 
-  static async open(socketPath: string, port: number): Promise<RuntimeApiRelay> {
+  /** `onFirstRequest`: the runtime's first bytes to its Runtime API (its first /next: Init is over). */
+  static async open(socketPath: string, port: number, onFirstRequest: () => void): Promise<RuntimeApiRelay> {
     const server = net.createServer();
     const relay = new RuntimeApiRelay(server);
-    server.on('connection', (inbound) => relay.#relay(inbound, port));
+    server.on('connection', (inbound) => {
+      inbound.once('data', onFirstRequest);
+      relay.#relay(inbound, port);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => {
