@@ -45,12 +45,15 @@ export async function startKindling(
   const partition = { region: config.region, accountId: config.accountId };
   mkdirSync(config.dataDir, { recursive: true });
 
+  const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
+  if (!prlimit) logger.warn('prlimit not found: process sandboxes run without rlimits');
+  const sandboxes = await selectSandboxes({ sandbox: config.sandbox, dataDir: config.dataDir, ...(prlimit ? { prlimit } : {}) }, logger);
   const store = new SqliteStore(join(config.dataDir, 'kindling.db'));
   const code = new CodeStore(config.dataDir);
   const layers = new LayerRegistry({ store, code, partition, clock, logger });
   const layerView = new LayerView(config.dataDir, code);
   const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
-  const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn, layers });
+  const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn, layers, sandboxNames: sandboxes.names });
   const versions = new FunctionVersions({ store, registry, partition, clock });
   const aliases = new Aliases({ store, registry, versions, partition });
   const concurrency = new ConcurrencySettings({
@@ -70,9 +73,6 @@ export async function startKindling(
     qualifierExists: (name, qualifier) => void aliases.lookup(name, qualifier),
   });
   const logs = new LogSink({ store, clock, logger });
-  const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
-  if (!prlimit) logger.warn('prlimit not found: process sandboxes run without rlimits');
-  const sandboxes = await selectSandboxes({ sandbox: config.sandbox, dataDir: config.dataDir, ...(prlimit ? { prlimit } : {}) }, logger);
   const fleet = new WorkerFleet(
     {
       sandboxes,

@@ -124,6 +124,8 @@ describe('control plane through the AWS SDK', () => {
       [{ Environment: { Variables: { BIG: 'x'.repeat(4100) } } }, 'InvalidParameterValueException', /4KB/],
       [{ Environment: { Variables: { AWS_REGION: 'eu-west-1' } } }, 'InvalidParameterValueException', /reserved keys/],
       [{ Code: { ZipFile: Buffer.from('not a zip') } }, 'InvalidParameterValueException', /Could not unzip/],
+      [{ Tags: { 'kindling:sandbox': 'warp-drive' } }, 'InvalidParameterValueException', /kindling:sandbox/],
+      [{ Tags: { 'kindling:network': 'everything' } }, 'InvalidParameterValueException', /kindling:network/],
     ];
     for (const [extra, name, message] of cases) {
       await rejects(server.lambda.send(new CreateFunctionCommand(await fnInput('valid-fn', extra))), name, 400, message);

@@ -28,6 +28,8 @@ export interface RegistryDeps {
   /** Whether an ARN names a Kindling queue (for DeadLetterConfig); handed in from `queue/`. */
   isQueueArn: (arn: string) => boolean;
   layers: LayerResolver;
+  /** The sandbox drivers a function may ask for with its `kindling:sandbox` tag. */
+  sandboxNames: readonly string[];
 }
 
 /** What the function registry needs of layers: checking a `Layers` list, and their size. */
@@ -101,6 +103,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const architectures = v.validateArchitectures(body['Architectures']) ?? [...DEFAULTS.architectures];
     const ephemeralStorage = v.validateEphemeralStorage(body['EphemeralStorage']) ?? DEFAULTS.ephemeralStorage;
     const tags = v.validateTags(body['Tags']) ?? {};
+    v.validateKindlingTags(tags, this.#deps.sandboxNames);
     const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn) ?? undefined;
     const layers = this.#deps.layers.resolve(body['Layers']);
     const zip = v.decodeZipFile(body['Code']);

@@ -264,3 +264,20 @@ export function decodeLayerContent(content: unknown): Buffer {
   }
   return Buffer.from(zip, 'base64');
 }
+
+/**
+ * Kindling's own tags: `kindling:sandbox` must name a driver that runs here, `kindling:network` is
+ * `none` or `egress`.
+ */
+export function validateKindlingTags(tags: Record<string, string>, sandboxNames: readonly string[]): void {
+  const sandbox = tags['kindling:sandbox'];
+  if (sandbox !== undefined && !sandboxNames.includes(sandbox)) {
+    throw new InvalidParameterValueException(
+      `Tag kindling:sandbox must name a sandbox driver that runs on this server: ${sandboxNames.join(', ')} (got '${sandbox}').`,
+    );
+  }
+  const network = tags['kindling:network'];
+  if (network !== undefined && network !== 'none' && network !== 'egress') {
+    throw new InvalidParameterValueException(`Tag kindling:network must be 'none' or 'egress' (got '${network}').`);
+  }
+}

@@ -10,7 +10,7 @@ import { imageName, ImageUriError, parseImageUri, type ImageReference } from './
 import { ImageSourceError, type ImageSource } from './image-source.js';
 import { ImageBudget, layerTar } from './layer-stream.js';
 import { LayoutSource } from './layout-source.js';
-import { ImageFormatError, parseConfig, parseTopDocument, pickPlatform, type ImageRunConfig, type Manifest } from './oci-manifest.js';
+import { ImageFormatError, parseConfig, parseTopDocument, pickPlatform, sha256Digest, type ImageRunConfig, type Manifest } from './oci-manifest.js';
 import { RegistrySource } from './registry-source.js';
 import { RootfsBuilder } from './rootfs-builder.js';
 
@@ -179,20 +179,12 @@ async function resolveManifest(source: ImageSource, platform: string): Promise<{
   let { bytes, mediaType } = await source.top();
   for (let depth = 0; depth <= MAX_INDEX_DEPTH; depth++) {
     const doc = parseTopDocument(bytes, mediaType);
-    if (doc.kind === 'manifest') return { manifest: doc.manifest, digest: sha256(bytes) };
+    if (doc.kind === 'manifest') return { manifest: doc.manifest, digest: sha256Digest(bytes) };
     const chosen = pickPlatform(doc.manifests, platform);
     bytes = await source.readSmall(chosen);
     mediaType = chosen.mediaType;
   }
   throw new ImageFormatError(`the image's indexes nest deeper than ${MAX_INDEX_DEPTH} levels`);
-}
-
-function sha256(bytes: Buffer): string {
-  return `sha256:${createHashHex(bytes)}`;
-}
-
-function createHashHex(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Lambda refuses an image built for another architecture than the function's. */

@@ -9,7 +9,7 @@ import { ImageFormatError } from './oci-manifest.js';
 /** PATH_MAX (4096) less the terminating NUL. */
 export const MAX_NAME = 4095;
 
-export type TarHeader = tarStream.Headers;
+export type TarHeader = tarStream.Header;
 
 /** The normalized segments of an entry name; empty for the root itself (`./`). Throws for unsafe names. */
 export function entrySegments(name: string, where: string): string[] {
@@ -40,7 +40,7 @@ export async function eachTarEntry(
   where: string,
   onEntry: (header: TarHeader, data: AsyncIterable<Buffer>) => Promise<void>,
 ): Promise<void> {
-  const extract = tarStream.extract({ filenameEncoding: 'utf-8' });
+  const extract = tarStream.extract();
   let inputError: unknown;
   const feeding = (async () => {
     try {
@@ -48,7 +48,7 @@ export async function eachTarEntry(
         if (extract.destroyed) break;
         if (!extract.write(chunk)) await drained(extract);
       }
-      if (!extract.destroyed) extract.end();
+      if (!extract.destroyed) extract.end(null);
     } catch (err) {
       inputError = err;
       extract.destroy(err as Error);
@@ -56,7 +56,7 @@ export async function eachTarEntry(
   })();
   try {
     for await (const entry of extract) {
-      await onEntry(entry.header, entry);
+      await onEntry(entry.header, entry as AsyncIterable<Buffer>);
       // What the callback did not read is skipped here, so the next header can be reached.
       entry.resume();
     }

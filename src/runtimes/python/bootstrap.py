@@ -48,7 +48,7 @@ def main():
     sys.path[:] = user + [RUNTIME_DIR] + rest
     # Lambda reads .pth files in the task root (and the layers' site-packages) like a site directory.
     for entry in user:
-        if entry == task_root or entry.rstrip("/").endswith("site-packages"):
+        if (entry == task_root or entry.rstrip("/").endswith("site-packages")) and os.path.isdir(entry):
             site.addsitedir(entry)
 
     run(os.environ.get("_HANDLER", ""), RuntimeApiClient(runtime_api))
