@@ -104,7 +104,7 @@ export class EnvironmentPool {
   }
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
-    const env = this.#takeIdle() ?? (await this.#coldStart());
+    const env = this.#takeIdle() ?? (await this.#coldStart(request.requestId));
     if (!(env instanceof ExecutionEnvironment)) return env;
     try {
       return await env.invoke(request);
@@ -151,13 +151,13 @@ export class EnvironmentPool {
     return undefined;
   }
 
-  async #coldStart(): Promise<ExecutionEnvironment | InvokeResult> {
+  async #coldStart(requestId: string): Promise<ExecutionEnvironment | InvokeResult> {
     // Lambda scales each function by a bounded number of new environments per 10 seconds.
     if (!this.#scale.tryTake()) throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', 1);
     const env = new ExecutionEnvironment(this.#deps, this.fn, this.#codeDir, this.fn.version ?? '$LATEST');
     this.#all.add(env);
     env.onDeath(() => this.#forget(env));
-    const failure = await env.init();
+    const failure = await env.init(requestId);
     if (failure) {
       // Lambda answers an init failure like a function error; the next request tries Init again.
       return { payload: failure.payload, functionError: true, executedVersion: this.fn.version ?? '$LATEST' };

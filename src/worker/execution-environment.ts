@@ -7,11 +7,11 @@ import {
   type InitFailure,
   type RuntimeOutcome,
 } from '../runtime-api/index.js';
-import { NETWORK_TAG, type Sandbox, type SandboxExit, type SandboxSelection } from '../sandbox/index.js';
+import { NETWORK_TAG, type PathView, type Sandbox, type SandboxExit, type SandboxSelection } from '../sandbox/index.js';
 import { newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionLayer, FunctionRecord } from '../store/index.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
-import { extensionsIn, launchFor, RUNTIMES_DIR } from './runtime-launch.js';
+import { extensionsIn, InvalidEntrypoint, launchFor, RUNTIMES_DIR } from './runtime-launch.js';
 
 export interface EnvironmentDeps {
   readonly sandboxes: SandboxSelection;
@@ -114,23 +114,22 @@ export class ExecutionEnvironment {
    * The Init phase: start the sandbox and wait for the runtime's first `/next`. Returns the
    * runtime's init error (as an invoke payload) when Init fails; the environment is then dead.
    */
-  async init(): Promise<InitFailure | undefined> {
+  async init(requestId?: string): Promise<InitFailure | undefined> {
     const started = performance.now();
     const port = await this.#endpoint.listen();
     const driver = this.#deps.sandboxes.forTags(this.#fn.tags);
     const optDir = this.#fn.layers?.length ? await this.#deps.optDir(this.#fn.layers) : undefined;
-    const launch = launchFor(this.#fn, {
-      region: this.#deps.region,
-      nodeBinary: this.#deps.nodeBinary,
-      pythonBinary: this.#deps.pythonBinary,
-      version: this.#version,
-      pathView: driver.pathView,
-      codeDir: this.#codeDir,
-      ...(optDir ? { optDir } : {}),
-      logGroup: this.logGroup,
-      logStream: this.logStream,
-      initializationType: this.#initializationType,
-    });
+    let launch: ReturnType<typeof launchFor>;
+    try {
+      launch = this.#launch(driver.pathView, optDir);
+    } catch (err) {
+      if (!(err instanceof InvalidEntrypoint)) throw err;
+      const message = `${requestId ? `RequestId: ${requestId} ` : ''}Error: ${err.message}`;
+      this.#log(message);
+      this.#endpoint.close();
+      this.#markDead();
+      return { errorType: 'Runtime.InvalidEntrypoint', payload: errorPayloadNoTrace('Runtime.InvalidEntrypoint', message) };
+    }
     const extensionCount = extensionsIn(optDir).length;
     if (extensionCount > 0) {
       this.#extensions = new ExtensionsApi(
@@ -200,6 +199,21 @@ export class ExecutionEnvironment {
     );
     await this.stop();
     return end.failure;
+  }
+
+  #launch(pathView: PathView, optDir: string | undefined): ReturnType<typeof launchFor> {
+    return launchFor(this.#fn, {
+      region: this.#deps.region,
+      nodeBinary: this.#deps.nodeBinary,
+      pythonBinary: this.#deps.pythonBinary,
+      version: this.#version,
+      pathView,
+      codeDir: this.#codeDir,
+      ...(optDir ? { optDir } : {}),
+      logGroup: this.logGroup,
+      logStream: this.logStream,
+      initializationType: this.#initializationType,
+    });
   }
 
   /** The Invoke phase for one request. Never throws for function failures: they are values. */

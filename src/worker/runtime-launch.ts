@@ -33,6 +33,9 @@ export function pathsFor(ctx: LaunchContext): { taskRoot: string; opt: string; r
   return { taskRoot: ctx.codeDir, opt: ctx.optDir ?? LAMBDA_PATHS.opt, runtime: RUNTIMES_DIR.replace(/\/$/, '') };
 }
 
+/** The runtime cannot be started at all (Lambda's Runtime.InvalidEntrypoint). */
+export class InvalidEntrypoint extends Error {}
+
 /** The external extensions a function's layers bring (executables in /opt/extensions). */
 export function extensionsIn(optDir: string | undefined): string[] {
   if (!optDir) return [];
@@ -89,8 +92,15 @@ function runtimeLaunch(fn: FunctionRecord, ctx: LaunchContext): Launch {
   if (fn.runtime.startsWith('provided')) {
     // A custom runtime: the function's (or a layer's) own `bootstrap`, as Lambda looks for it.
     env['LAMBDA_RUNTIME_DIR'] = paths.runtime;
-    const inCode = existsSync(join(ctx.codeDir, 'bootstrap'));
-    return { command: inCode ? `${paths.taskRoot}/bootstrap` : `${paths.opt}/bootstrap`, args: [], env };
+    const found = [
+      { host: join(ctx.codeDir, 'bootstrap'), inside: `${paths.taskRoot}/bootstrap` },
+      ...(ctx.optDir ? [{ host: join(ctx.optDir, 'bootstrap'), inside: `${paths.opt}/bootstrap` }] : []),
+    ].find((candidate) => existsSync(candidate.host));
+    if (!found) {
+      throw new InvalidEntrypoint(`Couldn't find valid bootstrap(s): [${LAMBDA_PATHS.taskRoot}/bootstrap ${LAMBDA_PATHS.opt}/bootstrap]`);
+    }
+    if ((statSync(found.host).mode & 0o111) === 0) throw new InvalidEntrypoint(`fork/exec ${found.inside}: permission denied`);
+    return { command: found.inside, args: [], env };
   }
   const major = /^nodejs(\d+)/.exec(fn.runtime)?.[1] ?? '20';
   env['LAMBDA_RUNTIME_DIR'] = `${paths.runtime}/nodejs`;
