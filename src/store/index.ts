@@ -5,6 +5,7 @@ export type {
   LogTables,
   FunctionRecord,
   FunctionLayer,
+  ImageSettings,
   LogBatch,
   LogEventInput,
   StoredLogEvent,

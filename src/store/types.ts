@@ -10,7 +10,7 @@ export interface FunctionRecord {
   environment: Record<string, string>;
   architectures: string[];
   ephemeralStorage: number;
-  packageType: 'Zip';
+  packageType: 'Zip' | 'Image';
   /** Base64 SHA-256 of the zip, as Lambda reports it. */
   codeSha256: string;
   /** Hex SHA-256 of the zip: the key of the blob and of its unpacked tree. */
@@ -35,6 +35,23 @@ export interface FunctionRecord {
   /** On $LATEST: the number of the last version published (numbers are never reused). */
   lastPublishedVersion?: number;
   tags: Record<string, string>;
+  // PackageType Image (see control-plane/image-function.ts). Its runtime and handler are ''; its
+  // codeSha256 and codeKey are the image manifest's hex digest, its root file system is the code.
+  /** The ImageUri as given. */
+  imageUri?: string;
+  /** `<image>@sha256:<manifest digest>`: what was pulled. */
+  resolvedImageUri?: string;
+  /** The function's ImageConfig, which overrides the image's own settings. */
+  imageConfig?: ImageSettings;
+  /** How the image itself asks to be run: its config's Entrypoint, Cmd, WorkingDir and Env. */
+  imageDefaults?: ImageSettings & { environment?: Record<string, string> };
+}
+
+/** EntryPoint, Command and WorkingDirectory of a container image function. */
+export interface ImageSettings {
+  entryPoint?: string[];
+  command?: string[];
+  workingDirectory?: string;
 }
 
 /** A layer version as a function uses it: enough to lay out /opt without asking the registry. */
