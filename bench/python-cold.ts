@@ -1,7 +1,8 @@
 /**
  * Cold-start latency of the Python runtime (issue #6): the first invoke after CreateFunction of a
  * no-op python3.12 function, through a bare HTTP client against a real `kindling serve` in its own
- * process. The sandbox is the server's default (KINDLING_SANDBOX chooses another).
+ * process. In the process sandbox, as bench/run.ts measures; KINDLING_SANDBOX=namespace (or microvm)
+ * measures another.
  */
 import { CreateFunctionCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
 import { spawn } from 'node:child_process';
@@ -16,6 +17,7 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const FUNCTIONS = 10;
 const WARM_INVOKES = 1000;
+const SANDBOX = process.env['KINDLING_SANDBOX'] ?? 'process';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -27,7 +29,7 @@ function summary(samples: number[]): string {
 }
 
 async function startServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--sandbox', SANDBOX], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
       await bareInvoke(agent, url, `/2015-03-31/functions/${name}/invocations`, body);
       cold.push(performance.now() - t);
     }
-    console.log(`python3.12 cold start (first invoke), bare HTTP:  ${summary(cold)}`);
+    console.log(`python3.12 cold start (first invoke), bare HTTP, ${SANDBOX} sandbox:  ${summary(cold)}`);
 
     // The same environment, warm: the runtime's own work per invoke.
     const warm: number[] = [];
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
       await bareInvoke(agent, url, path, body);
       warm.push(performance.now() - t);
     }
-    console.log(`python3.12 warm invoke, bare HTTP, concurrency 1: ${summary(warm)}`);
+    console.log(`python3.12 warm invoke, bare HTTP, concurrency 1, ${SANDBOX} sandbox: ${summary(warm)}`);
   } finally {
     agent.destroy();
     lambda.destroy();

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { CodeStore } from '../code/index.js';
+import type { CodeStore, UnpackedCode } from '../code/index.js';
 import {
   InvalidParameterValueException,
   PreconditionFailedException,
@@ -16,6 +16,7 @@ import {
 import { MAX_UNZIPPED_BYTES } from '../code/index.js';
 import type { FunctionLayer, FunctionRecord, Store } from '../store/index.js';
 import * as v from './validation.js';
+import { imageConfigChanges, imageSupport, refuseImageFields, type ImageFunctions } from './image-function.js';
 
 export type FunctionChange = 'code' | 'configuration' | 'deleted';
 
@@ -30,6 +31,8 @@ export interface RegistryDeps {
   layers: LayerResolver;
   /** The sandbox drivers a function may ask for with its `kindling:sandbox` tag. */
   sandboxNames: readonly string[];
+  /** PackageType Image support (image-function.ts); without it, images are refused. */
+  images?: ImageFunctions;
 }
 
 /** What the function registry needs of layers: checking a `Layers` list, and their size. */
@@ -92,9 +95,10 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     if (ref.qualifier !== undefined) {
       throw ValidationException.constraint(nameInput, 'functionName', 'Member must not include a qualifier on CreateFunction');
     }
-    v.validatePackageType(body['PackageType']);
-    const runtime = v.validateRuntime(body['Runtime']);
-    const handler = v.validateHandler(body['Handler']);
+    // PackageType Image: Code.ImageUri, no Runtime/Handler/Layers (image-function.ts).
+    const image = v.validatePackageType(body['PackageType']) === 'Image' ? imageSupport(this.#deps.images).forCreate(body) : refuseImageFields(body);
+    const runtime = image ? '' : v.validateRuntime(body['Runtime']);
+    const handler = image ? '' : v.validateHandler(body['Handler']);
     const role = v.validateRole(body['Role']);
     const timeout = v.validateTimeout(body['Timeout']) ?? DEFAULTS.timeout;
     const memorySize = v.validateMemorySize(body['MemorySize']) ?? DEFAULTS.memorySize;
@@ -106,11 +110,11 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     v.validateKindlingTags(tags, this.#deps.sandboxNames);
     const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn) ?? undefined;
     const layers = this.#deps.layers.resolve(body['Layers']);
-    const zip = v.decodeZipFile(body['Code']);
+    const zip = image ? undefined : v.decodeZipFile(body['Code']);
     this.#assertFree(ref.name);
 
-    const code = await this.#deps.code.put(zip);
-    this.#checkSize(code.unzippedSize, layers);
+    const code: UnpackedCode & { fields?: Partial<FunctionRecord> } = image ? await image.pull(architectures[0]!) : await this.#deps.code.put(zip!);
+    if (!image) this.#checkSize(code.unzippedSize, layers); // images: the image store's own limit
     this.#assertFree(ref.name); // another create may have won while the zip was unpacked
     const record: FunctionRecord = {
       name: ref.name,
@@ -137,6 +141,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       ...(deadLetterTarget ? { deadLetterTarget } : {}),
       ...(layers.length > 0 ? { layers } : {}),
       unzippedSize: code.unzippedSize,
+      ...code.fields, // PackageType Image
     };
     this.#deps.store.functions.insert(record);
     this.#functions.set(record.name, record);
@@ -154,21 +159,25 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
 
   async updateCode(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
     const current = this.#updatable(ref, body['RevisionId']);
-    const zip = v.decodeZipFile(body);
-    const code = await this.#deps.code.put(zip);
-    this.#checkSize(code.unzippedSize, current.layers ?? []);
+    // PackageType Image: a new ImageUri instead of a zip (image-function.ts).
+    const image = current.packageType === 'Image' ? imageSupport(this.#deps.images).forCodeUpdate(body) : undefined;
+    const zip = image ? undefined : v.decodeZipFile(body);
+    const code: UnpackedCode & { fields?: Partial<FunctionRecord> } = image ? await image.pull(current.architectures[0]!) : await this.#deps.code.put(zip!);
+    if (!image) this.#checkSize(code.unzippedSize, current.layers ?? []);
     if (body['DryRun'] === true) return { ...current, codeSha256: code.sha256, codeSize: code.size };
     return this.#beginUpdate(this.#updatable(ref, body['RevisionId']), 'code', {
       unzippedSize: code.unzippedSize,
       codeSha256: code.sha256,
       codeKey: code.key,
       codeSize: code.size,
+      ...code.fields, // PackageType Image
     });
   }
 
   updateConfiguration(ref: string, body: Record<string, unknown>): FunctionRecord {
     const current = this.#updatable(ref, body['RevisionId']);
-    const changes: Partial<FunctionRecord> = {};
+    // PackageType Image: ImageConfig; no Runtime/Handler/Layers (image-function.ts).
+    const changes: Partial<FunctionRecord> = imageConfigChanges(this.#deps.images, current, body);
     if (body['Runtime'] !== undefined) changes.runtime = v.validateRuntime(body['Runtime']);
     if (body['Handler'] !== undefined) changes.handler = v.validateHandler(body['Handler']);
     if (body['Role'] !== undefined) changes.role = v.validateRole(body['Role']);

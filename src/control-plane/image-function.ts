@@ -49,11 +49,7 @@ export class ImageFunctions {
   }
 
   /** UpdateFunctionConfiguration: an image function takes ImageConfig, and no Runtime, Handler or Layers. */
-  configure(current: FunctionRecord, body: Record<string, unknown>): Partial<FunctionRecord> {
-    if (current.packageType !== 'Image') {
-      refuseImageFields(body);
-      return {};
-    }
+  configure(body: Record<string, unknown>): Partial<FunctionRecord> {
     if (body['Runtime'] != null || body['Handler'] != null || body['Layers'] != null) throw new InvalidParameterValueException(NOT_WITH_IMAGE);
     if (body['ImageConfig'] == null) return {};
     // Lambda replaces the whole ImageConfig; an empty one goes back to the image's own settings.
@@ -92,6 +88,11 @@ export class ImageFunctions {
 export function imageSupport(images: ImageFunctions | undefined): ImageFunctions {
   if (!images) throw new InvalidParameterValueException('PackageType Image is not supported by this Kindling server; upload a .zip file archive.');
   return images;
+}
+
+/** UpdateFunctionConfiguration's image part: ImageConfig for an image function, refusals for a zip one. */
+export function imageConfigChanges(images: ImageFunctions | undefined, current: FunctionRecord, body: Record<string, unknown>): Partial<FunctionRecord> {
+  return current.packageType === 'Image' ? imageSupport(images).configure(body) : (refuseImageFields(body) ?? {});
 }
 
 /** A zip function takes no ImageConfig; returns undefined so it reads as "no image" where it is called. */

@@ -160,13 +160,11 @@ export function validateTags(value: unknown): Record<string, string> | undefined
   return value as Record<string, string>;
 }
 
-export function validatePackageType(value: unknown): 'Zip' {
+export function validatePackageType(value: unknown): 'Zip' | 'Image' {
   const packageType = expectString(value, 'packageType') ?? 'Zip';
-  if (packageType === 'Image') {
-    throw new InvalidParameterValueException('PackageType Image is not supported by Kindling yet; upload a .zip file archive.');
-  }
-  if (packageType !== 'Zip') throw ValidationException.constraint(packageType, 'packageType', 'Member must satisfy enum value set: [Zip, Image]');
-  return 'Zip';
+  // Image: checked by image-function.ts.
+  if (packageType !== 'Zip' && packageType !== 'Image') throw ValidationException.constraint(packageType, 'packageType', 'Member must satisfy enum value set: [Zip, Image]');
+  return packageType;
 }
 
 /** `Code.ZipFile` (base64 in the JSON body): the only code source Kindling takes. */
@@ -176,7 +174,7 @@ export function decodeZipFile(code: unknown, member = 'code'): Buffer {
     throw new InvalidParameterValueException('Kindling has no S3: upload the deployment package as Code.ZipFile.');
   }
   if (code['ImageUri'] !== undefined) {
-    throw new InvalidParameterValueException('PackageType Image is not supported by Kindling yet; upload a .zip file archive.');
+    throw new InvalidParameterValueException("Please don't provide ImageUri when the intended function PackageType is Zip.");
   }
   const zip = expectString(code['ZipFile'], `${member}.zipFile`);
   if (zip === undefined || zip.length === 0) {

@@ -87,6 +87,8 @@ function runtimeLaunch(fn: FunctionRecord, ctx: LaunchContext): Launch {
     env['LAMBDA_RUNTIME_DIR'] = `${paths.runtime}/python`;
     env['PYTHONPATH'] = [`${paths.runtime}/python`, `${paths.opt}/python`, `${paths.opt}/python/lib/python3.${minor}/site-packages`, paths.taskRoot].join(':');
     env['PYTHONUNBUFFERED'] = '1';
+    // Lambda's /var/task is read-only: no __pycache__ written into the shared code folder.
+    env['PYTHONDONTWRITEBYTECODE'] = '1';
     return { command: ctx.pythonBinary, args: [`${paths.runtime}/python/bootstrap.py`], env };
   }
   if (fn.runtime.startsWith('provided')) {

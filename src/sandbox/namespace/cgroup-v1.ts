@@ -46,7 +46,6 @@ export class CgroupV1Tree implements CgroupTree {
         writeFileSync(`${dirs.memory}/memory.memsw.limit_in_bytes`, String(limits.memoryBytes));
       }
       writeFileSync(`${dirs.pids}/pids.max`, String(limits.pidsMax));
-      writeFileSync(`${dirs.cpu}/cpu.shares`, String(Math.max(2, Math.round(1024 * limits.vcpus))));
       writeFileSync(`${dirs.cpu}/cpu.cfs_period_us`, String(CPU_PERIOD_US));
     } catch (err) {
       removeDirs(made);
@@ -78,6 +77,8 @@ class CgroupV1 implements SandboxCgroup {
   capCpu(): void {
     if (this.#capped || this.#removed) return;
     this.#capped = true;
+    // 1024 shares is a default process's weight: one vCPU's worth at 1,769 MB.
+    writeFileSync(`${this.#dirs.cpu}/cpu.shares`, String(Math.max(2, Math.round(1024 * this.#limits.vcpus))));
     writeFileSync(`${this.#dirs.cpu}/cpu.cfs_quota_us`, String(cpuQuotaUs(this.#limits)));
   }
 

@@ -50,8 +50,6 @@ export class CgroupV2Tree implements CgroupTree {
       // At the limit the kernel kills the whole sandbox, not just its largest process.
       writeFileSync(`${dir}/memory.oom.group`, '1');
       writeFileSync(`${dir}/pids.max`, String(limits.pidsMax));
-      // cpu.weight 100 is the default share, as cpu.shares 1024 is in v1.
-      writeFileSync(`${dir}/cpu.weight`, String(Math.min(10_000, Math.max(1, Math.round(100 * limits.vcpus)))));
     } catch (err) {
       removeDirs([dir]);
       throw err;
@@ -81,6 +79,8 @@ class CgroupV2 implements SandboxCgroup {
   capCpu(): void {
     if (this.#capped || this.#removed) return;
     this.#capped = true;
+    // cpu.weight 100 is a default process's share, as cpu.shares 1024 is in v1.
+    writeFileSync(`${this.#dir}/cpu.weight`, String(Math.min(10_000, Math.max(1, Math.round(100 * this.#limits.vcpus)))));
     writeFileSync(`${this.#dir}/cpu.max`, `${cpuQuotaUs(this.#limits)} ${CPU_PERIOD_US}`);
   }
 

@@ -34,8 +34,8 @@ export interface SandboxCgroup {
   /** Moves a process in. Its children inherit the cgroup, so join before the process forks. */
   join(pid: number): void;
   /**
-   * Applies the hard CPU cap (until then only the proportional share holds, which bounds a
-   * sandbox only when the CPUs are contended). Idempotent.
+   * Applies the CPU share proportional to memory and the hard cap. Until then (Init) the sandbox
+   * runs with a default process's weight and no cap. Idempotent.
    */
   capCpu(): void;
   /** The processes inside now (empty once the cgroup is gone). */

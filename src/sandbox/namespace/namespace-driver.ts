@@ -50,10 +50,10 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       for (const [name, text] of Object.entries(ETC_FILES)) writeFileSync(join(runDir, name), text);
       const created = setup.cgroups.create(`kindling-${spec.id}`, limitsFor(spec.memoryMb));
       cgroup = created;
-      // Init runs on the proportional CPU share alone and the hard cap starts with the runtime's
-      // first call to its Runtime API, the way Lambda lets Init burst: at 128 MB the cap is 7% of
-      // a CPU, which would stretch the runtime's own start-up several times over. An egress
-      // sandbox has no bridge to watch, and is capped from the start.
+      // Init runs at a default process's CPU weight, uncapped; the share proportional to memory
+      // and the hard cap start with the runtime's first call to its Runtime API, the way Lambda
+      // lets Init burst: at 128 MB the cap is 7% of a CPU, which would stretch the runtime's own
+      // start-up many times over. An egress sandbox has no bridge to watch: capped from the start.
       const capCpu = () => {
         try {
           created.capCpu();
