@@ -5,51 +5,16 @@
  * measures another.
  */
 import { CreateFunctionCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { zipFiles } from '../src/code/index.js';
+import { ROLE, startServer, summary } from './support.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const ROLE = 'arn:aws:iam::000000000000:role/bench';
 const FUNCTIONS = 10;
 const WARM_INVOKES = 1000;
 const SANDBOX = process.env['KINDLING_SANDBOX'] ?? 'process';
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function summary(samples: number[]): string {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return `p50 ${percentile(sorted, 50).toFixed(3)} ms  p99 ${percentile(sorted, 99).toFixed(3)} ms  (n=${samples.length})`;
-}
-
-async function startServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--sandbox', SANDBOX], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /on (http:\/\/[^\s]+)/.exec(seen);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`kindling serve exited with ${code}`)));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 /** One bare keep-alive HTTP invoke; rejects unless the function answered without error. */
 function bareInvoke(agent: http.Agent, url: URL, path: string, body: Buffer): Promise<void> {
@@ -73,7 +38,7 @@ function bareInvoke(agent: http.Agent, url: URL, path: string, body: Buffer): Pr
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kindling-bench-python-'));
-  const server = await startServer(dataDir);
+  const server = await startServer(dataDir, SANDBOX);
   const lambda = new LambdaClient({
     endpoint: server.url,
     region: 'us-east-1',

@@ -11,51 +11,14 @@ import {
   PutProvisionedConcurrencyConfigCommand,
   waitUntilFunctionActiveV2,
 } from '@aws-sdk/client-lambda';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { zipFiles } from '../src/code/index.js';
+import { ROLE, startServer, summary } from './support.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const ROLE = 'arn:aws:iam::000000000000:role/bench';
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function summary(samples: number[]): string {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return `p50 ${percentile(sorted, 50).toFixed(3)} ms  p99 ${percentile(sorted, 99).toFixed(3)} ms  (n=${samples.length})`;
-}
-
-async function startServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  // KINDLING_BENCH_PROFILE=dir writes a CPU profile of the server there (node --cpu-prof).
-  const profile = process.env['KINDLING_BENCH_PROFILE'];
-  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--sandbox', 'process'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /on (http:\/\/[^\s]+)/.exec(seen);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`kindling serve exited with ${code}`)));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 /** One bare keep-alive HTTP invoke (event mode with `event`). */
 function bareInvoke(agent: http.Agent, url: URL, path: string, body: Buffer, event = false): Promise<void> {

@@ -3,9 +3,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
-import { CodeStore, LayerView } from './code/index.js';
+import { CodeStore, ImageStore, LayerView } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
-import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry } from './control-plane/index.js';
+import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions } from './control-plane/index.js';
 import { ConcurrencyLimiter, InvokeService, ProvisionedConcurrency } from './invoke/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
 import {
@@ -53,7 +53,13 @@ export async function startKindling(
   const layers = new LayerRegistry({ store, code, partition, clock, logger });
   const layerView = new LayerView(config.dataDir, code);
   const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
-  const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn, layers, sandboxNames: sandboxes.names });
+  // Container images (PackageType Image), unpacked into the code store: docs/images.md.
+  const images = new ImageStore(config.dataDir, code, {
+    maxImageBytes: config.maxImageBytes,
+    registryTimeoutMs: config.registryTimeoutMs,
+    insecureRegistries: config.insecureRegistries,
+  });
+  const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn, layers, sandboxNames: sandboxes.names, images: new ImageFunctions(images) });
   const versions = new FunctionVersions({ store, registry, partition, clock });
   const aliases = new Aliases({ store, registry, versions, partition });
   const concurrency = new ConcurrencySettings({

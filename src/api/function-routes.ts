@@ -1,6 +1,6 @@
 import { createReadStream, existsSync } from 'node:fs';
 import type { CodeStore } from '../code/index.js';
-import { ensureObject, toConfiguration, type Aliases, type FunctionRegistry, type FunctionVersions } from '../control-plane/index.js';
+import { ensureObject, imageCodeLocation, toConfiguration, type Aliases, type FunctionRegistry, type FunctionVersions } from '../control-plane/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { ResourceNotFoundException, ValidationException, type Partition } from '../shared/index.js';
 import { readJson, sendJson } from './http-io.js';
@@ -62,7 +62,11 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       sendJson(
         res,
         200,
-        { Configuration: config(record), Code: { RepositoryType: 'S3', Location: location }, Tags: record.tags },
+        {
+          Configuration: config(record),
+          Code: record.packageType === 'Image' ? imageCodeLocation(record) : { RepositoryType: 'S3', Location: location },
+          Tags: record.tags,
+        },
         requestId,
       );
     })

@@ -7,3 +7,4 @@ export { LayerView } from './layer-view.js';
 export { ImageStore, DEFAULT_MAX_IMAGE_BYTES } from './images/image-store.js';
 export type { ImageStoreOptions, PulledImage } from './images/image-store.js';
 export { MOUNT_POINTS } from './images/rootfs-builder.js';
+export { lookupInRoot } from './images/root-lookup.js';

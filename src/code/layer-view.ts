@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import type { FunctionLayer } from '../store/index.js';
 import type { CodeStore } from './code-store.js';
 import { syncPath, syncTree, writeFileDurablySync } from './durable.js';
+import { resolveLink } from './link-resolution.js';
 
 const COMMONJS_MARKER = '{"type":"commonjs"}\n';
 /** Linux gives up resolving a path after 40 links (MAXSYMLINKS). */
-const MAX_LINK_HOPS = 40;
 
 type Entry = { kind: 'dir' } | { kind: 'file'; source: string } | { kind: 'link'; target: string };
 
@@ -131,30 +131,6 @@ function dropEscapingLinks(merged: Map<string, Entry>): void {
   for (const path of targets.keys()) {
     if (resolveLink(path, targets) !== 'inside') merged.delete(path);
   }
-}
-
-/** Resolves a link as the kernel will, following the tree's other links (see zip-intake.ts). */
-function resolveLink(linkPath: string, targets: ReadonlyMap<string, string>): 'inside' | 'outside' | 'loop' {
-  const first = targets.get(linkPath) ?? '';
-  if (first.startsWith('/')) return 'outside';
-  const current = linkPath.split('/').slice(0, -1);
-  const pending = first.split('/');
-  let hops = 1;
-  for (let segment = pending.shift(); segment !== undefined; segment = pending.shift()) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') {
-      if (current.pop() === undefined) return 'outside';
-      continue;
-    }
-    current.push(segment);
-    const next = targets.get(current.join('/'));
-    if (next === undefined) continue;
-    if (++hops > MAX_LINK_HOPS) return 'loop';
-    if (next.startsWith('/')) return 'outside';
-    current.pop();
-    pending.unshift(...next.split('/'));
-  }
-  return 'inside';
 }
 
 /** Hard links cost no space; a copy (same mode) where the file system refuses them. */

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, symlink } from 'node:fs/promises';
 import { syncPath, syncTree } from './durable.js';
+import { resolveLink } from './link-resolution.js';
 import { dirname, join } from 'node:path';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,8 +23,6 @@ const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 /** PATH_MAX (4096) less the terminating NUL. */
 const MAX_LINK_TARGET = 4095;
-/** Linux gives up resolving a path after 40 links (MAXSYMLINKS). */
-const MAX_LINK_HOPS = 40;
 const OUTSIDE = "would be written outside the function's code directory";
 
 type Kind = 'file' | 'dir' | 'link';
@@ -201,31 +200,6 @@ function checkLinks(links: Member[], targets: ReadonlyMap<string, string>): void
       throw refuse(link.name, `is a symbolic link to '${show(target)}', outside the function's code directory`);
     }
   }
-}
-
-/**
- * Resolves a link the way the kernel will once the tree is written, following the archive's
- * other links: `e -> d/up/..` with `d/up -> ..` looks inside lexically but climbs out.
- */
-function resolveLink(linkPath: string, targets: ReadonlyMap<string, string>): 'inside' | 'outside' | 'loop' {
-  const current = linkPath.split('/').slice(0, -1);
-  const pending = (targets.get(linkPath) ?? '').split('/');
-  let hops = 1;
-  for (let segment = pending.shift(); segment !== undefined; segment = pending.shift()) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') {
-      if (current.pop() === undefined) return 'outside';
-      continue;
-    }
-    current.push(segment);
-    const next = targets.get(current.join('/'));
-    if (next === undefined) continue;
-    if (++hops > MAX_LINK_HOPS) return 'loop';
-    if (next.startsWith('/')) return 'outside';
-    current.pop();
-    pending.unshift(...next.split('/'));
-  }
-  return 'inside';
 }
 
 /** Runs `write` into a fresh sibling of destDir, then moves it into place in one rename. */

@@ -38,6 +38,12 @@ export interface KindlingConfig {
   readonly scaleRate: number;
   /** The default sandbox driver; `auto` is namespace where bwrap works, else process. */
   readonly sandbox: 'auto' | 'process' | 'namespace' | 'microvm';
+  /** Container images: bytes an image may unpack to (Lambda: 10 GB), see docs/images.md. */
+  readonly maxImageBytes: number;
+  /** Container images: how long a registry may take to answer, or to send the next byte. */
+  readonly registryTimeoutMs: number;
+  /** Container images: registries (host:port) pulled from over plain HTTP besides loopback ones. */
+  readonly insecureRegistries: readonly string[];
 }
 
 export const DEFAULTS = {
@@ -60,6 +66,8 @@ export const DEFAULTS = {
   accountConcurrency: 1000,
   unreservedMinimum: 100,
   scaleRate: 1000,
+  maxImageBytes: 10 * 1024 ** 3,
+  registryTimeoutMs: 30_000,
 } as const;
 
 export class ConfigError extends Error {}
@@ -83,6 +91,9 @@ const OPTIONS = {
   python: { type: 'string' },
   'unreserved-minimum': { type: 'string' },
   'scale-rate': { type: 'string' },
+  'max-image-size': { type: 'string' },
+  'registry-timeout': { type: 'string' },
+  'insecure-registries': { type: 'string' },
 } as const;
 
 /** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
@@ -172,6 +183,9 @@ export function loadConfig(
     accountConcurrency: count('--account-concurrency', pick('account-concurrency', 'KINDLING_ACCOUNT_CONCURRENCY'), DEFAULTS.accountConcurrency, 1, 1_000_000),
     unreservedMinimum: count('--unreserved-minimum', pick('unreserved-minimum', 'KINDLING_UNRESERVED_MINIMUM'), DEFAULTS.unreservedMinimum, 0, 1_000_000),
     scaleRate: count('--scale-rate', pick('scale-rate', 'KINDLING_SCALE_RATE'), DEFAULTS.scaleRate, 1, 1_000_000),
+    maxImageBytes: count('--max-image-size', pick('max-image-size', 'KINDLING_MAX_IMAGE_SIZE'), DEFAULTS.maxImageBytes, 1, Number.MAX_SAFE_INTEGER),
+    registryTimeoutMs: seconds('--registry-timeout', pick('registry-timeout', 'KINDLING_REGISTRY_TIMEOUT'), DEFAULTS.registryTimeoutMs, 100),
+    insecureRegistries: (pick('insecure-registries', 'KINDLING_INSECURE_REGISTRIES') ?? '').split(',').map((r) => r.trim()).filter((r) => r !== ''),
     ...overrides,
   };
   return Object.freeze(config);

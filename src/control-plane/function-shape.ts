@@ -1,5 +1,6 @@
 import { functionArn, lambdaTimestamp, type Partition } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
+import { imageConfigResponse } from './image-function.js';
 
 /** A stored function as Lambda's FunctionConfiguration shape (AWS SDK model). */
 export function toConfiguration(where: Partition, record: FunctionRecord): Record<string, unknown> {
@@ -8,9 +9,10 @@ export function toConfiguration(where: Partition, record: FunctionRecord): Recor
     FunctionName: record.name,
     // A published version's ARN is qualified with its number; $LATEST's is not.
     FunctionArn: version === '$LATEST' ? functionArn(where, record.name) : functionArn(where, record.name, version),
-    Runtime: record.runtime,
+    // Lambda leaves Runtime and Handler out for PackageType Image.
+    ...(record.packageType === 'Image' ? {} : { Runtime: record.runtime }),
     Role: record.role,
-    Handler: record.handler,
+    ...(record.packageType === 'Image' ? {} : { Handler: record.handler }),
     CodeSize: record.codeSize,
     Description: record.description,
     Timeout: record.timeout,
@@ -30,6 +32,7 @@ export function toConfiguration(where: Partition, record: FunctionRecord): Recor
     ...(record.lastUpdateStatusReason ? { LastUpdateStatusReason: record.lastUpdateStatusReason } : {}),
     ...(record.lastUpdateStatusReasonCode ? { LastUpdateStatusReasonCode: record.lastUpdateStatusReasonCode } : {}),
     PackageType: record.packageType,
+    ...imageConfigResponse(record),
     Architectures: record.architectures,
     EphemeralStorage: { Size: record.ephemeralStorage },
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },

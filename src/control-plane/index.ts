@@ -1,6 +1,8 @@
 export { FunctionRegistry } from './function-registry.js';
 export type { FunctionChange, LayerResolver, RegistryDeps } from './function-registry.js';
 export { toConfiguration } from './function-shape.js';
+export { ImageFunctions, imageCodeLocation } from './image-function.js';
+export type { ImagePuller } from './image-function.js';
 export { SUPPORTED_RUNTIMES } from './runtimes.js';
 export type { RuntimeInfo } from './runtimes.js';
 export { LIMITS, ensureObject } from './validation.js';

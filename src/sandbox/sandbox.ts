@@ -32,6 +32,14 @@ export interface SandboxSpec {
   readonly network: 'none' | 'egress';
   /** Host loopback port of the environment's Runtime API. */
   readonly runtimeApiPort: number;
+  /**
+   * PackageType Image: the image's unpacked root file system on the host (the same tree as
+   * codeDir). A driver shows it read-only as the sandbox's `/`, with its own /proc, /dev and /tmp,
+   * instead of the host's /usr and Kindling's paths — or refuses to start. See docs/images.md.
+   */
+  readonly rootfs?: string;
+  /** The runtime's working directory inside the sandbox; the task root when not given. */
+  readonly workingDir?: string;
 }
 
 export interface SandboxExit {
@@ -64,6 +72,8 @@ export interface Sandbox {
 export interface SandboxDriver {
   readonly name: string;
   readonly pathView: PathView;
+  /** It shows SandboxSpec.rootfs as the sandbox's `/`, so container images run in it (docs/images.md). */
+  readonly runsImages?: boolean;
   /** Why this driver cannot run on this machine, or undefined when it can. Probed once. */
   unavailable(): Promise<string | undefined>;
   start(spec: SandboxSpec): Promise<Sandbox>;

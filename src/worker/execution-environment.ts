@@ -121,7 +121,7 @@ export class ExecutionEnvironment {
     const optDir = this.#fn.layers?.length ? await this.#deps.optDir(this.#fn.layers) : undefined;
     let launch: ReturnType<typeof launchFor>;
     try {
-      launch = this.#launch(driver.pathView, optDir);
+      launch = this.#launch(driver.pathView, optDir, driver.runsImages === true);
     } catch (err) {
       if (!(err instanceof InvalidEntrypoint)) throw err;
       const message = `${requestId ? `RequestId: ${requestId} ` : ''}Error: ${err.message}`;
@@ -165,6 +165,8 @@ export class ExecutionEnvironment {
         ephemeralStorageMb: this.#fn.ephemeralStorage,
         network: this.#fn.tags[NETWORK_TAG] === 'egress' ? 'egress' : 'none',
         runtimeApiPort: port,
+        ...(launch.rootfs ? { rootfs: launch.rootfs } : {}), // PackageType Image
+        ...(launch.workingDir ? { workingDir: launch.workingDir } : {}),
       });
     } catch (err) {
       this.#endpoint.close();
@@ -201,8 +203,9 @@ export class ExecutionEnvironment {
     return end.failure;
   }
 
-  #launch(pathView: PathView, optDir: string | undefined): ReturnType<typeof launchFor> {
+  #launch(pathView: PathView, optDir: string | undefined, runsImages: boolean): ReturnType<typeof launchFor> {
     return launchFor(this.#fn, {
+      runsImages, // PackageType Image
       region: this.#deps.region,
       nodeBinary: this.#deps.nodeBinary,
       pythonBinary: this.#deps.pythonBinary,

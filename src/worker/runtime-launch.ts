@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAMBDA_PATHS, type PathView } from '../sandbox/index.js';
 import type { FunctionRecord } from '../store/index.js';
+import { imageLaunch } from './image-launch.js';
 
 /** Kindling's own runtime clients (built from src/runtimes), on the host. */
 export const RUNTIMES_DIR = fileURLToPath(new URL('../runtimes/', import.meta.url));
@@ -19,12 +20,17 @@ export interface LaunchContext {
   readonly logGroup: string;
   readonly logStream: string;
   readonly initializationType: 'on-demand' | 'provisioned-concurrency';
+  /** The sandbox shows an image as its `/` (SandboxDriver.runsImages): PackageType Image can run. */
+  readonly runsImages?: boolean;
 }
 
 export interface Launch {
   readonly command: string;
   readonly args: readonly string[];
   readonly env: Record<string, string>;
+  /** PackageType Image (image-launch.ts): the image's root file system on the host, and the working directory. */
+  readonly rootfs?: string;
+  readonly workingDir?: string;
 }
 
 /** Where the code, the layers and the runtime client are, seen from inside the sandbox. */
@@ -62,6 +68,7 @@ export function launchFor(fn: FunctionRecord, ctx: LaunchContext): Launch {
 }
 
 function runtimeLaunch(fn: FunctionRecord, ctx: LaunchContext): Launch {
+  if (fn.packageType === 'Image') return imageLaunch(fn, ctx); // container images: image-launch.ts
   const paths = pathsFor(ctx);
   const env: Record<string, string> = {
     ...fn.environment,

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -13,6 +15,8 @@ import { LayoutSource } from './layout-source.js';
 import { ImageFormatError, parseConfig, parseTopDocument, pickPlatform, sha256Digest, type ImageRunConfig, type Manifest } from './oci-manifest.js';
 import { RegistrySource } from './registry-source.js';
 import { RootfsBuilder } from './rootfs-builder.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Lambda's limit on a container image: 10 GB uncompressed, all layers together. */
 export const DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 ** 3;
@@ -142,7 +146,7 @@ export class ImageStore {
       }
       await builder.finish();
       // Durable before it is visible: a power cut must not leave a half-written image in place.
-      await syncTree(tmp);
+      await syncWholeTree(tmp);
       try {
         await rename(tmp, rootfs);
         await syncPath(dirname(rootfs));
@@ -171,6 +175,18 @@ export class ImageStore {
 
   #metaPath(key: string): string {
     return join(this.#metaDir, `${key}.json`);
+  }
+}
+
+/**
+ * One syncfs(2) (coreutils `sync -f`) makes a tree of any size durable at once; an fsync per file,
+ * as for zips, takes minutes for an image of 100,000 files. Per-file fsync is the fallback.
+ */
+async function syncWholeTree(dir: string): Promise<void> {
+  try {
+    await execFileAsync('sync', ['-f', dir]);
+  } catch {
+    await syncTree(dir);
   }
 }
 

@@ -42,6 +42,7 @@ export async function eachTarEntry(
 ): Promise<void> {
   const extract = tarStream.extract();
   let inputError: unknown;
+  let stopped = false;
   const feeding = (async () => {
     try {
       for await (const chunk of input) {
@@ -50,7 +51,8 @@ export async function eachTarEntry(
       }
       if (!extract.destroyed) extract.end(null);
     } catch (err) {
-      inputError = err;
+      // Once the reader has stopped (and destroyed the input), the input's complaint is not news.
+      if (!stopped) inputError = err;
       extract.destroy(err as Error);
     }
   })();
@@ -61,6 +63,7 @@ export async function eachTarEntry(
       entry.resume();
     }
   } catch (err) {
+    stopped = true;
     input.destroy();
     await feeding;
     if (inputError !== undefined) throw inputError;
