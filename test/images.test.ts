@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
+import { imageName, ImageUriError, parseImageUri } from '../src/code/images/image-reference.js';
 import { selectSandboxes } from '../src/sandbox/index.js';
 import { createLogger } from '../src/shared/index.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
@@ -140,6 +141,31 @@ before(async () => {
 
 after(() => {
   rmSync(work, { recursive: true, force: true });
+});
+
+describe('ImageUri, named as skopeo names images', () => {
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  it('parses every transport', () => {
+    const cases: [string, object, string][] = [
+      ['oci:/srv/layout:v1', { kind: 'oci', path: '/srv/layout', tag: 'v1' }, 'oci:/srv/layout'],
+      [`oci:/srv/layout@${digest}`, { kind: 'oci', path: '/srv/layout', digest }, 'oci:/srv/layout'],
+      ['oci-archive:/tmp/i.tar', { kind: 'oci-archive', path: '/tmp/i.tar' }, 'oci-archive:/tmp/i.tar'],
+      ['docker-archive:/tmp/i.tar:repo/name:tag', { kind: 'docker-archive', path: '/tmp/i.tar', tag: 'repo/name:tag' }, 'docker-archive:/tmp/i.tar'],
+      ['docker-archive:/tmp/i.tar:@2', { kind: 'docker-archive', path: '/tmp/i.tar', index: 2 }, 'docker-archive:/tmp/i.tar'],
+      ['localhost:5000/team/app', { kind: 'registry', host: 'localhost:5000', repository: 'team/app', tag: 'latest' }, 'localhost:5000/team/app'],
+      [`docker://registry.example.com/app:1.2@${digest}`, { kind: 'registry', host: 'registry.example.com', repository: 'app', tag: '1.2', digest }, 'registry.example.com/app'],
+      ['123456789012.dkr.ecr.us-east-1.amazonaws.com/fn:latest', { kind: 'registry', host: '123456789012.dkr.ecr.us-east-1.amazonaws.com', repository: 'fn', tag: 'latest' }, '123456789012.dkr.ecr.us-east-1.amazonaws.com/fn'],
+    ];
+    for (const [uri, expected, name] of cases) {
+      assert.deepEqual(parseImageUri(uri), expected, uri);
+      assert.equal(imageName(parseImageUri(uri)), name);
+    }
+  });
+  it('refuses what names no image', () => {
+    for (const uri of ['', 'alpine', 'alpine:3', 'oci:layout', 'localhost:5000/UPPER', 'localhost:5000/app:bad tag', 'localhost:5000/app@sha256:short', 'host.example.com/app:-x']) {
+      assert.throws(() => parseImageUri(uri), ImageUriError, uri);
+    }
+  });
 });
 
 describe('container images: control plane', () => {

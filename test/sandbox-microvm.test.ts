@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,8 @@ describe('microvm driver: a busybox shell runtime', { skip }, () => {
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'kindling-microvm-'));
     codeDir = mkdtempSync(join(tmpdir(), 'kindling-microvm-code-'));
+    // As Kindling's code store leaves it: readable by others (QEMU runs as nobody, the runtime as 993).
+    chmodSync(codeDir, 0o755);
     writeFileSync(join(codeDir, 'bootstrap'), SHELL_RUNTIME, { mode: 0o755 });
   });
   after(() => {

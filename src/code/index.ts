@@ -4,7 +4,6 @@ export { extractZip } from './zip-intake.js';
 export { zipDirectory, zipFiles } from './zip-build.js';
 export type { UnpackedCode } from './code-store.js';
 export { LayerView } from './layer-view.js';
-export { ImageStore, DEFAULT_MAX_IMAGE_BYTES } from './images/image-store.js';
+export { ImageStore } from './images/image-store.js';
 export type { ImageStoreOptions, PulledImage } from './images/image-store.js';
-export { MOUNT_POINTS } from './images/rootfs-builder.js';
 export { lookupInRoot } from './images/root-lookup.js';

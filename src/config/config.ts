@@ -66,6 +66,7 @@ export const DEFAULTS = {
   accountConcurrency: 1000,
   unreservedMinimum: 100,
   scaleRate: 1000,
+  // Lambda's limit on a container image: 10 GB uncompressed, all layers together.
   maxImageBytes: 10 * 1024 ** 3,
   registryTimeoutMs: 30_000,
 } as const;

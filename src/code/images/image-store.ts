@@ -18,8 +18,6 @@ import { RootfsBuilder } from './rootfs-builder.js';
 
 const execFileAsync = promisify(execFile);
 
-/** Lambda's limit on a container image: 10 GB uncompressed, all layers together. */
-export const DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 ** 3;
 /** How deep an index may point to further indexes before it is refused. */
 const MAX_INDEX_DEPTH = 3;
 

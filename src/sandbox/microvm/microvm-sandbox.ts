@@ -54,6 +54,8 @@ export class MicroVmSandbox implements Sandbox {
       const message = parseGuestMessage(line);
       if (message?.kind === 'started') this.#baselineBytes = this.#guestRamBytes();
       else if (message) this.#report ??= message;
+      // The function's log says why its runtime never started (a share that cannot be read, say).
+      if (message?.kind === 'fail') this.stderr.write(`microvm: ${message.reason}\n`);
     });
     vm.qemu.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       this.#console = (this.#console + chunk).slice(-CONSOLE_TAIL);

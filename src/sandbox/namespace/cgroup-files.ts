@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, rmdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, rmdirSync, statSync } from 'node:fs';
 
 /**
  * Reads a cgroup's peak-memory file through one descriptor opened once: it is read after every
@@ -47,4 +47,33 @@ export function removeDirs(dirs: readonly string[]): boolean {
     }
   }
   return all;
+}
+
+/**
+ * Removes the empty cgroups named `<prefix>...` under `parents` that are older than `olderThanMs`:
+ * those of sandboxes whose server died without cleaning up. A live sandbox's cgroup is never
+ * empty after its first milliseconds, and the kernel refuses to remove a populated one.
+ * Returns the names removed.
+ */
+export function sweepDirs(parents: readonly string[], prefix: string, olderThanMs: number): string[] {
+  const removed = new Set<string>();
+  const cutoff = Date.now() - olderThanMs;
+  for (const parent of parents) {
+    let names: string[];
+    try {
+      names = readdirSync(parent).filter((name) => name.startsWith(prefix));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      try {
+        if (statSync(`${parent}/${name}`).mtimeMs > cutoff) continue;
+        rmdirSync(`${parent}/${name}`);
+        removed.add(name);
+      } catch {
+        // in use, or gone
+      }
+    }
+  }
+  return [...removed];
 }

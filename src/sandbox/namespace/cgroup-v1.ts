@@ -1,14 +1,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { CPU_PERIOD_US, cpuQuotaUs, dirUnder, type CgroupLimits, type CgroupMount, type CgroupTree, type SandboxCgroup } from './cgroups.js';
-import { PeakReader, removeDirs } from './cgroup-files.js';
+import { CPU_PERIOD_US, cpuQuotaUs, type CgroupLimits, type CgroupMount, type CgroupTree, type SandboxCgroup } from './cgroups.js';
+import { PeakReader, removeDirs, sweepDirs } from './cgroup-files.js';
 
 const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
 type Controller = (typeof CONTROLLERS)[number];
 
 /**
- * cgroup v1: one hierarchy per controller (memory, pids, cpu). A sandbox's cgroups are made
- * beside the server's own (children of the cgroup the server runs in, in each hierarchy), so
- * they count against whatever the server itself was given.
+ * cgroup v1: one hierarchy per controller (memory, pids, cpu). Each sandbox's cgroups are made at
+ * the top of each hierarchy (as mounted here), not inside the server's own cgroup: a server that
+ * dies without cleaning up must not leave directories in a cgroup that its own supervisor has to
+ * remove (a cgroup with children cannot be removed).
  */
 export class CgroupV1Tree implements CgroupTree {
   readonly version = 1;
@@ -18,15 +19,18 @@ export class CgroupV1Tree implements CgroupTree {
     this.#parents = parents;
   }
 
-  static find(mounts: readonly CgroupMount[], own: ReadonlyMap<string, string>): CgroupV1Tree | undefined {
+  static find(mounts: readonly CgroupMount[]): CgroupV1Tree | undefined {
     const parents: Partial<Record<Controller, string>> = {};
     for (const controller of CONTROLLERS) {
       const mount = mounts.find((m) => m.fstype === 'cgroup' && m.options.includes(controller));
-      const path = [...own].find(([controllers]) => controllers.split(',').includes(controller))?.[1];
-      if (!mount || path === undefined) return undefined;
-      parents[controller] = dirUnder(mount, path);
+      if (!mount) return undefined;
+      parents[controller] = mount.mountPoint;
     }
     return new CgroupV1Tree(parents as Record<Controller, string>);
+  }
+
+  sweep(prefix: string, olderThanMs: number): string[] {
+    return sweepDirs([...new Set(Object.values(this.#parents))], prefix, olderThanMs);
   }
 
   create(name: string, limits: CgroupLimits): SandboxCgroup {

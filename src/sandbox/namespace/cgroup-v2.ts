@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { PeakReader, removeDirs } from './cgroup-files.js';
+import { PeakReader, removeDirs, sweepDirs } from './cgroup-files.js';
 import { CPU_PERIOD_US, cpuQuotaUs, type CgroupLimits, type CgroupMount, type CgroupTree, type SandboxCgroup } from './cgroups.js';
 
 const NEEDED = ['memory', 'pids', 'cpu'];
@@ -32,6 +32,10 @@ export class CgroupV2Tree implements CgroupTree {
     } catch {
       return undefined;
     }
+  }
+
+  sweep(prefix: string, olderThanMs: number): string[] {
+    return sweepDirs([this.#parent], prefix, olderThanMs);
   }
 
   create(name: string, limits: CgroupLimits): SandboxCgroup {

@@ -51,13 +51,13 @@ export interface SandboxCgroup {
 export interface CgroupTree {
   readonly version: 1 | 2;
   create(name: string, limits: CgroupLimits): SandboxCgroup;
+  /** Removes stale empty sandbox cgroups (see sweepDirs); returns their names. */
+  sweep(prefix: string, olderThanMs: number): string[];
 }
 
 /** One cgroup file system mount, from /proc/self/mountinfo. */
 export interface CgroupMount {
   readonly fstype: 'cgroup' | 'cgroup2';
-  /** The cgroup the mount shows at its top (not `/` in a container without a cgroup namespace). */
-  readonly root: string;
   readonly mountPoint: string;
   readonly options: readonly string[];
 }
@@ -69,8 +69,7 @@ export interface CgroupMount {
  */
 export function detectCgroups(): CgroupTree {
   const mounts = cgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
-  const own = ownCgroups(readFileSync('/proc/self/cgroup', 'utf8'));
-  const v1 = CgroupV1Tree.find(mounts, own);
+  const v1 = CgroupV1Tree.find(mounts);
   if (v1) return v1;
   const v2 = CgroupV2Tree.find(mounts);
   if (v2) return v2;
@@ -84,26 +83,10 @@ export function cgroupMounts(mountinfo: string): CgroupMount[] {
     if (left === undefined || right === undefined) continue;
     const fields = left.split(' ');
     const [fstype, , superOptions] = right.split(' ');
-    if ((fstype !== 'cgroup' && fstype !== 'cgroup2') || fields[3] === undefined || fields[4] === undefined) continue;
-    mounts.push({ fstype, root: unescapeMount(fields[3]), mountPoint: unescapeMount(fields[4]), options: (superOptions ?? '').split(',') });
+    if ((fstype !== 'cgroup' && fstype !== 'cgroup2') || fields[4] === undefined) continue;
+    mounts.push({ fstype, mountPoint: unescapeMount(fields[4]), options: (superOptions ?? '').split(',') });
   }
   return mounts;
-}
-
-/** /proc/self/cgroup: the cgroup path of this process per hierarchy, keyed by its controller list ('' for v2). */
-export function ownCgroups(text: string): Map<string, string> {
-  const own = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const match = /^\d+:([^:]*):(.*)$/.exec(line);
-    if (match) own.set(match[1]!, match[2]!);
-  }
-  return own;
-}
-
-/** The directory of `path` (as /proc/self/cgroup names it) under a mount whose top is `mount.root`. */
-export function dirUnder(mount: CgroupMount, path: string): string {
-  const inside = mount.root !== '/' && (path === mount.root || path.startsWith(`${mount.root}/`)) ? path.slice(mount.root.length) : path;
-  return `${mount.mountPoint}${inside === '/' ? '' : inside}`;
 }
 
 function unescapeMount(text: string): string {

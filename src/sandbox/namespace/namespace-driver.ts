@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -9,6 +9,11 @@ import { NamespaceSandbox } from './namespace-sandbox.js';
 import { RuntimeApiRelay } from './runtime-api-relay.js';
 import { commandLine, ETC_FILES, hostRootEntries, innerOptions, nulSeparated, outerOptions, RUNTIME_API_PORT_INSIDE, type Tools } from './sandbox-view.js';
 import { UidPool } from './uid-pool.js';
+
+const CGROUP_PREFIX = 'kindling-';
+const RUN_DIR_PREFIX = 'kindling-ns-';
+/** A sandbox's cgroup is populated within milliseconds of being made: an empty one this old is left over. */
+const STALE_MS = 60_000;
 
 /** Where the tools are looked for: under /usr, so that the sandbox's read-only /usr has them too. */
 const TOOL_DIRS = ['/usr/bin', '/usr/local/bin', '/usr/sbin'];
@@ -33,7 +38,9 @@ export class NamespaceSandboxDriver implements SandboxDriver {
   async start(spec: SandboxSpec): Promise<Sandbox> {
     const setup = this.#prepare();
     const hostUid = this.#uids.take();
-    const runDir = mkdtempSync(join(tmpdir(), 'kindling-ns-'));
+    // Named after the environment (random) and made with mkdir, which never follows a planted link.
+    const runDir = join(tmpdir(), `${RUN_DIR_PREFIX}${spec.id}`);
+    mkdirSync(runDir, { mode: 0o700 });
     let relay: RuntimeApiRelay | undefined;
     let cgroup: SandboxCgroup | undefined;
     let cleaned = false;
@@ -48,7 +55,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
     };
     try {
       for (const [name, text] of Object.entries(ETC_FILES)) writeFileSync(join(runDir, name), text);
-      const created = setup.cgroups.create(`kindling-${spec.id}`, limitsFor(spec.memoryMb));
+      const created = setup.cgroups.create(`${CGROUP_PREFIX}${spec.id}`, limitsFor(spec.memoryMb));
       cgroup = created;
       // Init runs at a default process's CPU weight, uncapped; the share proportional to memory
       // and the hard cap start with the runtime's first call to its Runtime API, the way Lambda
@@ -93,9 +100,15 @@ export class NamespaceSandboxDriver implements SandboxDriver {
   }
 
   #prepare(): Setup {
-    this.#setup ??= {
+    if (this.#setup) return this.#setup;
+    const cgroups = detectCgroups();
+    // What servers that died without cleaning up left behind (their sandboxes died with them).
+    for (const name of cgroups.sweep(CGROUP_PREFIX, STALE_MS)) {
+      rmSync(join(tmpdir(), `${RUN_DIR_PREFIX}${name.slice(CGROUP_PREFIX.length)}`), { recursive: true, force: true });
+    }
+    this.#setup = {
       tools: { bwrap: tool('bwrap'), setpriv: tool('setpriv'), socat: tool('socat') },
-      cgroups: detectCgroups(),
+      cgroups,
       hostEntries: hostRootEntries(),
       stdio: stdioFor(inheritedFds()),
     };
@@ -108,7 +121,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
     let dir: string | undefined;
     try {
       this.#prepare();
-      dir = mkdtempSync(join(tmpdir(), 'kindling-ns-probe-'));
+      dir = mkdtempSync(join(tmpdir(), 'kindling-probe-code-'));
       chmodSync(dir, 0o755);
       const sandbox = await this.start({
         id: `probe-${process.pid}-${Date.now().toString(36)}`,
