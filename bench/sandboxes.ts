@@ -1,8 +1,8 @@
 /**
  * Per sandbox driver: cold-start latency (the first Invoke after CreateFunction, as a client sees
  * it) and the idle memory of one environment after an invoke. Drivers that cannot run here are
- * skipped with the reason. Run: `npm run build && node dist/bench/sandboxes.js [memoryMb ...]`
- * (default 128 and 1769 MB: the CPU share, and so the start-up time, follows memory).
+ * skipped with the reason. Run: `npm run build && node dist/bench/sandboxes.js [memoryMb ...] [driver ...]`
+ * (default 128 and 1769 MB, every driver).
  */
 import { CreateFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -98,8 +98,10 @@ async function measure(driver: KindlingConfig['sandbox'], memoryMb: number): Pro
   }
 }
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const args = process.argv.slice(2);
+const sizes = args.map(Number).filter((n) => n > 0);
+const only = DRIVERS.filter((d) => args.includes(d));
 for (const memoryMb of sizes.length > 0 ? sizes : [128, 1769]) {
   console.log(`sandboxes at MemorySize ${memoryMb} MB:`);
-  for (const driver of DRIVERS) console.log(`  ${await measure(driver, memoryMb)}`);
+  for (const driver of only.length > 0 ? only : DRIVERS) console.log(`  ${await measure(driver, memoryMb)}`);
 }

@@ -21,7 +21,7 @@ export function cpioArchive(entries: readonly CpioEntry[]): Buffer {
   let ino = 1;
   for (const entry of entries) {
     const [mode, data, rdev] = describe(entry);
-    chunks.push(...member(entry.path.replace(/^\/+/, ''), ino++, mode, data, rdev));
+    chunks.push(...member(entry.path.replace(/^\/+/, '') || '.', ino++, mode, data, rdev));
   }
   chunks.push(...member(TRAILER, 0, 0, Buffer.alloc(0), [0, 0]));
   return Buffer.concat(chunks);

@@ -11,7 +11,7 @@ import type { HostTools } from './host-tools.js';
 /** The drivers the guest loads: virtio-mmio transport, serial ports, 9p shares, network. */
 export const GUEST_MODULES = ['virtio_mmio', 'virtio_console', '9pnet_virtio', '9p', 'virtio_net'];
 /** Bumped when the layout below changes, so cached images are rebuilt. */
-const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 2;
 
 /**
  * The guest's initramfs, built by Kindling from the host's Debian packages: busybox-static as
@@ -41,6 +41,8 @@ export async function buildInitramfs(tools: HostTools, cacheDir: string): Promis
 function initramfsEntries(tools: HostTools, modules: readonly string[]): CpioEntry[] {
   const dir = (path: string, mode = 0o755): CpioEntry => ({ path, type: 'dir', mode });
   const entries: CpioEntry[] = [
+    // The root itself: the kernel's rootfs starts world-writable (a tmpfs root is 1777).
+    dir('.'),
     ...['bin', 'dev', 'proc', 'sys', 'run', 'etc', 'usr', 'var', 'var/task', 'var/runtime', 'opt'].map((path) => dir(path)),
     dir('tmp', 0o1777),
     dir('root', 0o700),

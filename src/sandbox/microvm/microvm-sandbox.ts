@@ -66,6 +66,9 @@ export class MicroVmSandbox implements Sandbox {
     this.exited = new Promise((resolve) => {
       // `close`: QEMU has exited and every port's last bytes have been read.
       vm.qemu.once('close', (code, signal) => {
+        // The memfd outlives QEMU while it is open here: a last reading covers the final moments
+        // (a runtime killed at its memory limit is never read while it runs).
+        this.stats();
         this.#exit = this.#exitFor(code, signal);
         if (this.#ramFd !== undefined) closeSync(this.#ramFd);
         this.#ramFd = undefined;

@@ -36,7 +36,7 @@ export function qemuArgs(spec: MachineSpec): string[] {
   const args = [
     ...['-M', `microvm,x-option-roms=off,rtc=on,memory-backend=${GUEST_RAM}`],
     ...['-object', `memory-backend-memfd,id=${GUEST_RAM},size=${spec.memoryMb}M`],
-    ...(spec.accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
+    ...(spec.accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=64', '-cpu', 'max']),
     ...['-m', `${spec.memoryMb}M`, '-smp', String(spec.cpus)],
     ...['-nodefaults', '-no-user-config', '-nographic', '-no-reboot'],
     // QEMU's own system-call filter; `spawn` stays allowed for the guestfwd's socat, and set*id

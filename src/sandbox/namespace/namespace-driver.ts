@@ -7,7 +7,7 @@ import { LAMBDA_PATHS, type Sandbox, type SandboxDriver, type SandboxSpec } from
 import { detectCgroups, limitsFor, type CgroupTree, type SandboxCgroup } from './cgroups.js';
 import { NamespaceSandbox } from './namespace-sandbox.js';
 import { RuntimeApiRelay } from './runtime-api-relay.js';
-import { commandLine, ETC_FILES, hostRootEntries, innerOptions, nulSeparated, outerOptions, RUNTIME_API_PORT_INSIDE, type Tools } from './sandbox-view.js';
+import { commandLine, ETC_FILES, hostRootEntries, innerOptions, nulSeparated, outerOptions, runtimeApiAddress, type Tools } from './sandbox-view.js';
 import { UidPool } from './uid-pool.js';
 
 const CGROUP_PREFIX = 'kindling-';
@@ -37,10 +37,10 @@ export class NamespaceSandboxDriver implements SandboxDriver {
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
     const setup = this.#prepare();
-    const hostUid = this.#uids.take();
     // Named after the environment (random) and made with mkdir, which never follows a planted link.
     const runDir = join(tmpdir(), `${RUN_DIR_PREFIX}${spec.id}`);
     mkdirSync(runDir, { mode: 0o700 });
+    let hostUid: number | undefined;
     let relay: RuntimeApiRelay | undefined;
     let cgroup: SandboxCgroup | undefined;
     let cleaned = false;
@@ -51,9 +51,10 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       if (cgroup) emptied = cgroup.remove() && emptied;
       rmSync(runDir, { recursive: true, force: true });
       // A uid whose processes might outlive the sandbox is never handed out again.
-      if (emptied) this.#uids.release(hostUid);
+      if (emptied && hostUid !== undefined) this.#uids.release(hostUid);
     };
     try {
+      hostUid = this.#uids.take();
       for (const [name, text] of Object.entries(ETC_FILES)) writeFileSync(join(runDir, name), text);
       const created = setup.cgroups.create(`${CGROUP_PREFIX}${spec.id}`, limitsFor(spec.memoryMb));
       cgroup = created;
@@ -186,10 +187,6 @@ function inheritedFds(): number[] {
         return false;
       }
     });
-}
-
-function runtimeApiAddress(spec: SandboxSpec): string {
-  return spec.network === 'egress' ? `127.0.0.1:${spec.runtimeApiPort}` : `127.0.0.1:${RUNTIME_API_PORT_INSIDE}`;
 }
 
 /** A runtime command outside the sandbox's /usr (node installed under /root, say) is bound in at its own path. */

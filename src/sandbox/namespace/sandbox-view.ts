@@ -2,7 +2,7 @@ import { lstatSync, readlinkSync } from 'node:fs';
 import { LAMBDA_PATHS, type SandboxSpec } from '../sandbox.js';
 
 /** Where the runtime reaches its Runtime API inside its own network namespace, as on Lambda. */
-export const RUNTIME_API_PORT_INSIDE = 9001;
+const RUNTIME_API_PORT_INSIDE = 9001;
 /** Lambda runs functions as sbx_user1051, uid 993, gid 990. */
 const UID_INSIDE = 993;
 const GID_INSIDE = 990;
@@ -11,9 +11,10 @@ const SOCKET_INSIDE = `${RUN_DIR_INSIDE}/runtime-api.sock`;
 /** Lambda's per-environment limit on file descriptors (quotas page). */
 const NOFILE = 1024;
 
+/** The sandbox's /etc files (beside ld.so.cache and, with egress, the host's name resolution). */
 export const ETC_FILES = {
-  passwd: 'root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:993:990::/tmp:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n',
-  group: 'root:x:0:\nsbx_user1051:x:990:\nnogroup:x:65534:\n',
+  passwd: `root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:${UID_INSIDE}:${GID_INSIDE}::/tmp:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n`,
+  group: `root:x:0:\nsbx_user1051:x:${GID_INSIDE}:\nnogroup:x:65534:\n`,
   hosts: '127.0.0.1\tlocalhost\n::1\tlocalhost\n',
 } as const;
 
@@ -51,9 +52,9 @@ export interface ViewInput {
  * capabilities), and the function's environment, which never reaches a process running as root.
  */
 export function outerOptions(input: ViewInput, hostEntries: readonly string[]): string[] {
-  const { spec, tools, runDir } = input;
+  const { spec, runDir } = input;
   const egress = spec.network === 'egress';
-  const args = [
+  return [
     '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup',
     ...(egress ? [] : ['--unshare-net']),
     '--die-with-parent', '--new-session', '--hostname', 'localhost',
@@ -77,14 +78,17 @@ export function outerOptions(input: ViewInput, hostEntries: readonly string[]): 
     '--chdir', LAMBDA_PATHS.taskRoot,
     '--remount-ro', '/',
   ];
-  return args;
+}
+
+/** Inside its own network namespace 127.0.0.1:9001 (the bridge); with egress, the host's loopback port itself. */
+export function runtimeApiAddress(spec: SandboxSpec): string {
+  return spec.network === 'egress' ? `127.0.0.1:${spec.runtimeApiPort}` : `127.0.0.1:${RUNTIME_API_PORT_INSIDE}`;
 }
 
 /** The inner stage's options; the function's environment goes here, never on a command line. */
 export function innerOptions(input: ViewInput): string[] {
   const { spec } = input;
-  const runtimeApi = spec.network === 'egress' ? `127.0.0.1:${spec.runtimeApiPort}` : `127.0.0.1:${RUNTIME_API_PORT_INSIDE}`;
-  const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApi };
+  const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApiAddress(spec) };
   return [
     '--unshare-user', '--uid', String(UID_INSIDE), '--gid', String(GID_INSIDE), '--disable-userns',
     '--dev-bind', '/', '/',
