@@ -59,7 +59,9 @@ export class ExecutionEnvironment {
   #initEnd: ((end: InitEnd) => void) | undefined;
   #invokeEnd: ((end: InvokeEnd) => void) | undefined;
   #initDurationMs: number | undefined;
+  /** The invocation's last log lines (for X-Amz-Log-Result), kept to about TAIL_BYTES. */
   #tail: string[] | undefined;
+  #tailBytes = 0;
   #dead = false;
   #stopping: Promise<void> | undefined;
   #extensions: ExtensionsApi | undefined;
@@ -226,12 +228,14 @@ export class ExecutionEnvironment {
     const initDurationMs = this.#initDurationMs;
     this.#initDurationMs = undefined;
     this.#tail = request.tail ? [] : undefined;
+    this.#tailBytes = 0;
     this.#log(startLine(request.requestId, this.#version));
 
     const timeoutMs = this.#fn.timeout * 1000;
+    let timer: NodeJS.Timeout | undefined;
     const end = await new Promise<InvokeEnd>((resolve) => {
       this.#invokeEnd = resolve;
-      const timer = this.#deps.clock.setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
+      timer = this.#deps.clock.setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
       const invocation = {
         requestId: request.requestId,
         payload: request.payload,
@@ -242,13 +246,12 @@ export class ExecutionEnvironment {
       };
       // With extensions, the invocation completes when the runtime and every extension are done.
       const extensionsDone = this.#extensions?.invoke(invocation);
-      void Promise.all([this.#endpoint.deliver(invocation), extensionsDone]).then(([outcome]) => {
-        this.#deps.clock.clearTimeout(timer);
-        resolve({ kind: 'outcome', outcome });
-      });
+      void Promise.all([this.#endpoint.deliver(invocation), extensionsDone]).then(([outcome]) => resolve({ kind: 'outcome', outcome }));
       if (this.#dead) resolve({ kind: 'exit', exit: { code: null, signal: null } });
     });
     this.#invokeEnd = undefined;
+    // However it ended (an exit mid-invoke too), the timeout has nothing more to do.
+    this.#deps.clock.clearTimeout(timer!);
     const durationMs = performance.now() - started;
 
     let payload: Buffer;
@@ -335,7 +338,13 @@ export class ExecutionEnvironment {
 
   #log(message: string): void {
     this.#deps.logs.write(this.logGroup, this.logStream, this.#deps.clock.now(), message);
-    this.#tail?.push(message);
+    const tail = this.#tail;
+    if (tail) {
+      // Only the last 4 KB are answered: a function writing megabytes must not be held in memory.
+      tail.push(message);
+      this.#tailBytes += message.length + 1;
+      while (tail.length > 1 && this.#tailBytes - (tail[0]!.length + 1) >= TAIL_BYTES) this.#tailBytes -= tail.shift()!.length + 1;
+    }
   }
 }
 
