@@ -26,6 +26,8 @@ const TOOL_DIRS = ['/usr/bin', '/usr/local/bin', '/usr/sbin'];
 export class NamespaceSandboxDriver implements SandboxDriver {
   readonly name = 'namespace';
   readonly pathView = 'lambda' as const;
+  /** An image's root is the inner stage's `/` (sandbox-view.ts). */
+  readonly runsImages = true;
   readonly #uids = new UidPool();
   #probe: Promise<string | undefined> | undefined;
   #setup: Setup | undefined;
@@ -71,7 +73,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       };
       if (spec.network === 'none') relay = await RuntimeApiRelay.open(join(runDir, 'api.sock'), spec.runtimeApiPort, capCpu);
       else capCpu();
-      const input = { spec, tools: setup.tools, hostUid, runDir, ...outsideUsr(spec.command) };
+      const input = { spec, tools: setup.tools, hostUid, runDir, ...(spec.rootfs === undefined ? outsideUsr(spec.command) : {}) };
       // bwrap reads its arguments from fd 3 before it does anything else: it waits there while
       // it is moved into the cgroups, so the runtime and all it starts are inside from their birth.
       const child = spawn(setup.tools.bwrap, commandLine(input), {

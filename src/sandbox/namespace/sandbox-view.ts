@@ -8,6 +8,8 @@ const UID_INSIDE = 993;
 const GID_INSIDE = 990;
 const RUN_DIR_INSIDE = '/run/kindling';
 const SOCKET_INSIDE = `${RUN_DIR_INSIDE}/runtime-api.sock`;
+/** Where the outer stage shows a container image's root, for the inner stage to make it the runtime's `/`. */
+const IMAGE_INSIDE = `${RUN_DIR_INSIDE}/image`;
 /** Lambda's per-environment limit on file descriptors (quotas page). */
 const NOFILE = 1024;
 
@@ -50,10 +52,15 @@ export interface ViewInput {
  * Inner (run as that uid): a user namespace in which the runtime is uid 993 as on Lambda, with
  * further user namespaces disabled (they are the usual way to reach kernel code that wants
  * capabilities), and the function's environment, which never reaches a process running as root.
+ *
+ * A container image (spec.rootfs): the outer view keeps the host's /usr for the stages' own tools
+ * but, instead of Kindling's paths, shows the image at /run/kindling/image; the inner stage makes
+ * that the runtime's `/` (imageView), so only the runtime sees the image and nothing of the host.
  */
 export function outerOptions(input: ViewInput, hostEntries: readonly string[]): string[] {
   const { spec, runDir } = input;
   const egress = spec.network === 'egress';
+  const image = spec.rootfs !== undefined;
   return [
     '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup',
     ...(egress ? [] : ['--unshare-net']),
@@ -64,10 +71,15 @@ export function outerOptions(input: ViewInput, hostEntries: readonly string[]): 
     '--dev', '/dev',
     '--perms', '1777', '--size', String(spec.ephemeralStorageMb * 1024 * 1024), '--tmpfs', '/tmp',
     '--perms', '0755', '--dir', '/var',
-    '--ro-bind', spec.codeDir, LAMBDA_PATHS.taskRoot,
-    '--ro-bind', spec.runtimeDir, LAMBDA_PATHS.runtime,
-    ...(spec.optDir === undefined ? [] : ['--ro-bind', spec.optDir, LAMBDA_PATHS.opt]),
-    ...(input.extraCommand === undefined ? [] : ['--ro-bind', input.extraCommand, spec.command]),
+    // An image brings its own /var/task and everything else: Kindling's paths stay out of it.
+    ...(image
+      ? ['--perms', '0755', '--dir', RUN_DIR_INSIDE, '--ro-bind', spec.rootfs!, IMAGE_INSIDE]
+      : [
+          '--ro-bind', spec.codeDir, LAMBDA_PATHS.taskRoot,
+          '--ro-bind', spec.runtimeDir, LAMBDA_PATHS.runtime,
+          ...(spec.optDir === undefined ? [] : ['--ro-bind', spec.optDir, LAMBDA_PATHS.opt]),
+          ...(input.extraCommand === undefined ? [] : ['--ro-bind', input.extraCommand, spec.command]),
+        ]),
     '--perms', '0755', '--dir', '/etc',
     '--ro-bind', `${runDir}/passwd`, '/etc/passwd',
     '--ro-bind', `${runDir}/group`, '/etc/group',
@@ -75,7 +87,7 @@ export function outerOptions(input: ViewInput, hostEntries: readonly string[]): 
     ...(egress
       ? EGRESS_ETC.flatMap((path) => ['--ro-bind-try', path, path])
       : ['--ro-bind', `${runDir}/hosts`, '/etc/hosts', '--perms', '0755', '--dir', RUN_DIR_INSIDE, '--ro-bind', `${runDir}/api.sock`, SOCKET_INSIDE]),
-    '--chdir', LAMBDA_PATHS.taskRoot,
+    '--chdir', image ? '/' : LAMBDA_PATHS.taskRoot,
     '--remount-ro', '/',
   ];
 }
@@ -91,35 +103,58 @@ export function innerOptions(input: ViewInput): string[] {
   const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApiAddress(spec) };
   return [
     '--unshare-user', '--uid', String(UID_INSIDE), '--gid', String(GID_INSIDE), '--disable-userns',
-    '--dev-bind', '/', '/',
-    '--chdir', LAMBDA_PATHS.taskRoot,
+    ...(spec.rootfs === undefined ? ['--dev-bind', '/', '/'] : imageView(spec)),
+    '--chdir', spec.workingDir ?? LAMBDA_PATHS.taskRoot,
     ...Object.entries(env).flatMap(([name, value]) => ['--setenv', name, value]),
   ];
 }
 
 /**
+ * A container image's view (inner stage): the image read-only as `/`, with the outer stage's /proc
+ * (the sandbox's PID namespace; a fresh procfs needs a PID namespace this user namespace owns),
+ * /dev and EphemeralStorage /tmp, and the sandbox's passwd, group and hosts over the image's
+ * (with egress, the host's hosts and resolv.conf, as the outer stage shows them). Nothing else of
+ * the host: its /usr, /lib* and the tools of the outer stage stay outside.
+ */
+function imageView(spec: SandboxSpec): string[] {
+  return [
+    '--ro-bind', IMAGE_INSIDE, '/',
+    '--bind', '/proc', '/proc',
+    '--dev-bind', '/dev', '/dev',
+    '--bind', '/tmp', '/tmp',
+    '--ro-bind', '/etc/passwd', '/etc/passwd',
+    '--ro-bind', '/etc/group', '/etc/group',
+    ...(spec.network === 'egress'
+      ? ['--ro-bind-try', '/etc/hosts', '/etc/hosts', '--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf']
+      : ['--ro-bind', '/etc/hosts', '/etc/hosts']),
+  ];
+}
+
+/**
  * The outer bwrap's command line after its options (which it reads from fd 3): drop to the
- * sandbox's uid, run the inner bwrap (options from fd 4), then the launch script and the runtime.
- * bwrap takes only options through --args, so the commands are here, with nothing secret in them.
+ * sandbox's uid, run the launch script with the host's tools, then the inner bwrap (options from
+ * fd 4, which it closes once read) and in it the runtime. bwrap takes only options through --args,
+ * so the commands are here, with nothing secret in them.
  */
 export function commandLine(input: ViewInput): string[] {
   const { spec, tools, hostUid } = input;
   return [
     '--args', '3', '--',
     tools.setpriv, `--reuid=${hostUid}`, `--regid=${hostUid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-    tools.bwrap, '--args', '4', '--',
-    '/bin/sh', '-c', launchScript(spec.network === 'egress', tools.socat), 'kindling-init', spec.command, ...spec.args,
+    '/bin/sh', '-c', launchScript(spec.network === 'egress', tools.socat), 'kindling-init',
+    tools.bwrap, '--args', '4', '--', spec.command, ...spec.args,
   ];
 }
 
 /**
- * The first thing that runs as the function's user: closes the descriptors the bwrap arguments
- * came through, sets Lambda's rlimits, and without egress starts the Runtime API bridge (socat,
- * 127.0.0.1:9001 to the unix socket) and waits until it listens — the kernel's own socket table
- * says so, no guessing — before it becomes the runtime.
+ * The first thing that runs as the sandbox's uid, in the outer stage's view (host tools, none of
+ * the function's environment): closes the descriptor the outer bwrap's arguments came through,
+ * sets Lambda's rlimits, and without egress starts the Runtime API bridge (socat, 127.0.0.1:9001
+ * to the unix socket) and waits until it listens — the kernel's own socket table says so, no
+ * guessing — before it becomes the inner bwrap, which shares its network namespace.
  */
 function launchScript(egress: boolean, socat: string): string {
-  const head = `exec 3<&- 4<&-; ulimit -n ${NOFILE}; ulimit -c 0`;
+  const head = `exec 3<&-; ulimit -n ${NOFILE}; ulimit -c 0`;
   if (egress) return `${head}; exec "$@"`;
   const port = RUNTIME_API_PORT_INSIDE.toString(16).toUpperCase().padStart(4, '0');
   return [
