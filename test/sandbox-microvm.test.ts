@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import { zipFiles } from '../src/code/index.js';
 import { RuntimeApiEndpoint } from '../src/runtime-api/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import { MicroVmSandboxDriver } from '../src/sandbox/microvm/microvm-driver.js';
+import { json, ROLE, startTestServer } from './support/kindling.js';
 import { sandboxContract } from './support/sandbox-contract.js';
 
 const unavailable = await new MicroVmSandboxDriver({ dataDir: tmpdir() }).unavailable();
@@ -32,7 +35,7 @@ while true; do
 done
 `;
 
-describe('microvm driver: a busybox shell runtime', { skip }, () => {
+describe('microvm: a busybox shell runtime', { skip }, () => {
   const runtimeDir = fileURLToPath(new URL('../src/runtimes', import.meta.url));
   let dataDir: string;
   let codeDir: string;
@@ -102,6 +105,27 @@ describe('microvm driver: a busybox shell runtime', { skip }, () => {
     } finally {
       sandbox.kill();
       endpoint.close();
+    }
+  });
+
+  it('runs a provided.al2023 function with that bootstrap through the server', async () => {
+    // The same data directory: the guest's kernel and initramfs, and the KVM probe's answer, are kept there.
+    const server = await startTestServer({ sandbox: 'microvm', initTimeoutMs: 60_000 }, dataDir);
+    try {
+      await server.lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: 'shell',
+          Runtime: 'provided.al2023',
+          Handler: 'unused',
+          Role: ROLE,
+          Code: { ZipFile: await zipFiles({ bootstrap: { content: SHELL_RUNTIME, mode: 0o755 } }) },
+        }),
+      );
+      const out = await server.lambda.send(new InvokeCommand({ FunctionName: 'shell', Payload: Buffer.from('{"hello":"server"}'), LogType: 'Tail' }));
+      assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+      assert.deepEqual(json(out.Payload), { echo: { hello: 'server' }, uid: 993 });
+    } finally {
+      await server.close();
     }
   });
 

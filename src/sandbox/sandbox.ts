@@ -74,6 +74,8 @@ export interface SandboxDriver {
   readonly pathView: PathView;
   /** It shows SandboxSpec.rootfs as the sandbox's `/`, so container images run in it (docs/images.md). */
   readonly runsImages?: boolean;
+  /** A longer Init limit than Lambda's 10 s, when the driver needs one (an emulated VM boots slowly). */
+  readonly initTimeoutMs?: number | undefined;
   /** Why this driver cannot run on this machine, or undefined when it can. Probed once. */
   unavailable(): Promise<string | undefined>;
   start(spec: SandboxSpec): Promise<Sandbox>;

@@ -180,14 +180,16 @@ export class ExecutionEnvironment {
     splitLines(sandbox.stderr, (line) => this.#log(line));
     void sandbox.exited.then((exit) => this.#exited(exit));
 
-    // Lambda's Init limit covers the runtime and every extension getting ready.
+    // Lambda's Init limit covers the runtime and every extension getting ready; a driver that boots
+    // slowly (a microVM under emulation) asks for more.
+    const initTimeoutMs = driver.initTimeoutMs ?? this.#deps.initTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<InitEnd>((resolve) => {
       timer = this.#deps.clock.setTimeout(() => {
         this.#initEnd = undefined;
-        const message = `INIT timed out after ${(this.#deps.initTimeoutMs / 1000).toFixed(2)} seconds`;
+        const message = `INIT timed out after ${(initTimeoutMs / 1000).toFixed(2)} seconds`;
         resolve({ kind: 'failed', failure: { errorType: 'Sandbox.Timedout', payload: errorPayload('Sandbox.Timedout', message) } });
-      }, this.#deps.initTimeoutMs);
+      }, initTimeoutMs);
     });
     const end = await Promise.race([ended, timedOut]);
     this.#deps.clock.clearTimeout(timer!);

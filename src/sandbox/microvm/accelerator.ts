@@ -53,7 +53,12 @@ function kvmBoots(qemu: string, boot: GuestBoot): Promise<boolean> {
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let output = '';
     let booted = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+    let giveUp: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      // A process stuck in the kernel's KVM code may take its time to die: do not wait on it.
+      giveUp = setTimeout(() => resolve(false), 2000);
+    }, PROBE_TIMEOUT_MS);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       output = (output + chunk).slice(-256);
       if (!booted && output.includes(GUEST.probeOk)) {
@@ -64,6 +69,7 @@ function kvmBoots(qemu: string, boot: GuestBoot): Promise<boolean> {
     child.once('error', () => resolve(false));
     child.once('close', () => {
       clearTimeout(timer);
+      clearTimeout(giveUp);
       resolve(booted);
     });
   });

@@ -2,14 +2,16 @@ import { GUEST } from './guest-protocol.js';
 
 const { ports, shares, uid, gid, user, runtimeApi } = GUEST;
 const FUNCTION_CGROUP = '/sys/fs/cgroup/function';
+/** Where the guest sees the directory of a runtime binary that lives outside /usr on the host. */
+export const GUEST_BIN_DIR = '/run/kindling-bin';
 
 /**
  * PID 1 of every microVM, run by busybox's shell. It loads the virtio modules, mounts the
  * read-only shares and a private /tmp, puts the function's memory and process limits in a cgroup, brings up the one network link to the Runtime API, reads
  * its launch script from the control port, runs the runtime as an unprivileged user with its
  * output on two ports of its own (the kernel's console stays on the serial line), relays `stop`
- * as SIGTERM, and when the runtime ends reports its status and whether an OOM kill struck, then
- * powers the machine off. Builtins only on the boot path where possible: every
+ * as SIGTERM, and when the runtime ends reports its status, whether an OOM kill struck and the
+ * cgroup's peak memory, then powers the machine off. Builtins only on the boot path where possible: every
  * fork costs under emulation.
  */
 export const GUEST_INIT = `#!/bin/sh
@@ -26,13 +28,15 @@ fail() {
   exit 1
 }
 
-mem_mb=128 tmp_mb=512 opt=0 egress=0 probe=0
+mem_mb=128 tmp_mb=512 opt=0 bin=0 egress=0 deny= probe=0
 read -r cmdline < /proc/cmdline
 for word in $cmdline; do
   case $word in
     kindling.mem=*) mem_mb=\${word#*=} ;;
     kindling.tmp=*) tmp_mb=\${word#*=} ;;
     kindling.opt=1) opt=1 ;;
+    kindling.bin=1) bin=1 ;;
+    kindling.deny=*) deny=\${word#*=} ;;
     kindling.egress=1) egress=1 ;;
     kindling.probe=1) probe=1 ;;
   esac
@@ -77,6 +81,10 @@ share ${shares.usr} /usr
 share ${shares.task} /var/task
 share ${shares.runtime} /var/runtime
 [ $opt = 1 ] && share ${shares.opt} /opt
+if [ $bin = 1 ]; then
+  mkdir -p ${GUEST_BIN_DIR}
+  share ${shares.bin} ${GUEST_BIN_DIR}
+fi
 mount -t tmpfs -o nosuid,nodev,mode=1777,size=\${tmp_mb}m tmpfs /tmp || fail "cannot mount /tmp"
 
 # The function gets its MemorySize (the guest has room for its kernel on top) and Lambda's
@@ -94,6 +102,10 @@ if [ $egress = 1 ]; then
   ip route add default via 10.0.2.2
   # 10.0.2.2 is QEMU's alias for the host's loopback: egress must not reach Kindling itself.
   ip route add prohibit 10.0.2.2/32
+  # and neither must the host's own addresses.
+  IFS=,
+  for address in $deny; do ip route add prohibit "$address/32"; done
+  unset IFS
   echo "nameserver 10.0.2.3" > /etc/resolv.conf
 fi
 
@@ -118,22 +130,36 @@ pid=$!
   while read -r command <&3; do
     [ "$command" = stop ] && kill -TERM "$pid" 2> /dev/null
   done
+  # End of file: the server is gone (it crashed), and so is this environment. Nobody is left to
+  # report to (a write to the port would block until the host came back): power off from here.
+  kill -KILL "$pid" 2> /dev/null
+  poweroff -f
 ) &
 wait "$pid"
 status=$?
 oom=0
 [ "$(oom_kills ${FUNCTION_CGROUP}/memory.events)" != 0 ] && oom=1
 [ "$(oom_kills /proc/vmstat)" != "$before" ] && oom=1
-echo "exit $status $oom" >&3
+read -r peak < ${FUNCTION_CGROUP}/memory.peak
+echo "exit $status $oom $peak" >&3
 poweroff -f
 exit 1
 `;
 
-/** Runs `command args...` as the function's user with exactly `env`, from the guest's /init. */
-export function launchScript(command: string, args: readonly string[], env: Readonly<Record<string, string>>): string {
+/**
+ * Runs `command args...` as the function's user with exactly `env`, in `workingDir`, from the
+ * guest's /init (which starts it in /var/task).
+ */
+export function launchScript(
+  command: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  workingDir?: string,
+): string {
   const assignments = Object.entries(env).map(([name, value]) => shellQuote(`${name}=${value}`));
   return [
     `echo $$ > ${FUNCTION_CGROUP}/cgroup.procs`,
+    ...(workingDir ? [`cd ${shellQuote(workingDir)} || exit 126`] : []),
     // Should the whole guest run short, its OOM killer picks the runtime, never the init.
     'echo 1000 > /proc/self/oom_score_adj',
     [

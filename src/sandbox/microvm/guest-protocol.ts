@@ -1,7 +1,7 @@
 /**
  * What the host and the guest's /init agree on. The control port carries, host to guest,
  * `launch <bytes>\n<script>` once and `stop\n` at Shutdown; guest to host, `started\n` as the runtime
- * starts, `exit <status> <oom>\n` when it has ended, or `fail <reason>\n` when the guest could not
+ * starts, `exit <status> <oom> <peak bytes>\n` when it has ended, or `fail <reason>\n` when the guest could not
  * start it.
  */
 export const GUEST = {
@@ -13,20 +13,20 @@ export const GUEST = {
   user: 'sbx_user1051',
   ports: { control: 'kindling.ctl', stdout: 'kindling.stdout', stderr: 'kindling.stderr' },
   /** The 9p mount tags of the read-only shares. */
-  shares: { usr: 'usr', task: 'task', runtime: 'runtime', opt: 'opt' },
+  shares: { usr: 'usr', task: 'task', runtime: 'runtime', opt: 'opt', bin: 'bin' },
   /** Printed on the console by a guest booted only to test the accelerator. */
   probeOk: 'KINDLING-PROBE-OK',
 } as const;
 
 export type GuestMessage =
   | { readonly kind: 'started' }
-  | { readonly kind: 'exit'; readonly status: number; readonly outOfMemory: boolean }
+  | { readonly kind: 'exit'; readonly status: number; readonly outOfMemory: boolean; readonly peakBytes: number }
   | { readonly kind: 'fail'; readonly reason: string };
 
 export function parseGuestMessage(line: string): GuestMessage | undefined {
   if (line === 'started') return { kind: 'started' };
-  const exit = /^exit (\d+) ([01])$/.exec(line);
-  if (exit) return { kind: 'exit', status: Number(exit[1]), outOfMemory: exit[2] === '1' };
+  const exit = /^exit (\d+) ([01]) (\d+)$/.exec(line);
+  if (exit) return { kind: 'exit', status: Number(exit[1]), outOfMemory: exit[2] === '1', peakBytes: Number(exit[3]) };
   if (line.startsWith('fail ')) return { kind: 'fail', reason: line.slice(5) };
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { HostTools } from './host-tools.js';
@@ -31,6 +31,10 @@ export async function unpackedKernel(tools: HostTools, cacheDir: string): Promis
     }
     if (!hasPvhEntry(await readFile(temp))) return undefined;
     await rename(temp, target);
+    // An older kernel's unpacked image (66 MB for Debian's) is not needed any more.
+    for (const name of await readdir(cacheDir)) {
+      if (name.startsWith('vmlinux-') && !name.endsWith('.tmp') && join(cacheDir, name) !== target) await rm(join(cacheDir, name), { force: true });
+    }
     return target;
   } catch {
     return undefined;

@@ -9,6 +9,7 @@ import { chooseAccelerator, type AcceleratorChoice } from './accelerator.js';
 import { prepareGuestBoot, type GuestBoot } from './guest-boot.js';
 import { launchScript } from './guest-init.js';
 import { GUEST, launchMessage } from './guest-protocol.js';
+import { guestViewFor } from './guest-view.js';
 import { findHostTools, type HostToolPaths, type HostTools } from './host-tools.js';
 import { GUEST_MODULES, moduleLoadOrder } from './initramfs.js';
 import { MicroVmSandbox } from './microvm-sandbox.js';
@@ -91,14 +92,9 @@ export class MicroVmSandboxDriver implements SandboxDriver {
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
+    if (spec.rootfs !== undefined) throw new Error('the microvm sandbox does not run container images (PackageType Image)');
     const { tools, boot, accelerator } = await this.#prepare();
-    const shares: Record<string, string> = {
-      [GUEST.shares.usr]: '/usr',
-      [GUEST.shares.task]: spec.codeDir,
-      [GUEST.shares.runtime]: spec.runtimeDir,
-      ...(spec.optDir ? { [GUEST.shares.opt]: spec.optDir } : {}),
-    };
-    const egress = spec.network === 'egress';
+    const view = guestViewFor(spec);
     const args = qemuArgs({
       accelerator: accelerator.accelerator,
       kernel: boot.kernel,
@@ -107,17 +103,14 @@ export class MicroVmSandboxDriver implements SandboxDriver {
         ...boot.kernelArgs,
         // No speculative execution is emulated, so the guest's own mitigations only cost time.
         ...(accelerator.accelerator === 'tcg' ? ['mitigations=off'] : []),
-        `kindling.mem=${spec.memoryMb}`,
-        `kindling.tmp=${spec.ephemeralStorageMb}`,
-        ...(spec.optDir ? ['kindling.opt=1'] : []),
-        ...(egress ? ['kindling.egress=1'] : []),
+        ...view.kernelArgs,
       ],
       memoryMb: spec.memoryMb + GUEST_KERNEL_MB + Math.ceil(spec.memoryMb * GUEST_PAGE_STRUCTS),
       cpus: Math.min(MAX_VCPUS, availableParallelism(), Math.max(1, Math.ceil(spec.memoryMb / MB_PER_VCPU))),
-      shares,
+      shares: view.shares,
       portFds: PORT_FDS,
       runtimeApiPort: spec.runtimeApiPort,
-      egress,
+      egress: spec.network === 'egress',
       socat: tools.socat,
       ...(process.getuid?.() === 0 && hasUser('nobody') ? { runAs: 'nobody' } : {}),
     });
@@ -134,7 +127,8 @@ export class MicroVmSandboxDriver implements SandboxDriver {
     const stdio = qemu.stdio as unknown as Socket[];
     const [control, stdout, stderr] = [PORT_FDS.control, PORT_FDS.stdout, PORT_FDS.stderr].map((fd) => stdio[fd]);
     const runtimeApiAddress = `${GUEST.runtimeApi.address}:${GUEST.runtimeApi.port}`;
-    control!.write(launchMessage(launchScript(spec.command, spec.args, { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApiAddress })));
+    const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApiAddress };
+    control!.write(launchMessage(launchScript(view.command, spec.args, env, spec.workingDir)));
     return new MicroVmSandbox(
       { qemu, control: control!, stdout: stdout!, stderr: stderr! },
       { id: spec.id, runtimeApiAddress, logger: this.#logger },

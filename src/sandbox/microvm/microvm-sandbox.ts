@@ -54,6 +54,7 @@ export class MicroVmSandbox implements Sandbox {
       const message = parseGuestMessage(line);
       if (message?.kind === 'started') this.#baselineBytes = this.#guestRamBytes();
       else if (message) this.#report ??= message;
+      if (message?.kind === 'exit') this.#maxMemoryBytes = Math.max(this.#maxMemoryBytes, message.peakBytes);
       // The function's log says why its runtime never started (a share that cannot be read, say).
       if (message?.kind === 'fail') this.stderr.write(`microvm: ${message.reason}\n`);
     });
@@ -99,10 +100,11 @@ export class MicroVmSandbox implements Sandbox {
   }
 
   /**
-   * Peak memory, seen from the host: the guest RAM QEMU has had to back since the runtime started
-   * (the memfd's size less what the guest used before). Guest pages are backed on first touch and
-   * never handed back, so this is a high-water mark; it counts the runtime's page cache too, and
-   * misses the few MB the guest kernel freed at boot and the runtime reused.
+   * Peak memory. While the guest runs, seen from the host: the guest RAM QEMU has had to back
+   * since the runtime started (the memfd's size less what it was then). Guest pages are backed on
+   * first touch and never handed back, so this is a high-water mark; it counts the runtime's page
+   * cache, and misses the ~10 MB the guest kernel freed at boot and the runtime reused. When the
+   * runtime ends, the guest reports its cgroup's exact peak (memory.peak), which is kept if higher.
    */
   stats(): SandboxStats {
     const used = this.#guestRamBytes();

@@ -39,9 +39,10 @@ export function qemuArgs(spec: MachineSpec): string[] {
     ...(spec.accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=64', '-cpu', 'max']),
     ...['-m', `${spec.memoryMb}M`, '-smp', String(spec.cpus)],
     ...['-nodefaults', '-no-user-config', '-nographic', '-no-reboot'],
-    // QEMU's own system-call filter; `spawn` stays allowed for the guestfwd's socat, and set*id
-    // for -runas (after which there is no privilege left to raise).
-    ...['-sandbox', `on,obsolete=deny,resourcecontrol=deny${spec.runAs ? '' : ',elevateprivileges=deny'}`],
+    // QEMU's own system-call filter. `spawn` and set*id stay allowed: the filter is inherited by
+    // the guestfwd's socat, which `elevateprivileges=deny` (or `children`) kills, and -runas
+    // needs them; after -runas there is no privilege left to raise.
+    ...['-sandbox', 'on,obsolete=deny,resourcecontrol=deny'],
     ...(spec.runAs ? ['-runas', spec.runAs] : []),
     // The kernel console (boot messages, panics, OOM reports) on the serial line, never in function logs.
     ...['-serial', 'stdio'],
