@@ -196,3 +196,59 @@ export function hostProgramEntries(program: string): TarEntry[] {
     ...[...files].map((file): TarEntry => ({ name: file.slice(1), content: readFileSync(file), mode: 0o755 })),
   ];
 }
+
+/** A bash Runtime API client: the entry point of the test images (bash from the host, nothing else). */
+export const BOOTSTRAP = `#!/bin/bash
+export LC_ALL=C
+api=$AWS_LAMBDA_RUNTIME_API
+host=\${api%:*}
+port=\${api##*:}
+
+# call METHOD PATH [BODY [HEADER]]: sets status, request_id and reply
+call() {
+  exec 3<>"/dev/tcp/$host/$port" || exit 90
+  local extra=""
+  [ -n "$4" ] && extra="$4"$'\\r\\n'
+  printf '%s %s HTTP/1.1\\r\\nHost: %s\\r\\nContent-Type: application/json\\r\\n%sContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n%s' \\
+    "$1" "$2" "$api" "$extra" "\${#3}" "$3" >&3
+  local line length=0
+  IFS= read -r line <&3
+  status=\${line#* }; status=\${status%% *}
+  while IFS= read -r line <&3; do
+    line=\${line%$'\\r'}
+    [ -z "$line" ] && break
+    case "\${line,,}" in
+      content-length:*) length=\${line#*:}; length=\${length// /} ;;
+      lambda-runtime-aws-request-id:*) request_id=\${line#*:}; request_id=\${request_id// /} ;;
+    esac
+  done
+  reply=
+  if [ "$length" -gt 0 ]; then IFS= read -r -N "$length" reply <&3; fi
+  exec 3<&-
+}
+
+echo "image bootstrap: handler=$_HANDLER args=$*"
+while true; do
+  call GET /2018-06-01/runtime/invocation/next
+  event=$reply
+  case "$event" in
+    *'"spin"'*) while :; do :; done ;;
+    *'"exit"'*) echo "exiting as asked"; exit 7 ;;
+    *'"fail"'*)
+      call POST "/2018-06-01/runtime/invocation/$request_id/error" '{"errorType":"ImageFailure","errorMessage":"failed as asked"}' \\
+        'Lambda-Runtime-Function-Error-Type: ImageFailure'
+      continue ;;
+  esac
+  body="{\\"handler\\":\\"$_HANDLER\\",\\"args\\":\\"$*\\",\\"cwd\\":\\"$PWD\\",\\"greeting\\":\\"$GREETING\\",\\"fnVar\\":\\"$FN_VAR\\",\\"region\\":\\"$AWS_REGION\\",\\"taskRoot\\":\\"$LAMBDA_TASK_ROOT\\",\\"event\\":$event}"
+  call POST "/2018-06-01/runtime/invocation/$request_id/response" "$body"
+done
+`;
+
+export const BASH_LAYER: TarEntry[] = hostProgramEntries('/bin/bash');
+export const APP_LAYER: TarEntry[] = [
+  { name: 'var/', type: 'directory' },
+  { name: 'var/task/', type: 'directory' },
+  { name: 'var/task/bootstrap', content: BOOTSTRAP, mode: 0o755 },
+  { name: 'srv/', type: 'directory', mode: 0o755 },
+];
+export const SETTINGS = { Entrypoint: ['/var/task/bootstrap'], Cmd: ['echo.handler'], Env: ['GREETING=hello from the image', 'PATH=/bin'], WorkingDir: '/var/task' };
