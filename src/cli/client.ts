@@ -1,23 +1,27 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadClientConfig, type ClientConfig, type ClientFlags } from '../config/index.js';
 
-/** The SDK client the commands share: one attempt, so a failure is reported, not retried. */
-export function createLambdaClient(config: ClientConfig): LambdaClient {
-  // The SDK warns on every Node < 22 (its 2027 releases will need it) while it builds its runtime
-  // config; in a CLI that would be printed on every command, into the user's stderr.
+/**
+ * Builds an AWS SDK client for Kindling: one attempt, so a failure is reported, not retried. The
+ * SDK warns on every Node < 22 (its 2027 releases will need it) while it builds its runtime config;
+ * in a CLI that would be printed on every command, into the user's stderr.
+ */
+export function createSdkClient<T>(
+  Client: new (options: { endpoint: string; region: string; credentials: ClientConfig['credentials']; maxAttempts: number }) => T,
+  config: ClientConfig,
+): T {
   const emitWarning = process.emitWarning;
   process.emitWarning = () => {};
   try {
-    return new LambdaClient({
-      endpoint: config.endpoint,
-      region: config.region,
-      // A copy: the SDK marks the credentials it is given, and the config is frozen.
-      credentials: { ...config.credentials },
-      maxAttempts: 1,
-    });
+    // A copy of the credentials: the SDK marks what it is given, and the config is frozen.
+    return new Client({ endpoint: config.endpoint, region: config.region, credentials: { ...config.credentials }, maxAttempts: 1 });
   } finally {
     process.emitWarning = emitWarning;
   }
+}
+
+export function createLambdaClient(config: ClientConfig): LambdaClient {
+  return createSdkClient(LambdaClient, config);
 }
 
 /** Builds the client from the command's flags, runs `use`, and always releases the client's sockets. */

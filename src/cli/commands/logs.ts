@@ -8,7 +8,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadClientConfig, type ClientConfig } from '../../config/index.js';
 import { parseCommand, UsageError } from '../args.js';
-import { unreachable } from '../client.js';
+import { createSdkClient, unreachable } from '../client.js';
 import type { Command } from './command.js';
 
 const OPTIONS = {
@@ -124,17 +124,5 @@ export function parseSince(value: string, now: number): number {
 }
 
 function createLogsClient(config: ClientConfig): CloudWatchLogsClient {
-  // As in createLambdaClient: the SDK warns on every Node < 22 while it builds its runtime config.
-  const emitWarning = process.emitWarning;
-  process.emitWarning = () => {};
-  try {
-    return new CloudWatchLogsClient({
-      endpoint: config.endpoint,
-      region: config.region,
-      credentials: { ...config.credentials },
-      maxAttempts: 1,
-    });
-  } finally {
-    process.emitWarning = emitWarning;
-  }
+  return createSdkClient(CloudWatchLogsClient, config);
 }
