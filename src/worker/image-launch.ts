@@ -5,6 +5,7 @@
  */
 import { lookupInRoot } from '../code/index.js';
 import type { FunctionRecord } from '../store/index.js';
+import { lambdaVariables } from './lambda-variables.js';
 import { InvalidEntrypoint, type Launch, type LaunchContext } from './runtime-launch.js';
 
 /** What Docker gives a container whose image sets no PATH. */
@@ -35,14 +36,7 @@ export function imageLaunch(fn: FunctionRecord, ctx: LaunchContext): Launch {
     ...image.environment,
     ...fn.environment,
     ...(command[0] !== undefined ? { _HANDLER: command[0] } : {}),
-    AWS_REGION: ctx.region,
-    AWS_DEFAULT_REGION: ctx.region,
-    AWS_LAMBDA_FUNCTION_NAME: fn.name,
-    AWS_LAMBDA_FUNCTION_VERSION: ctx.version,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
-    AWS_LAMBDA_LOG_GROUP_NAME: ctx.logGroup,
-    AWS_LAMBDA_LOG_STREAM_NAME: ctx.logStream,
-    AWS_LAMBDA_INITIALIZATION_TYPE: ctx.initializationType,
+    ...lambdaVariables(fn, ctx),
   };
   const workingDir = override.workingDirectory ?? image.workingDirectory ?? '/';
   return { command: resolveProgram(ctx.codeDir, program, env['PATH'] ?? DEFAULT_PATH, workingDir), args, env, rootfs: ctx.codeDir, workingDir };

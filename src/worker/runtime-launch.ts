@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAMBDA_PATHS, type PathView } from '../sandbox/index.js';
 import type { FunctionRecord } from '../store/index.js';
+import { lambdaVariables } from './lambda-variables.js';
 import { imageLaunch } from './image-launch.js';
 
 /** Kindling's own runtime clients (built from src/runtimes), on the host. */
@@ -73,15 +74,8 @@ function runtimeLaunch(fn: FunctionRecord, ctx: LaunchContext): Launch {
   const env: Record<string, string> = {
     ...fn.environment,
     _HANDLER: fn.handler,
-    AWS_REGION: ctx.region,
-    AWS_DEFAULT_REGION: ctx.region,
+    ...lambdaVariables(fn, ctx),
     AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
-    AWS_LAMBDA_FUNCTION_NAME: fn.name,
-    AWS_LAMBDA_FUNCTION_VERSION: ctx.version,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
-    AWS_LAMBDA_LOG_GROUP_NAME: ctx.logGroup,
-    AWS_LAMBDA_LOG_STREAM_NAME: ctx.logStream,
-    AWS_LAMBDA_INITIALIZATION_TYPE: ctx.initializationType,
     LAMBDA_TASK_ROOT: paths.taskRoot,
     TZ: ':UTC',
     LANG: 'en_US.UTF-8',

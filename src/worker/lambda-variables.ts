@@ -1,0 +1,24 @@
+import type { FunctionRecord } from '../store/index.js';
+
+/** What the reserved variables depend on besides the function. */
+export interface VariableContext {
+  readonly region: string;
+  readonly version: string;
+  readonly logGroup: string;
+  readonly logStream: string;
+  readonly initializationType: 'on-demand' | 'provisioned-concurrency';
+}
+
+/** The variables Lambda sets for every runtime (configuration-envvars), whatever the package type. */
+export function lambdaVariables(fn: FunctionRecord, ctx: VariableContext): Record<string, string> {
+  return {
+    AWS_REGION: ctx.region,
+    AWS_DEFAULT_REGION: ctx.region,
+    AWS_LAMBDA_FUNCTION_NAME: fn.name,
+    AWS_LAMBDA_FUNCTION_VERSION: ctx.version,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+    AWS_LAMBDA_LOG_GROUP_NAME: ctx.logGroup,
+    AWS_LAMBDA_LOG_STREAM_NAME: ctx.logStream,
+    AWS_LAMBDA_INITIALIZATION_TYPE: ctx.initializationType,
+  };
+}
