@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readSync, rmdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, statSync } from 'node:fs';
 
 /**
  * Reads a cgroup's peak-memory file through one descriptor opened once: it is read after every
@@ -33,6 +33,27 @@ export class PeakReader {
     this.#closed = true;
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
+  }
+}
+
+/** The processes in a cgroup (its `cgroup.procs`); none once it is gone. */
+export function readProcs(dir: string): number[] {
+  try {
+    return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Whether the OOM killer killed in a cgroup: the `oom_kill N` line of `file` (v1's
+ * memory.oom_control, Linux 4.13+; v2's memory.events).
+ */
+export function oomKilledIn(file: string): boolean {
+  try {
+    return Number(/^oom_kill (\d+)$/m.exec(readFileSync(file, 'utf8'))?.[1] ?? 0) > 0;
+  } catch {
+    return false;
   }
 }
 

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { CPU_PERIOD_US, cpuQuotaUs, type CgroupLimits, type CgroupMount, type CgroupTree, type SandboxCgroup } from './cgroups.js';
-import { PeakReader, removeDirs, sweepDirs } from './cgroup-files.js';
+import { oomKilledIn, PeakReader, readProcs, removeDirs, sweepDirs } from './cgroup-files.js';
 
 const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
 type Controller = (typeof CONTROLLERS)[number];
@@ -88,11 +88,7 @@ class CgroupV1 implements SandboxCgroup {
 
   pids(): number[] {
     // Every process is in all three hierarchies; the pids one is the authority on processes.
-    try {
-      return readFileSync(`${this.#dirs.pids}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
+    return readProcs(this.#dirs.pids);
   }
 
   peakMemoryBytes(): number {
@@ -100,12 +96,7 @@ class CgroupV1 implements SandboxCgroup {
   }
 
   oomKilled(): boolean {
-    // `oom_kill N` in memory.oom_control counts the OOM killer's kills in this cgroup (Linux 4.13+).
-    try {
-      return Number(/^oom_kill (\d+)$/m.exec(readFileSync(`${this.#dirs.memory}/memory.oom_control`, 'utf8'))?.[1] ?? 0) > 0;
-    } catch {
-      return false;
-    }
+    return oomKilledIn(`${this.#dirs.memory}/memory.oom_control`);
   }
 
   remove(): boolean {

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { PeakReader, removeDirs, sweepDirs } from './cgroup-files.js';
+import { oomKilledIn, PeakReader, readProcs, removeDirs, sweepDirs } from './cgroup-files.js';
 import { CPU_PERIOD_US, cpuQuotaUs, type CgroupLimits, type CgroupMount, type CgroupTree, type SandboxCgroup } from './cgroups.js';
 
 const NEEDED = ['memory', 'pids', 'cpu'];
@@ -89,11 +89,7 @@ class CgroupV2 implements SandboxCgroup {
   }
 
   pids(): number[] {
-    try {
-      return readFileSync(`${this.#dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
+    return readProcs(this.#dir);
   }
 
   peakMemoryBytes(): number {
@@ -101,11 +97,7 @@ class CgroupV2 implements SandboxCgroup {
   }
 
   oomKilled(): boolean {
-    try {
-      return Number(/^oom_kill (\d+)$/m.exec(readFileSync(`${this.#dir}/memory.events`, 'utf8'))?.[1] ?? 0) > 0;
-    } catch {
-      return false;
-    }
+    return oomKilledIn(`${this.#dir}/memory.events`);
   }
 
   remove(): boolean {
