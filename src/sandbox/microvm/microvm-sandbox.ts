@@ -7,6 +7,7 @@ import type { Logger } from '../../shared/index.js';
 import type { Sandbox, SandboxExit, SandboxStats } from '../sandbox.js';
 import { parseGuestMessage, STOP_MESSAGE, type GuestMessage } from './guest-protocol.js';
 import { GUEST_RAM_FILE } from './qemu-command.js';
+import { terminateThenKill } from '../shutdown.js';
 
 /** How much of the serial console is kept, to explain a guest that died on its own. */
 const CONSOLE_TAIL = 4096;
@@ -81,11 +82,10 @@ export class MicroVmSandbox implements Sandbox {
   async stop(graceMs: number): Promise<SandboxExit> {
     if (this.#exit) return this.#exit;
     // The guest's /init turns this into SIGTERM for the runtime, then powers off when it exits.
-    if (this.#vm.control.writable) this.#vm.control.write(STOP_MESSAGE);
-    const timer = setTimeout(() => this.kill(), graceMs);
-    const exit = await this.exited;
-    clearTimeout(timer);
-    return exit;
+    const terminate = () => {
+      if (this.#vm.control.writable) this.#vm.control.write(STOP_MESSAGE);
+    };
+    return terminateThenKill(this.exited, terminate, () => this.kill(), graceMs);
   }
 
   kill(): void {

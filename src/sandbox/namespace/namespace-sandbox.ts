@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sandbox, SandboxExit, SandboxStats } from '../sandbox.js';
 import type { SandboxCgroup } from './cgroups.js';
+import { terminateThenKill } from '../shutdown.js';
 
 /** How long the cgroup may take to empty after the sandbox's bwrap exited (the kernel tears the PID namespace down). */
 const EMPTY_DEADLINE_MS = 5000;
@@ -51,11 +52,7 @@ export class NamespaceSandbox implements Sandbox {
 
   async stop(graceMs: number): Promise<SandboxExit> {
     if (this.#exit) return this.#exit;
-    this.#terminate();
-    const timer = setTimeout(() => this.kill(), graceMs);
-    const exit = await this.exited;
-    clearTimeout(timer);
-    return exit;
+    return terminateThenKill(this.exited, () => this.#terminate(), () => this.kill(), graceMs);
   }
 
   /**

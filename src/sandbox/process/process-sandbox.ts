@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec, SandboxStats } from '../sandbox.js';
+import { terminateThenKill } from '../shutdown.js';
 
 /** Lambda's per-environment limits on file descriptors and processes (quotas page). */
 const RLIMIT_NOFILE = 1024;
@@ -77,11 +78,7 @@ class ProcessSandbox implements Sandbox {
 
   async stop(graceMs: number): Promise<SandboxExit> {
     if (this.#exit) return this.#exit;
-    this.#signal('SIGTERM');
-    const timer = setTimeout(() => this.kill(), graceMs);
-    const exit = await this.exited;
-    clearTimeout(timer);
-    return exit;
+    return terminateThenKill(this.exited, () => this.#signal('SIGTERM'), () => this.kill(), graceMs);
   }
 
   kill(): void {
