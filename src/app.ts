@@ -47,7 +47,10 @@ export async function startKindling(
 
   const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
   if (!prlimit) logger.warn('prlimit not found: process sandboxes run without rlimits');
-  const sandboxes = await selectSandboxes({ sandbox: config.sandbox, dataDir: config.dataDir, ...(prlimit ? { prlimit } : {}) }, logger);
+  const sandboxes = await selectSandboxes(
+    { sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}) },
+    logger,
+  );
   const store = new SqliteStore(join(config.dataDir, 'kindling.db'));
   const code = new CodeStore(config.dataDir);
   const layers = new LayerRegistry({ store, code, partition, clock, logger });

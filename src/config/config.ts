@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isSandboxDriver, SANDBOX_DRIVERS, type SandboxDriverName } from './sandbox-drivers.js';
 
 /** Every setting Kindling reads, validated and frozen once at start. */
 export interface KindlingConfig {
@@ -37,7 +38,12 @@ export interface KindlingConfig {
   /** New execution environments per function per 10 seconds (Lambda: 1000). */
   readonly scaleRate: number;
   /** The default sandbox driver; `auto` is namespace where bwrap works, else process. */
-  readonly sandbox: 'auto' | 'process' | 'namespace' | 'microvm';
+  readonly sandbox: 'auto' | SandboxDriverName;
+  /**
+   * The drivers a function may ask for with its `kindling:sandbox` tag; undefined: the default
+   * driver and the stronger ones (`process` only when the operator lists it). docs/security.md.
+   */
+  readonly allowSandbox?: readonly SandboxDriverName[];
   /** Container images: bytes an image may unpack to (Lambda: 10 GB), see docs/images.md. */
   readonly maxImageBytes: number;
   /** Container images: how long a registry may take to answer, or to send the next byte. */
@@ -88,6 +94,7 @@ const OPTIONS = {
   'visibility-timeout': { type: 'string' },
   'retry-delay-scale': { type: 'string' },
   sandbox: { type: 'string' },
+  'allow-sandbox': { type: 'string' },
   'account-concurrency': { type: 'string' },
   python: { type: 'string' },
   'unreserved-minimum': { type: 'string' },
@@ -125,6 +132,17 @@ function count(name: string, raw: string | undefined, fallback: number, min: num
   return value;
 }
 
+/** `--allow-sandbox namespace,microvm`: driver names, each known, at least one. */
+function driverList(raw: string | undefined): SandboxDriverName[] | undefined {
+  if (raw === undefined) return undefined;
+  const names = raw.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = names.filter((name) => !isSandboxDriver(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new ConfigError(`--allow-sandbox must list drivers from ${SANDBOX_DRIVERS.join(', ')}, separated by commas, got '${raw}'`);
+  }
+  return [...new Set(names as SandboxDriverName[])];
+}
+
 /**
  * Reads flags > KINDLING_* environment > defaults. `argv` is what follows the `serve` command.
  * The only place in Kindling that reads the environment.
@@ -159,8 +177,12 @@ export function loadConfig(
   }
 
   const sandbox = pick('sandbox', 'KINDLING_SANDBOX') ?? DEFAULTS.sandbox;
-  if (!['auto', 'process', 'namespace', 'microvm'].includes(sandbox)) {
-    throw new ConfigError(`--sandbox must be auto, process, namespace or microvm, got '${sandbox}'`);
+  if (sandbox !== 'auto' && !isSandboxDriver(sandbox)) {
+    throw new ConfigError(`--sandbox must be auto, ${SANDBOX_DRIVERS.join(', ')}, got '${sandbox}'`);
+  }
+  const allowSandbox = driverList(pick('allow-sandbox', 'KINDLING_ALLOW_SANDBOX'));
+  if (allowSandbox && sandbox !== 'auto' && !allowSandbox.includes(sandbox)) {
+    throw new ConfigError(`--allow-sandbox must include the default driver (--sandbox ${sandbox}), got '${allowSandbox.join(',')}'`);
   }
 
   const config: KindlingConfig = {
@@ -180,7 +202,8 @@ export function loadConfig(
     pollerBatchSize: count('--poller-batch-size', pick('poller-batch-size', 'KINDLING_POLLER_BATCH_SIZE'), DEFAULTS.pollerBatchSize, 1, 100),
     visibilityTimeoutMs: seconds('--visibility-timeout', pick('visibility-timeout', 'KINDLING_VISIBILITY_TIMEOUT'), DEFAULTS.visibilityTimeoutMs, 100),
     retryDelayScale: scale(pick('retry-delay-scale', 'KINDLING_RETRY_DELAY_SCALE')),
-    sandbox: sandbox as KindlingConfig['sandbox'],
+    sandbox,
+    ...(allowSandbox ? { allowSandbox } : {}),
     accountConcurrency: count('--account-concurrency', pick('account-concurrency', 'KINDLING_ACCOUNT_CONCURRENCY'), DEFAULTS.accountConcurrency, 1, 1_000_000),
     unreservedMinimum: count('--unreserved-minimum', pick('unreserved-minimum', 'KINDLING_UNRESERVED_MINIMUM'), DEFAULTS.unreservedMinimum, 0, 1_000_000),
     scaleRate: count('--scale-rate', pick('scale-rate', 'KINDLING_SCALE_RATE'), DEFAULTS.scaleRate, 1, 1_000_000),

@@ -2,3 +2,5 @@ export { loadConfig, ConfigError, DEFAULTS } from './config.js';
 export type { KindlingConfig } from './config.js';
 export { loadClientConfig, CLIENT_DEFAULTS } from './client-config.js';
 export type { ClientConfig, ClientFlags } from './client-config.js';
+export { SANDBOX_DRIVERS, isSandboxDriver, driversAtLeast } from './sandbox-drivers.js';
+export type { SandboxDriverName } from './sandbox-drivers.js';

@@ -264,18 +264,21 @@ export function decodeLayerContent(content: unknown): Buffer {
 }
 
 /**
- * Kindling's own tags: `kindling:sandbox` must name a driver that runs here, `kindling:network` is
- * `none` or `egress`.
+ * Kindling's own tags: `kindling:sandbox` must name a driver the operator allows here (isolation is
+ * the operator's choice, not the caller's); `kindling:network` may only say `none` until functions
+ * get an outbound route that never reaches the host (docs/security.md).
  */
 export function validateKindlingTags(tags: Record<string, string>, sandboxNames: readonly string[]): void {
   const sandbox = tags['kindling:sandbox'];
   if (sandbox !== undefined && !sandboxNames.includes(sandbox)) {
     throw new InvalidParameterValueException(
-      `Tag kindling:sandbox must name a sandbox driver that runs on this server: ${sandboxNames.join(', ')} (got '${sandbox}').`,
+      `Tag kindling:sandbox must name a sandbox driver this server allows: ${sandboxNames.join(', ')} (got '${sandbox}'). The operator chooses them with kindling serve --allow-sandbox.`,
     );
   }
   const network = tags['kindling:network'];
-  if (network !== undefined && network !== 'none' && network !== 'egress') {
-    throw new InvalidParameterValueException(`Tag kindling:network must be 'none' or 'egress' (got '${network}').`);
+  if (network !== undefined && network !== 'none') {
+    throw new InvalidParameterValueException(
+      `Tag kindling:network must be 'none' (got '${network}'): functions have no outbound network yet, and never a route to the host.`,
+    );
   }
 }

@@ -16,10 +16,10 @@ import {
 import type { FunctionRecord, QueuedEvent } from '../store/index.js';
 import type { InvokeRequest, InvokeResult, WorkerFleet } from '../worker/index.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
+import { checkPayload } from './payload-check.js';
 
 /** Lambda's limit on X-Amz-Client-Context (base64). */
 const CLIENT_CONTEXT_MAX = 3583;
-const EMPTY_EVENT = Buffer.from('{}');
 /** Lambda's limit on an event-mode payload (API_Invoke: 1 MB for asynchronous invocations). */
 export const ASYNC_PAYLOAD_LIMIT = 1024 * 1024;
 
@@ -193,17 +193,6 @@ function resolveQualifier(fromName: string | undefined, fromQuery: string | unde
     throw new InvalidParameterValueException('The derived qualifier from the function name does not match the specified qualifier.');
   }
   return fromName ?? fromQuery;
-}
-
-/** Lambda takes only JSON events; an empty body is the empty object. */
-function checkPayload(payload: Buffer): Buffer {
-  if (payload.length === 0) return EMPTY_EVENT;
-  try {
-    JSON.parse(payload.toString('utf8'));
-  } catch (err) {
-    throw new InvalidRequestContentException(`Could not parse request body into json: Could not parse payload into json: ${(err as Error).message}`, { cause: err });
-  }
-  return payload;
 }
 
 function decodeClientContext(raw: string | undefined): string | undefined {

@@ -1,4 +1,5 @@
-import type { Logger } from '../shared/index.js';
+import { driversAtLeast, type SandboxDriverName } from '../config/index.js';
+import { KindlingError, type Logger } from '../shared/index.js';
 import { SandboxSelection } from './driver-selection.js';
 import { NamespaceSandboxDriver } from './namespace/namespace-driver.js';
 import { MicroVmSandboxDriver } from './microvm/microvm-driver.js';
@@ -6,14 +7,17 @@ import { ProcessSandboxDriver } from './process/process-sandbox.js';
 import type { SandboxDriver } from './sandbox.js';
 
 export interface SandboxOptions {
-  readonly sandbox: 'auto' | 'process' | 'namespace' | 'microvm';
+  readonly sandbox: 'auto' | SandboxDriverName;
+  /** What the operator allows functions to ask for; undefined: the default and stronger drivers. */
+  readonly allow?: readonly SandboxDriverName[];
   readonly dataDir: string;
   readonly prlimit?: string;
 }
 
 /**
  * Probes every driver once and picks the default: `auto` is namespace where it works, else process
- * with a warning. Asking for a driver that cannot run here is an error at start.
+ * with a warning. Asking for a driver that cannot run here is an error at start; an allowed driver
+ * that cannot run here is left out with the reason printed.
  */
 export async function selectSandboxes(options: SandboxOptions, logger: Logger): Promise<SandboxSelection> {
   const candidates: SandboxDriver[] = [
@@ -27,7 +31,7 @@ export async function selectSandboxes(options: SandboxOptions, logger: Logger): 
     if (why === undefined) usable.push(driver);
     else logger.info(`sandbox driver ${driver.name} is not available: ${why}`);
   }
-  let name: string = options.sandbox;
+  let name = options.sandbox;
   if (name === 'auto') {
     name = usable.some((d) => d.name === 'namespace') ? 'namespace' : 'process';
     if (name === 'process') {
@@ -35,7 +39,14 @@ export async function selectSandboxes(options: SandboxOptions, logger: Logger): 
     }
   }
   if (!usable.some((d) => d.name === name)) {
-    throw new Error(`--sandbox ${name}: that driver cannot run on this machine (see the messages above)`);
+    throw new KindlingError('ERR_SANDBOX_UNAVAILABLE', `--sandbox ${name}: that driver cannot run on this machine (see the messages above)`);
   }
-  return new SandboxSelection(usable, name);
+  const allowed = options.allow ?? driversAtLeast(name);
+  if (!allowed.includes(name)) {
+    throw new KindlingError('ERR_SANDBOX_NOT_ALLOWED', `--allow-sandbox ${allowed.join(',')} leaves out the default driver '${name}': list it too, or choose another --sandbox`);
+  }
+  return new SandboxSelection(
+    usable.filter((driver) => allowed.includes(driver.name as SandboxDriverName)),
+    name,
+  );
 }

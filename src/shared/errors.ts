@@ -7,6 +7,21 @@
  */
 export type ErrorKind = 'User' | 'Service';
 
+/** What an operator can act on when Kindling cannot start or go on (internal, not an API answer). */
+export type KindlingErrorCode = 'ERR_SANDBOX_UNAVAILABLE' | 'ERR_SANDBOX_NOT_ALLOWED' | 'ERR_STORE_DAMAGED';
+
+/** Kindling's own failures, with a code to match on (Miniflare's MiniflareError<Code>). */
+export class KindlingError extends Error {
+  constructor(
+    readonly code: KindlingErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'KindlingError';
+  }
+}
+
 export abstract class LambdaServiceError extends Error {
   abstract readonly code: string;
   abstract readonly status: number;

@@ -13,8 +13,9 @@ export {
   TooManyRequestsException,
   ServiceException,
   UnknownOperationException,
+  KindlingError,
 } from './errors.js';
-export type { ErrorKind, ThrottleReason } from './errors.js';
+export type { ErrorKind, ThrottleReason, KindlingErrorCode } from './errors.js';
 export { parseFunctionRef, functionArn, FUNCTION_NAME_MAX } from './arn.js';
 export type { Partition, FunctionRef } from './arn.js';
 export { newRequestId, newRevisionId, newLogStreamName, newEnvironmentId } from './ids.js';

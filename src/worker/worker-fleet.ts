@@ -28,6 +28,9 @@ export class WorkerFleet {
   }
 
   invoke(fn: FunctionRecord, request: InvokeRequest): Promise<InvokeResult> {
+    // Refused before any environment starts when the operator no longer allows the function's
+    // sandbox driver (--allow-sandbox narrowed after it was tagged).
+    this.#deps.sandboxes.forTags(fn.tags);
     return this.#poolFor(fn).invoke(request);
   }
 

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { KindlingError } from '../../shared/index.js';
 import type { Store } from '../types.js';
 import { SqliteConcurrencyTable } from './concurrency-table.js';
 import { SqliteDeadLetterTable } from './dead-letter-table.js';
@@ -27,8 +28,13 @@ export class SqliteStore implements Store {
   #closed = false;
 
   constructor(path: string) {
+    const existed = path !== ':memory:' && existsSync(path);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    // SQLite takes an empty file for a new database: a truncated kindling.db would start as an
+    // empty platform, silently. Only a missing file is a new platform.
+    if (existed && statSync(path).size === 0) throw damaged(path, 'it exists but is empty (0 bytes)');
     this.#db = new Database(path);
+    if (existed) this.#checkSchema(path);
     this.#db.pragma('journal_mode = WAL');
     // FULL: every committed transaction is fsynced, so what we answered for survives a power cut.
     this.#db.pragma('synchronous = FULL');
@@ -45,6 +51,29 @@ export class SqliteStore implements Store {
     this.layerVersions = new SqliteLayerTable(this.#db);
   }
 
+  /** An existing file must hold Kindling's schema as far as its recorded version says. */
+  #checkSchema(path: string): void {
+    let version: number;
+    let tables: Set<string>;
+    try {
+      version = this.#db.pragma('user_version', { simple: true }) as number;
+      tables = tableNames(this.#db);
+    } catch (err) {
+      this.#db.close();
+      throw damaged(path, `SQLite cannot read it (${(err as Error).message})`, err);
+    }
+    const why =
+      version === 0
+        ? 'it holds no Kindling schema'
+        : version > MIGRATIONS.length
+          ? `its schema (version ${version}) is newer than this Kindling knows (${MIGRATIONS.length})`
+          : missingTables(version, tables);
+    if (why !== undefined) {
+      this.#db.close();
+      throw damaged(path, why);
+    }
+  }
+
   #migrate(): void {
     const applied = this.#db.pragma('user_version', { simple: true }) as number;
     for (let i = applied; i < MIGRATIONS.length; i++) {
@@ -59,5 +88,30 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();
+  }
+}
+
+function damaged(path: string, why: string, cause?: unknown): KindlingError {
+  return new KindlingError(
+    'ERR_STORE_DAMAGED',
+    `The database ${path} cannot be used: ${why}. Restore it from a backup, or move it away to start an empty platform.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function tableNames(db: Database.Database): Set<string> {
+  const rows = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+  return new Set(rows.map((row) => row.name));
+}
+
+/** The tables the first `version` migrations make, that `tables` lacks (said as a reason), if any. */
+function missingTables(version: number, tables: ReadonlySet<string>): string | undefined {
+  const reference = new Database(':memory:');
+  try {
+    for (const migration of MIGRATIONS.slice(0, version)) reference.exec(migration);
+    const missing = [...tableNames(reference)].filter((name) => !tables.has(name));
+    return missing.length === 0 ? undefined : `its schema (version ${version}) lacks the tables ${missing.join(', ')}`;
+  } finally {
+    reference.close();
   }
 }
