@@ -1,3 +1,5 @@
+import { shellQuote } from './shell-quote.js';
+
 /**
  * The Runtime API inside a sandbox's own network namespace, where a runtime finds it on Lambda:
  * 127.0.0.1:9001. socat listens there and carries each connection to the environment's unix
@@ -18,9 +20,4 @@ export function bridgeLines(socat: string, socketPath: string): string[] {
     `listening() { while read -r _ a _ s _; do [ "$a $s" = "0100007F:${port} 0A" ] && return 0; done </proc/net/tcp; return 1; }`,
     'until listening; do kill -0 $! 2>/dev/null || exit 125; done',
   ];
-}
-
-/** A word for /bin/sh, whatever it holds. */
-export function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
 }

@@ -1,3 +1,4 @@
+import { shellQuote } from '../shell-quote.js';
 import { GUEST } from './guest-protocol.js';
 
 const { ports, shares, uid, gid, user, runtimeApi } = GUEST;
@@ -158,11 +159,6 @@ export function launchScript(
     ].join(' '),
     '',
   ].join('\n');
-}
-
-/** One word for the shell, whatever it holds: single quotes, with ' written as '\\''. */
-export function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** The guest's /etc: the function's user and the names a runtime looks up. */

@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
-import { bridgeLines, shellQuote } from '../runtime-api-bridge.js';
+import { bridgeLines } from '../runtime-api-bridge.js';
+import { shellQuote } from '../shell-quote.js';
 import type { SandboxSpec } from '../sandbox.js';
 
 /** Lambda's per-environment limit on file descriptors (quotas page). */
