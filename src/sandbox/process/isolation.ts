@@ -74,7 +74,8 @@ function rootScript(input: IsolationInput): string {
     if (inside === undefined || inside === '' || inside.startsWith('..')) continue;
     lines.push(`${tools.mkdir} -p ${q(`${dataDir}/${inside}`)}`, `${tools.mount} --bind -o ro ${q(`${stage}/${inside}`)} ${q(`${dataDir}/${inside}`)}`);
   }
-  lines.push(`${tools.umount} -l ${q(stage)}`, 'exec "$@"');
+  // The working directory was entered before the tmpfs covered it: enter the bound code instead.
+  lines.push(`${tools.umount} -l ${q(stage)}`, `cd ${q(spec.codeDir)}`, 'exec "$@"');
   return lines.join('\n');
 }
 
