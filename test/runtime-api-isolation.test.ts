@@ -198,7 +198,8 @@ describe('the Runtime API answers only its own environment; no sandbox reaches t
       }
     });
 
-    it(`${driver}: from inside a function, no address of the host answers`, async () => {
+    const sharesHostNetwork = driver === 'process' && !root && 'the server is not root: the process sandbox shares its network (documented)';
+    it(`${driver}: from inside a function, no address of the host answers`, { skip: sharesHostNetwork }, async () => {
       const hostAddresses = Object.values(networkInterfaces())
         .flat()
         .filter((a) => a && !a.internal && a.family === 'IPv4')
