@@ -16,7 +16,7 @@ export const RUNTIME_API_ADDRESS = `127.0.0.1:${RUNTIME_API_PORT_INSIDE}`;
 export function bridgeLines(socat: string, socketPath: string): string[] {
   const port = RUNTIME_API_PORT_INSIDE.toString(16).toUpperCase().padStart(4, '0');
   return [
-    `${socat} TCP-LISTEN:${RUNTIME_API_PORT_INSIDE},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${shellQuote(socketPath)} &`,
+    `${socat} TCP-LISTEN:${RUNTIME_API_PORT_INSIDE},bind=127.0.0.1,reuseaddr,fork,nodelay UNIX-CONNECT:${shellQuote(socketPath)} &`,
     `listening() { while read -r _ a _ s _; do [ "$a $s" = "0100007F:${port} 0A" ] && return 0; done </proc/net/tcp; return 1; }`,
     'until listening; do kill -0 $! 2>/dev/null || exit 125; done',
   ];
