@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { clientFor, ROLE } from './support/kindling.js';
+import { scratchDir, sharedFile } from './support/scratch.js';
 import { spawnServe, type ServeProcess } from './support/serve-process.js';
 import { eventually, eventuallyAsync, records } from './support/wait.js';
 
@@ -39,7 +40,7 @@ const POLLERS = (slow: number) => ['--pollers', String(slow), '--poller-batch-si
  */
 async function crashScene(serve: ServeProcess, work: string, counts: { done: number; slow: number; queued: number }) {
   const lambda = clientFor(serve.url);
-  const record = join(work, 'record.jsonl');
+  const record = sharedFile(join(work, 'record.jsonl'));
   await lambda.send(
     new CreateFunctionCommand({
       FunctionName: 'crashy',
@@ -106,7 +107,7 @@ async function restartAndDrain(dataDir: string, work: string, record: string, ex
 describe('the event queue survives crashes', () => {
   let work: string;
   before(() => {
-    work = mkdtempSync(join(tmpdir(), 'kindling-crash-'));
+    work = scratchDir('kindling-crash-');
   });
   beforeEach(() => {
     rmSync(join(work, 'record.jsonl'), { force: true });

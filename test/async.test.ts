@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { ROLE, startTestServer, type TestServer } from './support/kindling.js';
+import { scratchDir, sharedFile } from './support/scratch.js';
 import { eventually, eventuallyAsync, records } from './support/wait.js';
 
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
@@ -50,7 +51,7 @@ describe('event invocations', () => {
         Handler: 'index.handler',
         Role: ROLE,
         Code: { ZipFile: await zipFiles({ 'index.js': RECORDER }) },
-        Environment: { Variables: { RECORD_FILE: file(name), ...env } },
+        Environment: { Variables: { RECORD_FILE: sharedFile(file(name)), ...env } },
         ...extra,
       }),
     );
@@ -71,7 +72,7 @@ describe('event invocations', () => {
   }
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'kindling-async-'));
+    dir = scratchDir('kindling-async-');
     server = await startTestServer({ retryDelayScale: SCALE });
     logs = new CloudWatchLogsClient({ endpoint: server.kindling.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
     await createRecorder('dest');

@@ -119,7 +119,6 @@ interface FunctionSpec {
 
 const FUNCTIONS: Record<string, FunctionSpec> = {
   spy: { files: { 'index.js': PROBE }, env: { SPY_MARK: 'spy-mark' } },
-  outward: { files: { 'index.js': PROBE }, tags: { 'kindling:network': 'egress' } },
   victim: { files: { 'index.js': PROBE, 'secret.txt': SECRET }, env: { VICTIM_SECRET: SECRET } },
   hog: { files: { 'index.js': HOG }, memory: 128, timeout: 30 },
   spawner: { files: { 'index.js': SPAWNER }, memory: 1769, timeout: 60 },
@@ -231,14 +230,6 @@ describe('breaking out of the namespace sandbox', { skip: unavailable ?? false }
       assert.match(seen.code ?? '', /ECONNREFUSED|ENETUNREACH|EHOSTUNREACH/);
     }
     assert.deepEqual(await probe('spy', { action: 'connect', host: '127.0.0.1', port: 9001 }), { ok: true }, 'its own Runtime API is there');
-  });
-
-  it('with kindling:network=egress, shares the host network (as documented), still as an unprivileged user', async () => {
-    const seen = await probe('outward', { action: 'connect', host: '127.0.0.1', port: apiPort });
-    assert.deepEqual(seen, { ok: true });
-    const who = (await probe('outward', { action: 'whoami' })) as unknown as { uid: number };
-    assert.notEqual(who.uid, 0);
-    assert.equal((await probe('outward', { action: 'list', path: server.dataDir })).ok, false);
   });
 
   it('is not root and cannot write its code or the runtime', async () => {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { ROLE, startTestServer, type TestServer } from './support/kindling.js';
+import { scratchDir, sharedFile } from './support/scratch.js';
 import { eventually, records } from './support/wait.js';
 
 const SLEEPER = `
@@ -64,12 +65,12 @@ describe('reserved concurrency', () => {
   let server: TestServer;
   let dir: string;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'kindling-conc-'));
+    dir = scratchDir('kindling-conc-');
     // Throttle backoff (1 s doubling to 5 min) 500 times faster; the 6-hour event age becomes 43 s.
     server = await startTestServer({ retryDelayScale: 0.002 });
     await create(server.lambda, 'limited');
     await create(server.lambda, 'paused');
-    await create(server.lambda, 'single', { RECORD_FILE: join(dir, 'single.jsonl') });
+    await create(server.lambda, 'single', { RECORD_FILE: sharedFile(join(dir, 'single.jsonl')) });
   });
   after(async () => {
     await server.close();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
+import { scratchDir, sharedFile } from './support/scratch.js';
 import { eventually, records } from './support/wait.js';
 
 /** An external extension that records every event it is given (2020-01-01 Extensions API). */
@@ -44,7 +45,8 @@ describe('the Extensions API', () => {
   const file = () => join(dir, 'events.jsonl');
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'kindling-ext-'));
+    dir = scratchDir('kindling-ext-');
+    sharedFile(file());
     server = await startTestServer();
     const layer = await server.lambda.send(
       new PublishLayerVersionCommand({

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { clientFor, json, ROLE, startTestServer } from './support/kindling.js';
 import { spawnServe } from './support/serve-process.js';
+import { scratchDir } from './support/scratch.js';
 import { eventually } from './support/wait.js';
 
 const SLOW = `exports.handler = async (e) => {
@@ -77,12 +78,14 @@ describe('environment lifecycle', () => {
 
   it('kindling serve finishes in-flight invokes on SIGTERM, then exits cleanly', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kindling-serve-'));
+    // Not in the data directory, which a process sandbox run by root does not see (docs/sandboxes.md).
+    const scratch = scratchDir('kindling-serve-marker-');
     const serve = await spawnServe(['--data-dir', dataDir]);
     try {
       const { url } = serve;
       const lambda = clientFor(url);
       await createSlow(lambda, 'graceful');
-      const marker = join(dataDir, 'started');
+      const marker = join(scratch, 'started');
       const pending = lambda.send(new InvokeCommand({ FunctionName: 'graceful', Payload: Buffer.from(JSON.stringify({ ms: 700, marker })) }));
       await eventually(() => existsSync(marker), 'the invocation is running');
       serve.child.kill('SIGTERM');
@@ -96,6 +99,7 @@ describe('environment lifecycle', () => {
     } finally {
       serve.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 });

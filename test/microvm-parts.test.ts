@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cpioArchive } from '../src/sandbox/microvm/cpio.js';
-import { launchScript, shellQuote } from '../src/sandbox/microvm/guest-init.js';
+import { launchScript } from '../src/sandbox/microvm/guest-init.js';
+import { shellQuote } from '../src/sandbox/shell-quote.js';
 import { launchMessage, parseGuestMessage } from '../src/sandbox/microvm/guest-protocol.js';
 import { guestViewFor } from '../src/sandbox/microvm/guest-view.js';
 import { moduleLoadOrder } from '../src/sandbox/microvm/initramfs.js';
@@ -23,8 +24,7 @@ const SPEC: SandboxSpec = {
   env: {},
   memoryMb: 256,
   ephemeralStorageMb: 512,
-  network: 'none',
-  runtimeApiPort: 41234,
+  runtimeApi: { socketPath: '/tmp/kindling-rtapi-x/runtime-api.sock', grant: () => {}, loopbackPort: async () => 0 },
 };
 
 describe('microvm parts', () => {
@@ -74,18 +74,18 @@ describe('microvm parts', () => {
       cpus: 1,
       shares: { task: '/data/with,comma' },
       portFds: { control: 3, stdout: 4, stderr: 5 },
-      runtimeApiPort: 41234,
-      egress: false,
+      runtimeApiSocket: '/tmp/kindling-rtapi-x/runtime-api.sock',
       socat: '/usr/bin/socat',
+      runAs: 1879048192,
     };
     const args = qemuArgs(machine);
     const after = (flag: string) => args.filter((_, i) => args[i - 1] === flag);
     assert.match(after('-M')[0]!, /^microvm,/);
     assert.ok(args.includes('-nodefaults') && args.includes('-no-user-config'));
-    assert.deepEqual(after('-netdev'), ['user,id=net0,ipv6=off,restrict=on,guestfwd=tcp:10.0.2.100:9001-cmd:/usr/bin/socat - TCP:127.0.0.1:41234']);
+    assert.deepEqual(after('-netdev'), ['user,id=net0,ipv6=off,restrict=on,guestfwd=tcp:10.0.2.100:9001-cmd:/usr/bin/socat - UNIX-CONNECT:/tmp/kindling-rtapi-x/runtime-api.sock']);
+    assert.deepEqual(after('-runas'), ['1879048192:1879048192'], "QEMU drops to the environment's own uid");
     assert.ok(after('-fsdev').includes('local,id=fs-task,path=/data/with,,comma,security_model=none,readonly=on'));
     assert.ok(after('-device').every((device) => !device.includes('-pci')), 'virtio-mmio devices only');
-    assert.match(qemuArgs({ ...machine, egress: true }).join(' '), /user,id=net0,ipv6=off,restrict=off,/);
   });
 
   it('shows the guest /usr, the code, the runtime clients, and a runtime kept elsewhere', () => {
@@ -96,11 +96,11 @@ describe('microvm parts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kindling-bin-'));
     try {
       writeFileSync(join(dir, 'node'), '');
-      const elsewhere = guestViewFor({ ...SPEC, command: join(dir, 'node'), optDir: '/data/opt/x', network: 'egress' });
+      const elsewhere = guestViewFor({ ...SPEC, command: join(dir, 'node'), optDir: '/data/opt/x' });
       assert.equal(elsewhere.shares['bin'], dir);
       assert.equal(elsewhere.command, '/run/kindling-bin/node');
       assert.ok(elsewhere.kernelArgs.includes('kindling.bin=1') && elsewhere.kernelArgs.includes('kindling.opt=1'));
-      assert.ok(elsewhere.kernelArgs.some((arg) => arg.startsWith('kindling.deny=')));
+      assert.ok(!elsewhere.kernelArgs.some((arg) => arg.startsWith('kindling.egress') || arg.startsWith('kindling.deny')), 'no guest has a route out');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

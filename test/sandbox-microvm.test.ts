@@ -57,7 +57,7 @@ describe('microvm: a busybox shell runtime', { skip }, () => {
     let ready!: () => void;
     const nextSeen = new Promise<void>((resolve) => (ready = resolve));
     const endpoint = new RuntimeApiEndpoint({ onNext: () => ready(), onInitError: () => {} });
-    const port = await endpoint.listen();
+    await endpoint.listen(tmpdir());
     const sandbox: Sandbox = await vm.start({
       id: 'shell',
       functionName: 'shell',
@@ -68,8 +68,7 @@ describe('microvm: a busybox shell runtime', { skip }, () => {
       env: { PATH: '/usr/bin:/bin', ...env },
       memoryMb: 128,
       ephemeralStorageMb: 64,
-      network: 'none',
-      runtimeApiPort: port,
+      runtimeApi: endpoint,
     });
     const out: string[] = [];
     const err: string[] = [];

@@ -1,7 +1,10 @@
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { ExtensionsApi } from './extensions-api.js';
 import { errorPayload, MAX_RESPONSE_BYTES, type Invocation, type RuntimeOutcome } from './invocation.js';
+import { loopbackPeerUid } from './peer-uid.js';
 
 const PREFIX = '/2018-06-01/runtime/';
 const NEXT = `${PREFIX}invocation/next`;
@@ -24,9 +27,15 @@ interface InFlight {
   readonly resolve: (outcome: RuntimeOutcome) => void;
 }
 
+const SOCKET_NAME = 'runtime-api.sock';
+
 /**
- * The Runtime API (2018-06-01) of ONE execution environment, on its own loopback port: the
- * environment sees only its own invocations because no other invocation ever reaches this server.
+ * The Runtime API (2018-06-01) of ONE execution environment: the environment sees only its own
+ * invocations because no other invocation ever reaches this server, and nothing but the
+ * environment reaches it. It listens on a unix socket in a directory of its own (mkdtemp: 0700,
+ * the server's user), never on a TCP port anyone could dial: the sandbox driver binds the socket
+ * in, bridges to it as the sandbox's uid (grant), or, for a sandbox on the host's network, asks
+ * for a loopback port that serves one uid only.
  */
 export class RuntimeApiEndpoint {
   readonly #server: Server;
@@ -34,7 +43,8 @@ export class RuntimeApiEndpoint {
   #waiting: ServerResponse | undefined;
   #queued: Invocation | undefined;
   #inFlight: InFlight | undefined;
-  #port = 0;
+  #dir: string | undefined;
+  #loopback: net.Server | undefined;
   #extensions: ExtensionsApi | undefined;
 
   constructor(events: EndpointEvents) {
@@ -47,17 +57,58 @@ export class RuntimeApiEndpoint {
     this.#server.headersTimeout = 0;
   }
 
-  async listen(): Promise<number> {
+  /** Listens on a socket in a new private directory under `baseDir`; returns the socket's path. */
+  async listen(baseDir: string): Promise<string> {
+    const dir = mkdtempSync(join(baseDir, 'kindling-rtapi-'));
+    this.#dir = dir;
+    const path = join(dir, SOCKET_NAME);
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(0, '127.0.0.1', () => resolve());
+      this.#server.listen(path, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
     });
-    this.#port = (this.#server.address() as AddressInfo).port;
-    return this.#port;
+    // Connecting takes write permission on the socket, and the sandbox's uid is not the server's:
+    // the directory (0700) is what keeps everyone else out.
+    chmodSync(path, 0o666);
+    return path;
   }
 
-  get port(): number {
-    return this.#port;
+  get socketPath(): string {
+    if (this.#dir === undefined) throw new Error('the Runtime API endpoint is not listening');
+    return join(this.#dir, SOCKET_NAME);
+  }
+
+  /** Hands the socket's directory to `uid` (still 0700): that uid's bridge may connect, nobody else. */
+  grant(uid: number): void {
+    if (this.#dir === undefined) throw new Error('the Runtime API endpoint is not listening');
+    chownSync(this.#dir, uid, uid);
+  }
+
+  /**
+   * A loopback TCP port for a sandbox on the host's network, serving only processes of `uid`. The
+   * check reads the kernel's socket table once per connection (a runtime keeps one keep-alive
+   * connection), before the HTTP server sees a byte; a connection from anyone else is closed.
+   */
+  async loopbackPort(uid: number): Promise<number> {
+    const loopback = net.createServer({ noDelay: true }, (socket) => {
+      const port = (loopback.address() as AddressInfo).port;
+      if (socket.remoteAddress !== '127.0.0.1' || loopbackPeerUid(port, socket.remotePort ?? 0) !== uid) {
+        socket.destroy();
+        return;
+      }
+      this.#server.emit('connection', socket);
+    });
+    this.#loopback = loopback;
+    await new Promise<void>((resolve, reject) => {
+      loopback.once('error', reject);
+      loopback.listen(0, '127.0.0.1', () => {
+        loopback.off('error', reject);
+        resolve();
+      });
+    });
+    return (loopback.address() as AddressInfo).port;
   }
 
   /** Hands an invocation to the runtime; settles with what the runtime answers. */
@@ -85,6 +136,8 @@ export class RuntimeApiEndpoint {
     this.#waiting = undefined;
     this.#server.closeAllConnections();
     this.#server.close();
+    this.#loopback?.close();
+    if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true });
   }
 
   #send(res: ServerResponse, invocation: Invocation): void {

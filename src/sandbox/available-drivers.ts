@@ -5,6 +5,7 @@ import { NamespaceSandboxDriver } from './namespace/namespace-driver.js';
 import { MicroVmSandboxDriver } from './microvm/microvm-driver.js';
 import { ProcessSandboxDriver } from './process/process-sandbox.js';
 import type { SandboxDriver } from './sandbox.js';
+import { UidPool } from './uid-pool.js';
 
 export interface SandboxOptions {
   readonly sandbox: 'auto' | SandboxDriverName;
@@ -20,10 +21,12 @@ export interface SandboxOptions {
  * that cannot run here is left out with the reason printed.
  */
 export async function selectSandboxes(options: SandboxOptions, logger: Logger): Promise<SandboxSelection> {
+  // One pool for every driver: no two live environments share a host uid, whatever their driver.
+  const uids = new UidPool();
   const candidates: SandboxDriver[] = [
-    new ProcessSandboxDriver(options.prlimit ? { prlimit: options.prlimit } : {}),
-    new NamespaceSandboxDriver(),
-    new MicroVmSandboxDriver({ dataDir: options.dataDir, logger }),
+    new ProcessSandboxDriver({ dataDir: options.dataDir, uids, logger, ...(options.prlimit ? { prlimit: options.prlimit } : {}) }),
+    new NamespaceSandboxDriver({ uids }),
+    new MicroVmSandboxDriver({ dataDir: options.dataDir, logger, uids }),
   ];
   const usable: SandboxDriver[] = [];
   for (const driver of candidates) {
@@ -35,7 +38,7 @@ export async function selectSandboxes(options: SandboxOptions, logger: Logger): 
   if (name === 'auto') {
     name = usable.some((d) => d.name === 'namespace') ? 'namespace' : 'process';
     if (name === 'process') {
-      logger.warn('sandbox: the namespace driver is not available here, so functions run in the process sandbox, which does not isolate them from the host');
+      logger.warn('sandbox: the namespace driver is not available here, so functions run in the process sandbox, which isolates them from the host only by a uid of their own (see docs/sandboxes.md)');
     }
   }
   if (!usable.some((d) => d.name === name)) {

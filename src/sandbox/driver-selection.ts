@@ -3,7 +3,10 @@ import type { SandboxDriver } from './sandbox.js';
 
 /** The tag a function sets to ask for another sandbox driver than the server's default. */
 export const SANDBOX_TAG = 'kindling:sandbox';
-/** The tag reserved for a function's outbound network; only `none` is accepted today (docs/security.md). */
+/**
+ * The tag that once gave a function the host's network (`egress`). No sandbox has a route to the
+ * host any more; the control plane refuses the tag until an isolated outbound route exists.
+ */
 export const NETWORK_TAG = 'kindling:network';
 
 /**

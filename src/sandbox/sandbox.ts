@@ -28,10 +28,11 @@ export interface SandboxSpec {
   readonly memoryMb: number;
   /** The size of the private /tmp (EphemeralStorage). */
   readonly ephemeralStorageMb: number;
-  /** `none`: the Runtime API only (the default); `egress`: outbound network too. */
-  readonly network: 'none' | 'egress';
-  /** Host loopback port of the environment's Runtime API. */
-  readonly runtimeApiPort: number;
+  /**
+   * The environment's Runtime API (and Extensions API), reachable by this sandbox and nothing else.
+   * A sandbox has no other way out: no route to any address of the host.
+   */
+  readonly runtimeApi: RuntimeApiAccess;
   /**
    * PackageType Image: the image's unpacked root file system on the host (the same tree as
    * codeDir). A driver shows it read-only as the sandbox's `/`, with its own /proc, /dev and /tmp,
@@ -40,6 +41,27 @@ export interface SandboxSpec {
   readonly rootfs?: string;
   /** The runtime's working directory inside the sandbox; the task root when not given. */
   readonly workingDir?: string;
+}
+
+/**
+ * How a driver connects its sandbox to the environment's Runtime API. The API listens on a unix
+ * socket in a directory of its own that only the server's user may enter (0700): no TCP port,
+ * so no other local user, and no other sandbox, can poll its `/next` or answer for it.
+ */
+export interface RuntimeApiAccess {
+  /** The socket on the host; a driver binds it into the sandbox or bridges to it. */
+  readonly socketPath: string;
+  /**
+   * Gives the socket's directory to `uid` (its owner, still 0700), for a bridge that runs as the
+   * sandbox's own uid: processes of that uid (and root) may connect, other users still cannot.
+   */
+  grant(uid: number): void;
+  /**
+   * A loopback TCP port that serves only connections made by processes of `uid` (the kernel's
+   * socket table is checked once per connection; others are closed before a byte is read). For
+   * a sandbox that shares the host's network and cannot be handed the socket.
+   */
+  loopbackPort(uid: number): Promise<number>;
 }
 
 export interface SandboxExit {
@@ -67,6 +89,11 @@ export interface Sandbox {
   /** Immediate SIGKILL (timeouts, crashes). */
   kill(): void;
   stats(): SandboxStats;
+  /**
+   * The environment's Init is over (the runtime asked for work). The namespace driver starts its
+   * CPU cap here: Lambda lets Init burst.
+   */
+  initEnded?(): void;
 }
 
 export interface SandboxDriver {

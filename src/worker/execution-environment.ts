@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { endLine, reportLine, splitLines, startLine, timeoutLine, type LogSink } from '../logs/index.js';
 import {
@@ -7,7 +8,7 @@ import {
   type InitFailure,
   type RuntimeOutcome,
 } from '../runtime-api/index.js';
-import { NETWORK_TAG, type PathView, type Sandbox, type SandboxExit, type SandboxSelection } from '../sandbox/index.js';
+import { type PathView, type Sandbox, type SandboxExit, type SandboxSelection } from '../sandbox/index.js';
 import { newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionLayer, FunctionRecord } from '../store/index.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
@@ -118,7 +119,7 @@ export class ExecutionEnvironment {
    */
   async init(requestId?: string): Promise<InitFailure | undefined> {
     const started = performance.now();
-    const port = await this.#endpoint.listen();
+    await this.#endpoint.listen(tmpdir());
     const driver = this.#deps.sandboxes.forTags(this.#fn.tags);
     const optDir = this.#fn.layers?.length ? await this.#deps.optDir(this.#fn.layers) : undefined;
     let launch: ReturnType<typeof launchFor>;
@@ -165,8 +166,7 @@ export class ExecutionEnvironment {
         env: launch.env,
         memoryMb: this.#fn.memorySize,
         ephemeralStorageMb: this.#fn.ephemeralStorage,
-        network: this.#fn.tags[NETWORK_TAG] === 'egress' ? 'egress' : 'none',
-        runtimeApiPort: port,
+        runtimeApi: this.#endpoint,
         ...(launch.rootfs ? { rootfs: launch.rootfs } : {}), // PackageType Image
         ...(launch.workingDir ? { workingDir: launch.workingDir } : {}),
       });
@@ -195,6 +195,7 @@ export class ExecutionEnvironment {
     this.#deps.clock.clearTimeout(timer!);
     this.#initDurationMs = performance.now() - started;
     if (end.kind === 'ready') {
+      sandbox.initEnded?.();
       // Lambda's REPORT shows Init Duration only when Init ran as part of the invocation.
       if (this.#initializationType === 'provisioned-concurrency') this.#initDurationMs = undefined;
       return undefined;

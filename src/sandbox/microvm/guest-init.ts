@@ -1,3 +1,4 @@
+import { shellQuote } from '../shell-quote.js';
 import { GUEST } from './guest-protocol.js';
 
 const { ports, shares, uid, gid, user, runtimeApi } = GUEST;
@@ -28,7 +29,7 @@ fail() {
   exit 1
 }
 
-mem_mb=128 tmp_mb=512 opt=0 bin=0 egress=0 deny= probe=0
+mem_mb=128 tmp_mb=512 opt=0 bin=0 probe=0
 read -r cmdline < /proc/cmdline
 for word in $cmdline; do
   case $word in
@@ -36,8 +37,6 @@ for word in $cmdline; do
     kindling.tmp=*) tmp_mb=\${word#*=} ;;
     kindling.opt=1) opt=1 ;;
     kindling.bin=1) bin=1 ;;
-    kindling.deny=*) deny=\${word#*=} ;;
-    kindling.egress=1) egress=1 ;;
     kindling.probe=1) probe=1 ;;
   esac
 done
@@ -98,16 +97,6 @@ echo 1024 > ${FUNCTION_CGROUP}/pids.max
 ip link set lo up
 ip link set eth0 up || fail "no network device"
 ip addr add 10.0.2.15/24 dev eth0
-if [ $egress = 1 ]; then
-  ip route add default via 10.0.2.2
-  # 10.0.2.2 is QEMU's alias for the host's loopback: egress must not reach Kindling itself.
-  ip route add prohibit 10.0.2.2/32
-  # and neither must the host's own addresses.
-  IFS=,
-  for address in $deny; do ip route add prohibit "$address/32"; done
-  unset IFS
-  echo "nameserver 10.0.2.3" > /etc/resolv.conf
-fi
 
 read -r word size <&3 || fail "no launch script from the host"
 [ "$word" = launch ] || fail "unexpected '$word' from the host"
@@ -170,11 +159,6 @@ export function launchScript(
     ].join(' '),
     '',
   ].join('\n');
-}
-
-/** One word for the shell, whatever it holds: single quotes, with ' written as '\\''. */
-export function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** The guest's /etc: the function's user and the names a runtime looks up. */

@@ -1,5 +1,4 @@
 import { realpathSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
 import { basename, dirname } from 'node:path';
 import type { SandboxSpec } from '../sandbox.js';
 import { GUEST_BIN_DIR } from './guest-init.js';
@@ -40,25 +39,15 @@ export function guestViewFor(spec: SandboxSpec): GuestView {
       command = `${GUEST_BIN_DIR}/${basename(real)}`;
     }
   }
-  const egress = spec.network === 'egress';
   const kernelArgs = [
     `kindling.mem=${spec.memoryMb}`,
     `kindling.tmp=${spec.ephemeralStorageMb}`,
     ...(spec.optDir ? ['kindling.opt=1'] : []),
     ...(shares[GUEST.shares.bin] ? ['kindling.bin=1'] : []),
-    ...(egress ? ['kindling.egress=1', `kindling.deny=${hostAddresses().join(',')}`] : []),
   ];
   return { shares, command, kernelArgs };
 }
 
 function visible(path: string): boolean {
   return GUEST_PATHS.some((prefix) => path.startsWith(prefix));
-}
-
-/** The host's own IPv4 addresses: a guest with egress reaches the world through QEMU, not the host. */
-function hostAddresses(): string[] {
-  return Object.values(networkInterfaces())
-    .flat()
-    .filter((address) => address?.family === 'IPv4' && !address.internal)
-    .map((address) => address!.address);
 }

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../../shared/index.js';
 import type { Sandbox, SandboxDriver, SandboxSpec } from '../sandbox.js';
+import { UidPool } from '../uid-pool.js';
 import { chooseAccelerator, type AcceleratorChoice } from './accelerator.js';
 import { prepareGuestBoot, type GuestBoot } from './guest-boot.js';
 import { launchScript } from './guest-init.js';
@@ -20,6 +21,8 @@ export interface MicroVmOptions {
   readonly dataDir: string;
   readonly logger?: Logger;
   readonly tools?: HostToolPaths;
+  /** Host uids for QEMU when the server is root, shared with the other drivers. */
+  readonly uids?: UidPool;
 }
 
 /**
@@ -61,6 +64,7 @@ export class MicroVmSandboxDriver implements SandboxDriver {
   readonly #cacheDir: string;
   readonly #logger: Logger;
   readonly #paths: HostToolPaths;
+  readonly #uids: UidPool;
   #tools: HostTools | string | undefined;
   #prepared: Promise<Prepared> | undefined;
   #accelerator: AcceleratorChoice | undefined;
@@ -69,6 +73,7 @@ export class MicroVmSandboxDriver implements SandboxDriver {
     this.#cacheDir = join(options.dataDir, 'microvm');
     this.#logger = options.logger ?? silentLogger;
     this.#paths = options.tools ?? {};
+    this.#uids = options.uids ?? new UidPool();
   }
 
   /**
@@ -95,6 +100,10 @@ export class MicroVmSandboxDriver implements SandboxDriver {
     if (spec.rootfs !== undefined) throw new Error('the microvm sandbox does not run container images (PackageType Image)');
     const { tools, boot, accelerator } = await this.#prepare();
     const view = guestViewFor(spec);
+    // Run as root, QEMU drops to a host uid of this environment's own once it has opened its
+    // files; its guestfwd's socat runs as that uid too, so the socket's directory is handed to it.
+    const runAs = process.getuid?.() === 0 ? this.#uids.take() : undefined;
+    if (runAs !== undefined) spec.runtimeApi.grant(runAs);
     const args = qemuArgs({
       accelerator: accelerator.accelerator,
       kernel: boot.kernel,
@@ -109,10 +118,9 @@ export class MicroVmSandboxDriver implements SandboxDriver {
       cpus: Math.min(MAX_VCPUS, availableParallelism(), Math.max(1, Math.ceil(spec.memoryMb / MB_PER_VCPU))),
       shares: view.shares,
       portFds: PORT_FDS,
-      runtimeApiPort: spec.runtimeApiPort,
-      egress: spec.network === 'egress',
+      runtimeApiSocket: spec.runtimeApi.socketPath,
       socat: tools.socat,
-      ...(process.getuid?.() === 0 && hasUser('nobody') ? { runAs: 'nobody' } : {}),
+      ...(runAs !== undefined ? { runAs } : {}),
     });
     const qemu = spawn(tools.qemu, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
@@ -120,19 +128,33 @@ export class MicroVmSandboxDriver implements SandboxDriver {
       // not kill environments mid-invoke, and kill() reaches the socat relays QEMU started.
       detached: true,
     });
-    await new Promise<void>((resolve, reject) => {
+    const spawned = new Promise<void>((resolve, reject) => {
       qemu.once('spawn', resolve);
       qemu.once('error', reject);
     });
+    spawned.catch(() => {
+      if (runAs !== undefined) this.#uids.release(runAs);
+    });
+    await spawned;
     const stdio = qemu.stdio as unknown as Socket[];
     const [control, stdout, stderr] = [PORT_FDS.control, PORT_FDS.stdout, PORT_FDS.stderr].map((fd) => stdio[fd]);
     const runtimeApiAddress = `${GUEST.runtimeApi.address}:${GUEST.runtimeApi.port}`;
     const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApiAddress };
     control!.write(launchMessage(launchScript(view.command, spec.args, env, spec.workingDir)));
-    return new MicroVmSandbox(
+    const sandbox = new MicroVmSandbox(
       { qemu, control: control!, stdout: stdout!, stderr: stderr! },
       { id: spec.id, runtimeApiAddress, logger: this.#logger },
     );
+    void sandbox.exited.then(() => {
+      // The guestfwd relays are QEMU's children, in its process group: gone with it, then the uid is free.
+      try {
+        process.kill(-qemu.pid!, 'SIGKILL');
+      } catch {
+        // none left
+      }
+      if (runAs !== undefined) this.#uids.release(runAs);
+    });
+    return sandbox;
   }
 
   #hostTools(): HostTools | string {
@@ -155,13 +177,5 @@ export class MicroVmSandboxDriver implements SandboxDriver {
     })();
     this.#prepared.catch(() => (this.#prepared = undefined));
     return this.#prepared;
-  }
-}
-
-function hasUser(name: string): boolean {
-  try {
-    return readFileSync('/etc/passwd', 'utf8').split('\n').some((line) => line.startsWith(`${name}:`));
-  } catch {
-    return false;
   }
 }

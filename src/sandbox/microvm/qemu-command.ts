@@ -13,11 +13,14 @@ export interface MachineSpec {
   readonly shares: Readonly<Record<string, string>>;
   /** File descriptors (inherited by QEMU) of the host ends of the three virtio-serial ports. */
   readonly portFds: { readonly control: number; readonly stdout: number; readonly stderr: number };
-  readonly runtimeApiPort: number;
-  readonly egress: boolean;
+  /** The environment's Runtime API socket on the host, which the guestfwd's socat connects to. */
+  readonly runtimeApiSocket: string;
   readonly socat: string;
-  /** The unprivileged host user QEMU drops to once it has opened its files, when run as root. */
-  readonly runAs?: string;
+  /**
+   * The unprivileged host uid (and gid) QEMU drops to once it has opened its files, when run as
+   * root: one of the environment's own, so no other process on the host shares it.
+   */
+  readonly runAs?: number;
 }
 
 const GUEST_RAM = 'guest-ram';
@@ -28,8 +31,8 @@ export const GUEST_RAM_FILE = '/memfd:memory-backend-memfd';
  * QEMU's `microvm` machine, the Firecracker model: no PCI, no firmware beyond qboot, no default
  * devices, direct kernel boot, and only virtio-mmio devices: a virtio-serial bus with three ports
  * (control, stdout, stderr), one 9p device per share, and one network card on QEMU's user-mode
- * stack. `restrict=on` keeps that stack off every real network: the guest's one way out is the
- * `guestfwd` to its Runtime API endpoint on the host's loopback.
+ * stack. `restrict=on` keeps that stack off every real network and off the host: the guest's one
+ * way out is the `guestfwd` to its Runtime API's unix socket.
  */
 export function qemuArgs(spec: MachineSpec): string[] {
   const { address, port } = GUEST.runtimeApi;
@@ -43,7 +46,7 @@ export function qemuArgs(spec: MachineSpec): string[] {
     // the guestfwd's socat, which `elevateprivileges=deny` (or `children`) kills, and -runas
     // needs them; after -runas there is no privilege left to raise.
     ...['-sandbox', 'on,obsolete=deny,resourcecontrol=deny'],
-    ...(spec.runAs ? ['-runas', spec.runAs] : []),
+    ...(spec.runAs !== undefined ? ['-runas', `${spec.runAs}:${spec.runAs}`] : []),
     // The kernel console (boot messages, panics, OOM reports) on the serial line, never in function logs.
     ...['-serial', 'stdio'],
     ...['-kernel', spec.kernel, '-initrd', spec.initrd, '-append', spec.kernelArgs.join(' ')],
@@ -64,9 +67,11 @@ export function qemuArgs(spec: MachineSpec): string[] {
       '-device', `virtio-9p-device,fsdev=fs-${tag},mount_tag=${tag}`,
     );
   }
-  const forward = `guestfwd=tcp:${address}:${port}-cmd:${spec.socat} - TCP:127.0.0.1:${spec.runtimeApiPort}`;
+  // QEMU splits the command on spaces and the option on commas: the socket's path has neither
+  // (a mkdtemp name under the temporary directory) unless TMPDIR does.
+  const forward = `guestfwd=tcp:${address}:${port}-cmd:${spec.socat} - UNIX-CONNECT:${optionValue(spec.runtimeApiSocket)}`;
   args.push(
-    '-netdev', `user,id=net0,ipv6=off,restrict=${spec.egress ? 'off' : 'on'},${forward}`,
+    '-netdev', `user,id=net0,ipv6=off,restrict=on,${forward}`,
     '-device', 'virtio-net-device,netdev=net0',
   );
   return args;

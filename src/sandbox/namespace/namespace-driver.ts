@@ -6,9 +6,9 @@ import type { Writable } from 'node:stream';
 import { LAMBDA_PATHS, type Sandbox, type SandboxDriver, type SandboxSpec } from '../sandbox.js';
 import { detectCgroups, limitsFor, type CgroupTree, type SandboxCgroup } from './cgroups.js';
 import { NamespaceSandbox } from './namespace-sandbox.js';
-import { RuntimeApiRelay } from './runtime-api-relay.js';
-import { commandLine, ETC_FILES, hostRootEntries, innerOptions, nulSeparated, outerOptions, runtimeApiAddress, type Tools } from './sandbox-view.js';
-import { UidPool } from './uid-pool.js';
+import { RUNTIME_API_ADDRESS } from '../runtime-api-bridge.js';
+import { commandLine, ETC_FILES, hostRootEntries, innerOptions, nulSeparated, outerOptions, type Tools } from './sandbox-view.js';
+import { UidPool } from '../uid-pool.js';
 
 const CGROUP_PREFIX = 'kindling-';
 const RUN_DIR_PREFIX = 'kindling-ns-';
@@ -28,9 +28,13 @@ export class NamespaceSandboxDriver implements SandboxDriver {
   readonly pathView = 'lambda' as const;
   /** An image's root is the inner stage's `/` (sandbox-view.ts). */
   readonly runsImages = true;
-  readonly #uids = new UidPool();
+  readonly #uids: UidPool;
   #probe: Promise<string | undefined> | undefined;
   #setup: Setup | undefined;
+
+  constructor(options: { uids?: UidPool } = {}) {
+    this.#uids = options.uids ?? new UidPool();
+  }
 
   unavailable(): Promise<string | undefined> {
     this.#probe ??= this.#check();
@@ -43,13 +47,11 @@ export class NamespaceSandboxDriver implements SandboxDriver {
     const runDir = join(tmpdir(), `${RUN_DIR_PREFIX}${spec.id}`);
     mkdirSync(runDir, { mode: 0o700 });
     let hostUid: number | undefined;
-    let relay: RuntimeApiRelay | undefined;
     let cgroup: SandboxCgroup | undefined;
     let cleaned = false;
     const cleanup = (emptied: boolean) => {
       if (cleaned) return;
       cleaned = true;
-      relay?.close();
       if (cgroup) emptied = cgroup.remove() && emptied;
       rmSync(runDir, { recursive: true, force: true });
       // A uid whose processes might outlive the sandbox is never handed out again.
@@ -61,9 +63,9 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       const created = setup.cgroups.create(`${CGROUP_PREFIX}${spec.id}`, limitsFor(spec.memoryMb));
       cgroup = created;
       // Init runs at a default process's CPU weight, uncapped; the share proportional to memory
-      // and the hard cap start with the runtime's first call to its Runtime API, the way Lambda
-      // lets Init burst: at 128 MB the cap is 7% of a CPU, which would stretch the runtime's own
-      // start-up many times over. An egress sandbox has no bridge to watch: capped from the start.
+      // and the hard cap start when Init is over (Sandbox.initEnded), the way Lambda lets Init
+      // burst: at 128 MB the cap is 7% of a CPU, which would stretch the runtime's own start-up
+      // many times over.
       const capCpu = () => {
         try {
           created.capCpu();
@@ -71,8 +73,6 @@ export class NamespaceSandboxDriver implements SandboxDriver {
           // the sandbox is already gone
         }
       };
-      if (spec.network === 'none') relay = await RuntimeApiRelay.open(join(runDir, 'api.sock'), spec.runtimeApiPort, capCpu);
-      else capCpu();
       const input = { spec, tools: setup.tools, hostUid, runDir, ...(spec.rootfs === undefined ? outsideUsr(spec.command) : {}) };
       // bwrap reads its arguments from fd 3 before it does anything else: it waits there while
       // it is moved into the cgroups, so the runtime and all it starts are inside from their birth.
@@ -83,7 +83,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
         detached: true,
       });
       await spawned(child);
-      const sandbox = new NamespaceSandbox(child, cgroup, runtimeApiAddress(spec), cleanup);
+      const sandbox = new NamespaceSandbox(child, cgroup, RUNTIME_API_ADDRESS, cleanup, capCpu);
       try {
         cgroup.join(child.pid!);
       } catch (err) {
@@ -126,6 +126,12 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       this.#prepare();
       dir = mkdtempSync(join(tmpdir(), 'kindling-probe-code-'));
       chmodSync(dir, 0o755);
+      // Something to bind where the Runtime API socket goes; the trial never calls it.
+      const socketPath = join(dir, 'runtime-api.sock');
+      writeFileSync(socketPath, '');
+      const unused = () => {
+        throw new Error('the trial sandbox has no Runtime API');
+      };
       const sandbox = await this.start({
         id: `probe-${process.pid}-${Date.now().toString(36)}`,
         functionName: 'probe',
@@ -136,8 +142,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
         env: {},
         memoryMb: 128,
         ephemeralStorageMb: 1,
-        network: 'none',
-        runtimeApiPort: 9,
+        runtimeApi: { socketPath, grant: unused, loopbackPort: unused },
       });
       let output = '';
       sandbox.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -14,7 +14,7 @@ const REAP_GRACE_MS = 2000;
 /**
  * One running namespace sandbox. `child` is the outer bwrap, the host-side parent of the PID
  * namespace; every process of the sandbox, bwrap included, is in `cgroup`, which is how they are
- * all found and signalled. Cleanup (cgroup, relay, directories, uid) runs before `exited` settles.
+ * all found and signalled. Cleanup (cgroup, directories, uid) runs before `exited` settles.
  */
 export class NamespaceSandbox implements Sandbox {
   readonly exited: Promise<SandboxExit>;
@@ -25,9 +25,11 @@ export class NamespaceSandbox implements Sandbox {
   /** bwrap has exited: what is left is cleanup, and signals could reach a recycled pid. */
   #ended = false;
   #killTimer: NodeJS.Timeout | undefined;
+  readonly #capCpu: () => void;
 
-  constructor(child: ChildProcess, cgroup: SandboxCgroup, runtimeApiAddress: string, cleanup: (emptied: boolean) => void) {
+  constructor(child: ChildProcess, cgroup: SandboxCgroup, runtimeApiAddress: string, cleanup: (emptied: boolean) => void, capCpu: () => void) {
     this.#child = child;
+    this.#capCpu = capCpu;
     this.#cgroup = cgroup;
     this.runtimeApiAddress = runtimeApiAddress;
     this.exited = new Promise((resolve) => {
@@ -65,6 +67,11 @@ export class NamespaceSandbox implements Sandbox {
     for (const pid of this.#cgroup.pids()) if (pid !== this.#child.pid) signal(pid, 'SIGKILL');
     this.#killTimer = setTimeout(() => this.#child.kill('SIGKILL'), REAP_GRACE_MS);
     this.#killTimer.unref();
+  }
+
+  /** Init is over: the CPU share and cap proportional to memory start now (Lambda lets Init burst). */
+  initEnded(): void {
+    if (!this.#ended) this.#capCpu();
   }
 
   stats(): SandboxStats {

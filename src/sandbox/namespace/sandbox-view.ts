@@ -1,8 +1,6 @@
 import { lstatSync, readlinkSync } from 'node:fs';
+import { bridgeLines, RUNTIME_API_ADDRESS } from '../runtime-api-bridge.js';
 import { LAMBDA_PATHS, type SandboxSpec } from '../sandbox.js';
-
-/** Where the runtime reaches its Runtime API inside its own network namespace, as on Lambda. */
-const RUNTIME_API_PORT_INSIDE = 9001;
 /** Lambda runs functions as sbx_user1051, uid 993, gid 990. */
 const UID_INSIDE = 993;
 const GID_INSIDE = 990;
@@ -13,15 +11,12 @@ const IMAGE_INSIDE = `${RUN_DIR_INSIDE}/image`;
 /** Lambda's per-environment limit on file descriptors (quotas page). */
 const NOFILE = 1024;
 
-/** The sandbox's /etc files (beside ld.so.cache and, with egress, the host's name resolution). */
+/** The sandbox's /etc files (beside ld.so.cache). */
 export const ETC_FILES = {
   passwd: `root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:${UID_INSIDE}:${GID_INSIDE}::/tmp:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n`,
   group: `root:x:0:\nsbx_user1051:x:${GID_INSIDE}:\nnogroup:x:65534:\n`,
   hosts: '127.0.0.1\tlocalhost\n::1\tlocalhost\n',
 } as const;
-
-/** What an egress sandbox also sees of the host's /etc: name resolution and CA certificates. */
-const EGRESS_ETC = ['/etc/resolv.conf', '/etc/hosts', '/etc/nsswitch.conf', '/etc/host.conf', '/etc/gai.conf', '/etc/ssl', '/etc/ca-certificates'];
 
 export interface Tools {
   readonly bwrap: string;
@@ -34,7 +29,7 @@ export interface ViewInput {
   readonly tools: Tools;
   /** The host uid (and gid) the sandbox runs as. */
   readonly hostUid: number;
-  /** The sandbox's private directory on the host: etc files and, without egress, the Runtime API socket. */
+  /** The sandbox's private directory on the host: its etc files. */
   readonly runDir: string;
   /** The runtime command's file on the host, when it is outside the read-only runtime (/usr). */
   readonly extraCommand?: string;
@@ -43,8 +38,8 @@ export interface ViewInput {
 /**
  * The arguments of the two bubblewrap stages.
  *
- * Outer (run as root): builds the view — new mount, PID, IPC, UTS, cgroup and (without egress)
- * network namespaces; read-only /usr, the function's code, layers and Kindling's runtime clients
+ * Outer (run as root): builds the view — new mount, PID, IPC, UTS, cgroup and network
+ * namespaces (the network one has only a loopback: no route to the host or anywhere); read-only /usr, the function's code, layers and Kindling's runtime clients
  * at Lambda's paths; a /tmp of EphemeralStorage size; /proc, a minimal /dev and /etc — then drops
  * to the sandbox's host uid (setpriv: no capabilities, no_new_privs). Root is needed to bind the
  * code, which lies under the server's private data directory.
@@ -59,11 +54,9 @@ export interface ViewInput {
  */
 export function outerOptions(input: ViewInput, hostEntries: readonly string[]): string[] {
   const { spec, runDir } = input;
-  const egress = spec.network === 'egress';
   const image = spec.rootfs !== undefined;
   return [
-    '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup',
-    ...(egress ? [] : ['--unshare-net']),
+    '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup', '--unshare-net',
     '--die-with-parent', '--new-session', '--hostname', 'localhost',
     '--ro-bind', '/usr', '/usr',
     ...hostEntries,
@@ -84,23 +77,20 @@ export function outerOptions(input: ViewInput, hostEntries: readonly string[]): 
     '--ro-bind', `${runDir}/passwd`, '/etc/passwd',
     '--ro-bind', `${runDir}/group`, '/etc/group',
     '--ro-bind-try', '/etc/ld.so.cache', '/etc/ld.so.cache',
-    ...(egress
-      ? EGRESS_ETC.flatMap((path) => ['--ro-bind-try', path, path])
-      : ['--ro-bind', `${runDir}/hosts`, '/etc/hosts', '--perms', '0755', '--dir', RUN_DIR_INSIDE, '--ro-bind', `${runDir}/api.sock`, SOCKET_INSIDE]),
+    '--ro-bind', `${runDir}/hosts`, '/etc/hosts',
+    // The environment's Runtime API socket: its directory on the host is root's and private, so
+    // this bind is the only way to it. (An image's stage made RUN_DIR_INSIDE above.)
+    ...(image ? [] : ['--perms', '0755', '--dir', RUN_DIR_INSIDE]),
+    '--ro-bind', spec.runtimeApi.socketPath, SOCKET_INSIDE,
     '--chdir', image ? '/' : LAMBDA_PATHS.taskRoot,
     '--remount-ro', '/',
   ];
 }
 
-/** Inside its own network namespace 127.0.0.1:9001 (the bridge); with egress, the host's loopback port itself. */
-export function runtimeApiAddress(spec: SandboxSpec): string {
-  return spec.network === 'egress' ? `127.0.0.1:${spec.runtimeApiPort}` : `127.0.0.1:${RUNTIME_API_PORT_INSIDE}`;
-}
-
 /** The inner stage's options; the function's environment goes here, never on a command line. */
 export function innerOptions(input: ViewInput): string[] {
   const { spec } = input;
-  const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: runtimeApiAddress(spec) };
+  const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: RUNTIME_API_ADDRESS };
   return [
     '--unshare-user', '--uid', String(UID_INSIDE), '--gid', String(GID_INSIDE), '--disable-userns',
     ...(spec.rootfs === undefined ? ['--dev-bind', '/', '/'] : imageView(spec)),
@@ -113,7 +103,7 @@ export function innerOptions(input: ViewInput): string[] {
  * A container image's view (inner stage): the image read-only as `/`, with the outer stage's /proc
  * (the sandbox's PID namespace; a fresh procfs needs a PID namespace this user namespace owns),
  * /dev and EphemeralStorage /tmp, and the sandbox's passwd, group and hosts over the image's
- * (with egress, the host's hosts and resolv.conf, as the outer stage shows them). Nothing else of
+ * Nothing else of
  * the host: its /usr, /lib* and the tools of the outer stage stay outside.
  */
 function imageView(spec: SandboxSpec): string[] {
@@ -124,9 +114,7 @@ function imageView(spec: SandboxSpec): string[] {
     '--bind', '/tmp', '/tmp',
     '--ro-bind', '/etc/passwd', '/etc/passwd',
     '--ro-bind', '/etc/group', '/etc/group',
-    ...(spec.network === 'egress'
-      ? ['--ro-bind-try', '/etc/hosts', '/etc/hosts', '--ro-bind-try', '/etc/resolv.conf', '/etc/resolv.conf']
-      : ['--ro-bind', '/etc/hosts', '/etc/hosts']),
+    '--ro-bind', '/etc/hosts', '/etc/hosts',
   ];
 }
 
@@ -141,7 +129,7 @@ export function commandLine(input: ViewInput): string[] {
   return [
     '--args', '3', '--',
     tools.setpriv, `--reuid=${hostUid}`, `--regid=${hostUid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-    '/bin/sh', '-c', launchScript(spec.network === 'egress', tools.socat), 'kindling-init',
+    '/bin/sh', '-c', launchScript(tools.socat), 'kindling-init',
     tools.bwrap, '--args', '4', '--', spec.command, ...spec.args,
   ];
 }
@@ -149,21 +137,12 @@ export function commandLine(input: ViewInput): string[] {
 /**
  * The first thing that runs as the sandbox's uid, in the outer stage's view (host tools, none of
  * the function's environment): closes the descriptor the outer bwrap's arguments came through,
- * sets Lambda's rlimits, and without egress starts the Runtime API bridge (socat, 127.0.0.1:9001
- * to the unix socket) and waits until it listens — the kernel's own socket table says so, no
- * guessing — before it becomes the inner bwrap, which shares its network namespace.
+ * sets Lambda's rlimits, starts the Runtime API bridge (socat, 127.0.0.1:9001 to the unix
+ * socket) and waits until it listens, before it becomes the inner bwrap, which shares its
+ * network namespace.
  */
-function launchScript(egress: boolean, socat: string): string {
-  const head = `exec 3<&-; ulimit -n ${NOFILE}; ulimit -c 0`;
-  if (egress) return `${head}; exec "$@"`;
-  const port = RUNTIME_API_PORT_INSIDE.toString(16).toUpperCase().padStart(4, '0');
-  return [
-    head,
-    `${socat} TCP-LISTEN:${RUNTIME_API_PORT_INSIDE},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${SOCKET_INSIDE} &`,
-    `listening() { while read -r _ a _ s _; do [ "$a $s" = "0100007F:${port} 0A" ] && return 0; done </proc/net/tcp; return 1; }`,
-    'until listening; do kill -0 $! 2>/dev/null || exit 125; done',
-    'exec "$@"',
-  ].join('\n');
+function launchScript(socat: string): string {
+  return [`exec 3<&-; ulimit -n ${NOFILE}; ulimit -c 0`, ...bridgeLines(socat, SOCKET_INSIDE), 'exec "$@"'].join('\n');
 }
 
 /** How /bin, /lib and friends look on the host: symlinks into /usr are recreated, directories bound read-only. */

@@ -1,47 +1,138 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { silentLogger, type Logger } from '../../shared/index.js';
+import { RUNTIME_API_ADDRESS } from '../runtime-api-bridge.js';
 import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec, SandboxStats } from '../sandbox.js';
 import { terminateThenKill } from '../shutdown.js';
+import { UidPool } from '../uid-pool.js';
+import { environmentScript, isolatedCommand, type IsolationTools } from './isolation.js';
+import { killAllOf } from './uid-processes.js';
 
 /** Lambda's per-environment limits on file descriptors and processes (quotas page). */
 const RLIMIT_NOFILE = 1024;
+/** How long the processes a sandbox left behind may take to die once killed. */
+const SWEEP_DEADLINE_MS = 2000;
+const TOOL_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin'];
+
+export interface ProcessSandboxOptions {
+  /** util-linux `prlimit`, for the rlimits when the server is not root. */
+  readonly prlimit?: string;
+  /** The server's data directory: hidden from functions when the server is root. */
+  readonly dataDir?: string;
+  /** Host uids, shared with the other drivers. */
+  readonly uids?: UidPool;
+  readonly logger?: Logger;
+}
 
 /**
- * The `process` driver: the runtime is a child process with its own working directory, only the
- * variables it is given, and rlimits (through util-linux `prlimit`, which sets them and then execs
- * the runtime in the same process). Fastest and weakest: it trusts the code it runs.
+ * The `process` driver: the runtime is a host process with the host's paths. Fastest and weakest.
+ *
+ * Run as root (see isolation.ts), each environment gets a host uid of its own with no
+ * capabilities and no_new_privs, a network namespace with only a loopback (its Runtime API
+ * bridged in from the environment's unix socket), and a mount namespace in which the data
+ * directory shows only its own code and layers. It still shares the host's processes view,
+ * /tmp and the rest of the file system, as any unprivileged local user does.
+ *
+ * Run as any other user, there is nothing to drop to: the runtime runs as the server's user on
+ * the host's network, and reaches its Runtime API on a loopback port that serves that uid only.
  */
 export class ProcessSandboxDriver implements SandboxDriver {
   readonly name = 'process';
   readonly pathView = 'host' as const;
   readonly #prlimit: string | undefined;
+  readonly #dataDir: string | undefined;
+  readonly #uids: UidPool;
+  readonly #logger: Logger;
+  readonly #root = process.getuid?.() === 0;
+  #tools: IsolationTools | undefined;
+  #probe: Promise<string | undefined> | undefined;
 
-  constructor(options: { prlimit?: string } = {}) {
+  constructor(options: ProcessSandboxOptions = {}) {
     this.#prlimit = options.prlimit;
+    this.#dataDir = options.dataDir;
+    this.#uids = options.uids ?? new UidPool();
+    this.#logger = options.logger ?? silentLogger;
   }
 
-  async unavailable(): Promise<string | undefined> {
-    return undefined;
+  unavailable(): Promise<string | undefined> {
+    this.#probe ??= this.#check();
+    return this.#probe;
+  }
+
+  async #check(): Promise<string | undefined> {
+    if (!this.#root) {
+      this.#logger.warn(
+        `sandbox process: the server is not root, so process sandboxes run functions as the server's own user (uid ${process.getuid?.()}) on the host's network; only their Runtime API is kept from other users`,
+      );
+      return undefined;
+    }
+    try {
+      this.#tools = {
+        unshare: tool('unshare'), setpriv: tool('setpriv'), socat: tool('socat'), ip: tool('ip'),
+        mount: tool('mount'), umount: tool('umount'), mkdir: tool('mkdir'), cat: tool('cat'),
+      };
+    } catch (err) {
+      return `run as root, it drops each function to a uid of its own in namespaces of its own: ${(err as Error).message}`;
+    }
+    const trial = spawn(this.#tools.unshare, ['--net', '--mount', '--', this.#tools.ip, 'link', 'set', 'lo', 'up'], { env: {}, stdio: 'ignore' });
+    const code = await new Promise<number | null>((resolve) => {
+      trial.once('error', () => resolve(null));
+      trial.once('exit', (status) => resolve(status));
+    });
+    return code === 0 ? undefined : 'run as root, it needs new network and mount namespaces (unshare --net --mount), and this host refused them';
   }
 
   async start(spec: SandboxSpec): Promise<Sandbox> {
+    if (!this.#root) return this.#startAsServerUser(spec);
+    const tools = this.#tools;
+    if (!tools) throw new Error(`the process sandbox is not available: ${(await this.unavailable()) ?? 'not probed'}`);
+    const uid = this.#uids.take();
+    // Where the data directory is held while the mounts are made; private to the server.
+    const stage = mkdtempSync(join(tmpdir(), 'kindling-proc-'));
+    const release = (emptied: boolean) => {
+      rmSync(stage, { recursive: true, force: true });
+      // A uid whose processes might outlive the sandbox is never handed out again.
+      if (emptied) this.#uids.release(uid);
+    };
+    try {
+      spec.runtimeApi.grant(uid);
+      const { command, args } = isolatedCommand({ spec, tools, uid, dataDir: this.#dataDir, stage });
+      const child = spawn(command, args, {
+        cwd: spec.codeDir,
+        env: {},
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        // Its own process group: Ctrl-C at the server's terminal must not kill runtimes mid-invoke.
+        detached: true,
+      });
+      await spawned(child);
+      (child.stdio[3] as Writable).on('error', () => undefined).end(environmentScript({ ...spec.env, AWS_LAMBDA_RUNTIME_API: RUNTIME_API_ADDRESS }));
+      return new ProcessSandbox(child, RUNTIME_API_ADDRESS, uid, release);
+    } catch (err) {
+      release(killAllOf(uid));
+      throw err;
+    }
+  }
+
+  /** Not root: the server's own user, the host's network, a loopback port that serves that user only. */
+  async #startAsServerUser(spec: SandboxSpec): Promise<Sandbox> {
+    const address = `127.0.0.1:${await spec.runtimeApi.loopbackPort(process.getuid?.() ?? -1)}`;
     const [command, args] = this.#prlimit
       ? [this.#prlimit, [`--nofile=${RLIMIT_NOFILE}:${RLIMIT_NOFILE}`, '--core=0', '--', spec.command, ...spec.args]]
       : [spec.command, [...spec.args]];
     const child = spawn(command, args, {
       cwd: spec.codeDir,
-      env: { ...spec.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${spec.runtimeApiPort}` },
+      env: { ...spec.env, AWS_LAMBDA_RUNTIME_API: address },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: Ctrl-C at the server's terminal must not kill runtimes mid-invoke
       // (serve finishes in-flight work first), and a kill reaches whatever the function spawned.
       // A runtime outliving a crashed server exits on its own: its Runtime API connection drops.
       detached: true,
     });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
-    return new ProcessSandbox(child, `127.0.0.1:${spec.runtimeApiPort}`);
+    await spawned(child);
+    return new ProcessSandbox(child, address, undefined, () => undefined);
   }
 }
 
@@ -49,21 +140,27 @@ class ProcessSandbox implements Sandbox {
   readonly #child: ChildProcess;
   readonly exited: Promise<SandboxExit>;
   readonly runtimeApiAddress: string;
+  /** The sandbox's own host uid (run as root): every process of it belongs to this sandbox. */
+  readonly #uid: number | undefined;
   #exit: SandboxExit | undefined;
   #maxMemoryBytes = 0;
   /** /proc/<pid>/status, opened once: stats() is read after every invocation. */
   #statusFd: number | undefined;
   readonly #statusBuffer = Buffer.allocUnsafe(4096);
 
-  constructor(child: ChildProcess, runtimeApiAddress: string) {
+  constructor(child: ChildProcess, runtimeApiAddress: string, uid: number | undefined, release: (emptied: boolean) => void) {
     this.#child = child;
+    this.#uid = uid;
     this.runtimeApiAddress = runtimeApiAddress;
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        this.#exit = { code, signal };
         if (this.#statusFd !== undefined) closeSync(this.#statusFd);
         this.#statusFd = undefined;
-        resolve(this.#exit);
+        void this.#sweep().then((emptied) => {
+          release(emptied);
+          this.#exit = { code, signal };
+          resolve(this.#exit);
+        });
       });
     });
   }
@@ -83,6 +180,7 @@ class ProcessSandbox implements Sandbox {
 
   kill(): void {
     this.#signal('SIGKILL');
+    if (this.#uid !== undefined && !this.#exit) killAllOf(this.#uid);
   }
 
   #signal(signal: NodeJS.Signals): void {
@@ -92,6 +190,20 @@ class ProcessSandbox implements Sandbox {
     } catch {
       this.#child.kill(signal);
     }
+  }
+
+  /**
+   * Once the runtime is gone, so is everything else of the sandbox: its bridge, and whatever it
+   * started, in its process group or not (a uid of its own finds them all). True when none is left.
+   */
+  async #sweep(): Promise<boolean> {
+    if (this.#uid === undefined) return true;
+    const deadline = Date.now() + SWEEP_DEADLINE_MS;
+    while (!killAllOf(this.#uid)) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return true;
   }
 
   stats(): SandboxStats {
@@ -109,4 +221,23 @@ class ProcessSandbox implements Sandbox {
     }
     return { maxMemoryBytes: this.#maxMemoryBytes };
   }
+}
+
+function spawned(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+}
+
+function tool(name: string): string {
+  for (const dir of TOOL_DIRS) {
+    try {
+      accessSync(`${dir}/${name}`, constants.X_OK);
+      return `${dir}/${name}`;
+    } catch {
+      // look further
+    }
+  }
+  throw new Error(`${name} is not installed (looked in ${TOOL_DIRS.join(', ')})`);
 }

@@ -1,0 +1,88 @@
+import { relative } from 'node:path';
+import { bridgeLines } from '../runtime-api-bridge.js';
+import { shellQuote } from '../shell-quote.js';
+import type { SandboxSpec } from '../sandbox.js';
+
+/** Lambda's per-environment limit on file descriptors (quotas page). */
+const NOFILE = 1024;
+
+/** Absolute paths of the host tools the isolated process sandbox uses (never looked up in a function's PATH). */
+export interface IsolationTools {
+  readonly unshare: string;
+  readonly setpriv: string;
+  readonly socat: string;
+  readonly ip: string;
+  readonly mount: string;
+  readonly umount: string;
+  readonly mkdir: string;
+  readonly cat: string;
+}
+
+export interface IsolationInput {
+  readonly spec: SandboxSpec;
+  readonly tools: IsolationTools;
+  readonly uid: number;
+  /** The server's data directory, hidden from the sandbox (undefined: a driver made without one, in tests). */
+  readonly dataDir: string | undefined;
+  /** An empty directory private to the server (0700), used while the mounts are made. */
+  readonly stage: string;
+}
+
+/**
+ * The command line of a process sandbox when the server is root, run with an empty environment
+ * (nothing a function chose, PATH or LD_PRELOAD, ever reaches a process running as root):
+ *
+ * 1. `unshare` gives it its own network namespace (only a loopback, brought up here: no route to
+ *    any address of the host) and mount namespace (private propagation).
+ * 2. As root in those, the data directory is covered by an empty tmpfs into which only this
+ *    function's code and layers are bound back, read-only, at their own paths: the database,
+ *    other functions' code and the rest stay out of its view whatever their modes.
+ * 3. `setpriv` drops to the environment's own uid and gid, no supplementary groups, no
+ *    capabilities (bounding set emptied), no_new_privs.
+ * 4. As that uid: the rlimits, the Runtime API bridge (socat on 127.0.0.1:9001 to the unix
+ *    socket), then the function's variables, read from fd 3 (never on a command line), and the
+ *    runtime itself in the same process.
+ */
+export function isolatedCommand(input: IsolationInput): { command: string; args: string[] } {
+  const { spec, tools, uid } = input;
+  const user = [
+    `ulimit -n ${NOFILE}; ulimit -c 0`,
+    ...bridgeLines(tools.socat, spec.runtimeApi.socketPath),
+    `eval "$(${tools.cat} <&3)"; exec 3<&-`,
+    'exec "$@"',
+  ].join('\n');
+  return {
+    command: tools.unshare,
+    args: [
+      '--net', '--mount', '--propagation', 'private', '--',
+      '/bin/sh', '-c', rootScript(input), 'kindling-root',
+      tools.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+      '/bin/sh', '-c', user, 'kindling-init', spec.command, ...spec.args,
+    ],
+  };
+}
+
+function rootScript(input: IsolationInput): string {
+  const { spec, tools, dataDir, stage } = input;
+  const q = shellQuote;
+  const lines = ['set -e', `${tools.ip} link set lo up`];
+  if (dataDir === undefined) return [...lines, 'exec "$@"'].join('\n');
+  lines.push(`${tools.mount} --bind ${q(dataDir)} ${q(stage)}`);
+  lines.push(`${tools.mount} -t tmpfs -o mode=0755,size=64k,nosuid,nodev kindling-data ${q(dataDir)}`);
+  for (const dir of [spec.codeDir, spec.optDir]) {
+    const inside = dir === undefined ? undefined : relative(dataDir, dir);
+    if (inside === undefined || inside === '' || inside.startsWith('..')) continue;
+    lines.push(`${tools.mkdir} -p ${q(`${dataDir}/${inside}`)}`, `${tools.mount} --bind -o ro ${q(`${stage}/${inside}`)} ${q(`${dataDir}/${inside}`)}`);
+  }
+  // The working directory was entered before the tmpfs covered it: enter the bound code instead.
+  lines.push(`${tools.umount} -l ${q(stage)}`, `cd ${q(spec.codeDir)}`, 'exec "$@"');
+  return lines.join('\n');
+}
+
+/** The function's variables as shell assignments, for the user stage to read from fd 3. */
+export function environmentScript(env: Readonly<Record<string, string>>): Buffer {
+  const lines = Object.entries(env)
+    .filter(([name]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    .map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+  return Buffer.from(lines.join('\n') + '\n');
+}

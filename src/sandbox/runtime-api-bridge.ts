@@ -1,0 +1,23 @@
+import { shellQuote } from './shell-quote.js';
+
+/**
+ * The Runtime API inside a sandbox's own network namespace, where a runtime finds it on Lambda:
+ * 127.0.0.1:9001. socat listens there and carries each connection to the environment's unix
+ * socket, the one way out of the namespace. Used by the namespace and process drivers.
+ */
+export const RUNTIME_API_PORT_INSIDE = 9001;
+export const RUNTIME_API_ADDRESS = `127.0.0.1:${RUNTIME_API_PORT_INSIDE}`;
+
+/**
+ * Shell lines, run as the sandbox's uid inside its network namespace, that start the bridge and
+ * wait until it listens — the kernel's own socket table says so, no guessing — so that the
+ * runtime's first connection cannot be refused. Exit status 125 when socat dies first.
+ */
+export function bridgeLines(socat: string, socketPath: string): string[] {
+  const port = RUNTIME_API_PORT_INSIDE.toString(16).toUpperCase().padStart(4, '0');
+  return [
+    `${socat} TCP-LISTEN:${RUNTIME_API_PORT_INSIDE},bind=127.0.0.1,reuseaddr,fork,nodelay UNIX-CONNECT:${shellQuote(socketPath)} &`,
+    `listening() { while read -r _ a _ s _; do [ "$a $s" = "0100007F:${port} 0A" ] && return 0; done </proc/net/tcp; return 1; }`,
+    'until listening; do kill -0 $! 2>/dev/null || exit 125; done',
+  ];
+}
