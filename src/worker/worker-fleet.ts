@@ -2,6 +2,7 @@ import type { CodeStore } from '../code/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { EnvironmentPool, type PoolOptions } from './environment-pool.js';
 import type { EnvironmentDeps } from './execution-environment.js';
+import { InitGate } from './init-gate.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
 
 /**
@@ -14,6 +15,8 @@ export class WorkerFleet {
   readonly #options: PoolOptions;
   readonly #code: CodeStore;
   readonly #pools = new Map<string, EnvironmentPool>();
+  /** One gate for the whole worker: the cores are shared by every function's Inits. */
+  readonly #gate: InitGate;
   readonly #retiring = new Set<Promise<void>>();
   readonly #sweeper: NodeJS.Timeout;
   #closed = false;
@@ -22,6 +25,7 @@ export class WorkerFleet {
     this.#deps = deps;
     this.#options = options;
     this.#code = code;
+    this.#gate = new InitGate({ maxConcurrent: options.maxConcurrentInits, maxQueued: options.maxQueuedInits }, deps.clock);
     const period = Math.max(50, Math.min(options.idleTimeoutMs, options.maxLifetimeMs, 60_000) / 4);
     this.#sweeper = setInterval(() => this.#sweep(), period);
     this.#sweeper.unref();
@@ -37,7 +41,7 @@ export class WorkerFleet {
     let pool = this.#pools.get(key);
     if (!pool || pool.fn.codeKey !== fn.codeKey) {
       if (pool) this.#retireKey(key);
-      pool = new EnvironmentPool(this.#deps, this.#options, fn, this.#code.codePath(fn.codeKey));
+      pool = new EnvironmentPool(this.#deps, this.#options, fn, this.#code.codePath(fn.codeKey), this.#gate);
       this.#pools.set(key, pool);
     }
     return pool;
