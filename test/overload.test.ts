@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { ROLE, startTestServer, type TestServer } from './support/kindling.js';
+import { eventually } from './support/wait.js';
 
 // Init costs CPU, as loading a real function's dependencies does (200 ms of work at load time).
 const SLEEPER = `
@@ -77,5 +78,44 @@ describe('overload: a burst of cold starts degrades, it does not collapse', () =
     t.diagnostic(`${ok} succeeded, ${BURST - ok} throttled, ${controlCalls} ListFunctions+GetFunction rounds during the burst`);
     assert.ok(ok > 0);
     assert.ok(controlCalls > 0);
+  });
+});
+
+describe('overload: a waiting invoke takes an environment freed by its function', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ maxConcurrentInits: 1, maxQueuedInits: 4 });
+    const create = async (name: string, code: string) =>
+      server.lambda.send(
+        new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Handler: 'index.handler', Role: ROLE, Timeout: 30, Code: { ZipFile: await zipFiles({ 'index.js': code }) } }),
+      );
+    await create('reused', 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms)); return process.pid; };\n');
+    // Holds the only Init slot for 6 s (its Init blocks), longer than 'reused' runs.
+    await create('blocker', 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 6000);\nexports.handler = async () => null;\n');
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  const call = async (name: string, ms = 0): Promise<string> => {
+    const res = await fetch(`${server.kindling.url}/2015-03-31/functions/${name}/invocations`, { method: 'POST', body: JSON.stringify({ ms }) });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-amz-function-error'), null);
+    return res.text();
+  };
+
+  it('waits for the busy environment instead of starting another while Inits are saturated', async () => {
+    const { fleet } = server.kindling;
+    await call('reused'); // one warm environment
+    const first = call('reused', 3000); // keeps it busy for 3 s
+    await eventually(() => fleet.stats('reused').idle === 0, 'the environment is busy');
+    const blocked = call('blocker');
+    await eventually(() => fleet.inits().running === 1, 'the blocker holds the Init slot');
+    const second = call('reused');
+    await eventually(() => fleet.inits().waiting === 1, 'the second invoke waits');
+    // When the first invoke ends, its environment goes to the waiting invoke: no second cold start.
+    assert.equal(await second, await first);
+    assert.equal(fleet.stats('reused').environments, 1);
+    await blocked;
   });
 });

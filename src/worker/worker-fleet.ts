@@ -71,6 +71,11 @@ export class WorkerFleet {
     this.#retiring.add(done);
   }
 
+  /** Inits running and waiting for a slot across the worker: for tests, metrics and the console. */
+  inits(): { running: number; waiting: number } {
+    return { running: this.#gate.running, waiting: this.#gate.waiting };
+  }
+
   /** Environment counts per function (all versions, or one): for tests, metrics and the console. */
   stats(name: string, version?: string): { environments: number; idle: number } {
     let environments = 0;
