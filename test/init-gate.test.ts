@@ -109,4 +109,21 @@ describe('InitGate', () => {
     provisioned!();
     assert.equal(gate.running, 0);
   });
+
+  it('throttles every waiting invoke at close, and starts nothing more', () => {
+    const clock = new FakeClock();
+    const log: string[] = [];
+    const gate = new InitGate({ maxConcurrent: 1, maxQueued: 5 }, clock);
+    const a = entry('a', log);
+    gate.enter(a, 1000);
+    gate.enter(entry('b', log), 1000);
+    void gate.enterPaced();
+    gate.close();
+    assert.deepEqual(log, ['slot a', 'refused b']);
+    assert.equal(gate.waiting, 0);
+    assert.equal(clock.pending, 0);
+    a.release!();
+    assert.equal(gate.running, 0);
+    assert.throws(() => gate.enter(entry('c', log), 1000), TooManyRequestsException);
+  });
 });

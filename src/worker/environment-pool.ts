@@ -121,11 +121,6 @@ export class EnvironmentPool {
     return this.#idle.length;
   }
 
-  /** Invokes waiting for an environment now. */
-  get waitingCount(): number {
-    return this.#waiters.length;
-  }
-
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
     const env = this.#takeIdle() ?? (await this.#waitOrColdStart(request.requestId));
     if (!(env instanceof ExecutionEnvironment)) return env;

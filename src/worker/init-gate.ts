@@ -38,6 +38,7 @@ export class InitGate {
   readonly #queue: Queued[] = [];
   #running = 0;
   #queuedOnDemand = 0;
+  #closed = false;
 
   constructor(limits: InitGateLimits, clock: Clock) {
     this.#limits = limits;
@@ -60,6 +61,7 @@ export class InitGate {
    * caller that was served otherwise (a warm environment freed up); it does nothing once granted.
    */
   enter(entry: GateEntry, waitMs: number): () => void {
+    if (this.#closed) throw throttled();
     if (this.#grantNow(entry)) return () => {};
     if (this.#queuedOnDemand >= this.#limits.maxQueued) throw throttled();
     const queued: Queued = { entry, paced: false, timer: undefined };
@@ -77,6 +79,18 @@ export class InitGate {
       const entry: GateEntry = { onSlot: resolve, onRefused: () => {} };
       if (!this.#grantNow(entry)) this.#queue.push({ entry, paced: true, timer: undefined });
     });
+  }
+
+  /**
+   * The worker is shutting down: no Init starts any more. Waiting invokes are throttled (the
+   * caller retries elsewhere or later); waiting provisioned Inits are dropped. Idempotent.
+   */
+  close(): void {
+    this.#closed = true;
+    for (const queued of [...this.#queue]) {
+      this.#remove(queued);
+      if (!queued.paced) queued.entry.onRefused(throttled());
+    }
   }
 
   #grantNow(entry: GateEntry): boolean {
@@ -97,7 +111,7 @@ export class InitGate {
   }
 
   #next(): void {
-    while (this.#running < this.#limits.maxConcurrent) {
+    while (!this.#closed && this.#running < this.#limits.maxConcurrent) {
       const queued = this.#queue[0];
       if (!queued) return;
       this.#remove(queued);

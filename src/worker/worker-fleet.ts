@@ -94,6 +94,7 @@ export class WorkerFleet {
     if (!this.#closed) {
       this.#closed = true;
       clearInterval(this.#sweeper);
+      this.#gate.close();
       for (const key of [...this.#pools.keys()]) this.#retireKey(key);
     }
     await Promise.all([...this.#retiring]);
