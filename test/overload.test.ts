@@ -39,7 +39,7 @@ describe('overload: a burst of cold starts degrades, it does not collapse', () =
       maxQueuedInits: 60,
       // A short Init limit makes a starved Init show up sooner: 200 Inits of 200 ms of CPU each at
       // once on a couple of cores take far longer than this; an admitted Init runs beside one other.
-      initTimeoutMs: 3_000,
+      initTimeoutMs: 5_000,
     });
     await server.lambda.send(
       new CreateFunctionCommand({
