@@ -171,7 +171,8 @@ export function loadConfig(
   }
 
   // An Init is mostly CPU (a runtime booting, a function loading its code): one per core keeps each
-  // within its time limit; a slot works through ~64 Inits within a few seconds, with warm reuse.
+  // within its time limit. The queue bounds the invokes waiting (each also no longer than its
+  // function's timeout) to what the slots and the environments freed meanwhile can plausibly serve.
   const maxConcurrentInits = count('--max-concurrent-inits', pick('max-concurrent-inits', 'KINDLING_MAX_CONCURRENT_INITS'), availableParallelism(), 1, 10_000);
   const maxQueuedInits = count('--max-queued-inits', pick('max-queued-inits', 'KINDLING_MAX_QUEUED_INITS'), 64 * maxConcurrentInits, 0, 1_000_000);
 

@@ -10,10 +10,6 @@ export interface PoolOptions {
   readonly maxLifetimeMs: number;
   /** New environments per function per 10 seconds (Lambda's scaling rate). */
   readonly scaleRate: number;
-  /** Inits running at once across the whole worker (see InitGate). */
-  readonly maxConcurrentInits: number;
-  /** Cold starts waiting for an Init slot across the whole worker; more are throttled at once. */
-  readonly maxQueuedInits: number;
 }
 
 /** An invoke waiting for an environment: a warm one freed up, or an Init slot for a new one. */

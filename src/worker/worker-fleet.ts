@@ -5,6 +5,13 @@ import type { EnvironmentDeps } from './execution-environment.js';
 import { InitGate } from './init-gate.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
 
+export interface FleetOptions extends PoolOptions {
+  /** Inits running at once across the whole worker (see InitGate). */
+  readonly maxConcurrentInits: number;
+  /** Cold starts waiting for an Init slot across the whole worker; more are throttled at once. */
+  readonly maxQueuedInits: number;
+}
+
 /**
  * Every function's environment pool. A pool belongs to one revision of a function: a code or
  * configuration change retires the old pool (in-flight work finishes) and the next invoke gets a
@@ -21,7 +28,7 @@ export class WorkerFleet {
   readonly #sweeper: NodeJS.Timeout;
   #closed = false;
 
-  constructor(deps: EnvironmentDeps, options: PoolOptions, code: CodeStore) {
+  constructor(deps: EnvironmentDeps, options: FleetOptions, code: CodeStore) {
     this.#deps = deps;
     this.#options = options;
     this.#code = code;
