@@ -14,11 +14,11 @@ export function summary(samples: number[]): string {
   return `p50 ${percentile(sorted, 50).toFixed(3)} ms  p99 ${percentile(sorted, 99).toFixed(3)} ms  (n=${samples.length})`;
 }
 
-export async function startServer(dataDir: string, sandbox = 'process'): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startServer(dataDir: string, sandbox = 'process', flags: readonly string[] = []): Promise<{ url: string; stop(): Promise<void> }> {
   // KINDLING_BENCH_PROFILE=dir writes a CPU profile of the server there (node --cpu-prof).
   const profile = process.env['KINDLING_BENCH_PROFILE'];
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--sandbox', sandbox], {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--sandbox', sandbox, ...flags], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

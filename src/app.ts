@@ -95,7 +95,13 @@ export async function startKindling(
       initTimeoutMs: config.initTimeoutMs,
       shutdownGraceMs: config.shutdownGraceMs,
     },
-    { idleTimeoutMs: config.idleTimeoutMs, maxLifetimeMs: config.maxLifetimeMs, scaleRate: config.scaleRate },
+    {
+      idleTimeoutMs: config.idleTimeoutMs,
+      maxLifetimeMs: config.maxLifetimeMs,
+      scaleRate: config.scaleRate,
+      maxConcurrentInits: config.maxConcurrentInits,
+      maxQueuedInits: config.maxQueuedInits,
+    },
     code,
   );
   // A change to $LATEST retires its environments; deleting the function retires every version's.

@@ -237,8 +237,10 @@ describe('synchronous Invoke through the AWS SDK', () => {
   });
 
   it('runs concurrent invokes in separate environments', async () => {
+    // Cold starts beyond the worker's Init slots wait their turn, and a waiter takes an environment
+    // that finished meanwhile: each invoke (800 ms, under the 1 s timeout) outlasts the Inits ahead.
     const results = await Promise.all(
-      Array.from({ length: 4 }, () => invoke(server.lambda, 'sleeper', { ms: 200 }).then((o) => json(o.Payload) as Record<string, number>)),
+      Array.from({ length: 4 }, () => invoke(server.lambda, 'sleeper', { ms: 800 }).then((o) => json(o.Payload) as Record<string, number>)),
     );
     assert.equal(new Set(results.map((r) => r['pid'])).size, 4);
   });

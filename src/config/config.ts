@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { isSandboxDriver, SANDBOX_DRIVERS, type SandboxDriverName } from './sandbox-drivers.js';
 
@@ -37,6 +38,10 @@ export interface KindlingConfig {
   readonly unreservedMinimum: number;
   /** New execution environments per function per 10 seconds (Lambda: 1000). */
   readonly scaleRate: number;
+  /** Inits running at once on this worker (default: one per core); more cold starts wait. */
+  readonly maxConcurrentInits: number;
+  /** Cold starts waiting for an Init slot (default: 64 per slot); more are throttled (429) at once. */
+  readonly maxQueuedInits: number;
   /** The default sandbox driver; `auto` is namespace where bwrap works, else process. */
   readonly sandbox: 'auto' | SandboxDriverName;
   /**
@@ -99,6 +104,8 @@ const OPTIONS = {
   python: { type: 'string' },
   'unreserved-minimum': { type: 'string' },
   'scale-rate': { type: 'string' },
+  'max-concurrent-inits': { type: 'string' },
+  'max-queued-inits': { type: 'string' },
   'max-image-size': { type: 'string' },
   'registry-timeout': { type: 'string' },
   'insecure-registries': { type: 'string' },
@@ -185,6 +192,12 @@ export function loadConfig(
     throw new ConfigError(`--allow-sandbox must include the default driver (--sandbox ${sandbox}), got '${allowSandbox.join(',')}'`);
   }
 
+  // An Init is mostly CPU (a runtime booting, a function loading its code): one per core keeps each
+  // within its time limit. The queue bounds the invokes waiting (each also no longer than its
+  // function's timeout) to what the slots and the environments freed meanwhile can plausibly serve.
+  const maxConcurrentInits = count('--max-concurrent-inits', pick('max-concurrent-inits', 'KINDLING_MAX_CONCURRENT_INITS'), availableParallelism(), 1, 10_000);
+  const maxQueuedInits = count('--max-queued-inits', pick('max-queued-inits', 'KINDLING_MAX_QUEUED_INITS'), 64 * maxConcurrentInits, 0, 1_000_000);
+
   const config: KindlingConfig = {
     host: pick('host', 'KINDLING_HOST') ?? DEFAULTS.host,
     port,
@@ -207,6 +220,8 @@ export function loadConfig(
     accountConcurrency: count('--account-concurrency', pick('account-concurrency', 'KINDLING_ACCOUNT_CONCURRENCY'), DEFAULTS.accountConcurrency, 1, 1_000_000),
     unreservedMinimum: count('--unreserved-minimum', pick('unreserved-minimum', 'KINDLING_UNRESERVED_MINIMUM'), DEFAULTS.unreservedMinimum, 0, 1_000_000),
     scaleRate: count('--scale-rate', pick('scale-rate', 'KINDLING_SCALE_RATE'), DEFAULTS.scaleRate, 1, 1_000_000),
+    maxConcurrentInits,
+    maxQueuedInits,
     maxImageBytes: count('--max-image-size', pick('max-image-size', 'KINDLING_MAX_IMAGE_SIZE'), DEFAULTS.maxImageBytes, 1, Number.MAX_SAFE_INTEGER),
     registryTimeoutMs: seconds('--registry-timeout', pick('registry-timeout', 'KINDLING_REGISTRY_TIMEOUT'), DEFAULTS.registryTimeoutMs, 100),
     insecureRegistries: (pick('insecure-registries', 'KINDLING_INSECURE_REGISTRIES') ?? '').split(',').map((r) => r.trim()).filter((r) => r !== ''),

@@ -1,6 +1,7 @@
 import { TooManyRequestsException } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { ExecutionEnvironment, type EnvironmentDeps } from './execution-environment.js';
+import type { InitGate, ReleaseSlot } from './init-gate.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
 import { ScaleLimiter } from './scale-limiter.js';
 
@@ -11,10 +12,17 @@ export interface PoolOptions {
   readonly scaleRate: number;
 }
 
+/** An invoke waiting for an environment: a warm one freed up, or an Init slot for a new one. */
+interface Waiter {
+  take(env: ExecutionEnvironment): void;
+}
+
 /**
  * The execution environments of one function revision. One invocation per environment at a time;
  * a cold start when none is idle; the most recently used idle environment is reused first (it is
- * the warmest), so the rest age out and get reaped.
+ * the warmest), so the rest age out and get reaped. A cold start waits for a slot of the worker's
+ * InitGate; meanwhile an environment of this pool that finishes its invocation goes to the oldest
+ * waiter, so a burst is served by the environments already started rather than only by new ones.
  */
 export class EnvironmentPool {
   readonly fn: FunctionRecord;
@@ -26,12 +34,16 @@ export class EnvironmentPool {
   /** Environments kept initialised ahead of time (provisioned concurrency), ready or starting. */
   readonly #provisioned = new Set<ExecutionEnvironment>();
   readonly #scale: ScaleLimiter;
+  readonly #gate: InitGate;
+  /** Invokes waiting for an environment, oldest first. */
+  readonly #waiters: Waiter[] = [];
   #provisionTarget = 0;
   #provisionedReady = 0;
   #retired = false;
 
-  constructor(deps: EnvironmentDeps, options: PoolOptions, fn: FunctionRecord, codeDir: string) {
+  constructor(deps: EnvironmentDeps, options: PoolOptions, fn: FunctionRecord, codeDir: string, gate: InitGate) {
     this.#deps = deps;
+    this.#gate = gate;
     this.#options = options;
     this.fn = fn;
     this.#codeDir = codeDir;
@@ -74,15 +86,17 @@ export class EnvironmentPool {
           setImmediate(() => this.#fill());
         }
       });
+      // Paced by the scaling rate and by the worker's Init slots, like every Init, but never refused.
       void this.#scale
         .take()
-        .then(() => env.init())
+        .then(() => this.#gate.enterPaced())
+        .then((release) => env.init().finally(release))
         .then(
           (failure) => {
             if (failure) return;
             env.ready = true;
             this.#countReady();
-            this.#idle.unshift(env);
+            this.#offer(env, 'bottom');
           },
           () => void env.stop(),
         );
@@ -104,7 +118,7 @@ export class EnvironmentPool {
   }
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
-    const env = this.#takeIdle() ?? (await this.#coldStart(request.requestId));
+    const env = this.#takeIdle() ?? (await this.#waitOrColdStart(request.requestId));
     if (!(env instanceof ExecutionEnvironment)) return env;
     try {
       return await env.invoke(request);
@@ -151,18 +165,65 @@ export class EnvironmentPool {
     return undefined;
   }
 
-  async #coldStart(requestId: string): Promise<ExecutionEnvironment | InvokeResult> {
-    // Lambda scales each function by a bounded number of new environments per 10 seconds.
-    if (!this.#scale.tryTake()) throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', 1);
-    const env = new ExecutionEnvironment(this.#deps, this.fn, this.#codeDir, this.fn.version ?? '$LATEST');
-    this.#all.add(env);
-    env.onDeath(() => this.#forget(env));
-    const failure = await env.init(requestId);
-    if (failure) {
-      // Lambda answers an init failure like a function error; the next request tries Init again.
-      return { payload: failure.payload, functionError: true, executedVersion: this.fn.version ?? '$LATEST' };
+  async #waitOrColdStart(requestId: string): Promise<ExecutionEnvironment | InvokeResult> {
+    const got = await this.#wait();
+    return got instanceof ExecutionEnvironment ? got : this.#coldStart(requestId, got);
+  }
+
+  /**
+   * Waits, within the function's timeout, for whichever comes first: an environment of this pool
+   * finishing its invocation, or an Init slot. Rejects with 429 when the worker's queue is full or
+   * the wait runs out. The gate calls back synchronously, so a waiter is never served twice.
+   */
+  #wait(): Promise<ExecutionEnvironment | ReleaseSlot> {
+    return new Promise((resolve, reject) => {
+      let served = false;
+      let cancel = (): void => {};
+      const waiter: Waiter = {
+        take: (env) => {
+          cancel();
+          resolve(env);
+        },
+      };
+      const leave = (): void => {
+        served = true;
+        const at = this.#waiters.indexOf(waiter);
+        if (at !== -1) this.#waiters.splice(at, 1);
+      };
+      cancel = this.#gate.enter(
+        {
+          onSlot: (release) => {
+            leave();
+            resolve(release);
+          },
+          onRefused: (err) => {
+            leave();
+            reject(err);
+          },
+        },
+        this.fn.timeout * 1000,
+      );
+      if (!served) this.#waiters.push(waiter);
+    });
+  }
+
+  /** A new environment, its Init holding one of the worker's Init slots (the Init timer starts here). */
+  async #coldStart(requestId: string, release: ReleaseSlot): Promise<ExecutionEnvironment | InvokeResult> {
+    try {
+      // Lambda scales each function by a bounded number of new environments per 10 seconds.
+      if (!this.#scale.tryTake()) throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', 1);
+      const env = new ExecutionEnvironment(this.#deps, this.fn, this.#codeDir, this.fn.version ?? '$LATEST');
+      this.#all.add(env);
+      env.onDeath(() => this.#forget(env));
+      const failure = await env.init(requestId);
+      if (failure) {
+        // Lambda answers an init failure like a function error; the next request tries Init again.
+        return { payload: failure.payload, functionError: true, executedVersion: this.fn.version ?? '$LATEST' };
+      }
+      return env;
+    } finally {
+      release();
     }
-    return env;
   }
 
   #release(env: ExecutionEnvironment): void {
@@ -171,7 +232,15 @@ export class EnvironmentPool {
       void this.#retire(env);
       return;
     }
-    this.#idle.push(env);
+    this.#offer(env, 'top');
+  }
+
+  /** A free environment goes to the oldest waiter, or to the idle list (top: reused first). */
+  #offer(env: ExecutionEnvironment, end: 'top' | 'bottom'): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.take(env);
+    else if (end === 'top') this.#idle.push(env);
+    else this.#idle.unshift(env);
   }
 
   #expired(env: ExecutionEnvironment, now: number): boolean {

@@ -2,7 +2,15 @@ import type { CodeStore } from '../code/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { EnvironmentPool, type PoolOptions } from './environment-pool.js';
 import type { EnvironmentDeps } from './execution-environment.js';
+import { InitGate } from './init-gate.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
+
+export interface FleetOptions extends PoolOptions {
+  /** Inits running at once across the whole worker (see InitGate). */
+  readonly maxConcurrentInits: number;
+  /** Cold starts waiting for an Init slot across the whole worker; more are throttled at once. */
+  readonly maxQueuedInits: number;
+}
 
 /**
  * Every function's environment pool. A pool belongs to one revision of a function: a code or
@@ -14,14 +22,17 @@ export class WorkerFleet {
   readonly #options: PoolOptions;
   readonly #code: CodeStore;
   readonly #pools = new Map<string, EnvironmentPool>();
+  /** One gate for the whole worker: the cores are shared by every function's Inits. */
+  readonly #gate: InitGate;
   readonly #retiring = new Set<Promise<void>>();
   readonly #sweeper: NodeJS.Timeout;
   #closed = false;
 
-  constructor(deps: EnvironmentDeps, options: PoolOptions, code: CodeStore) {
+  constructor(deps: EnvironmentDeps, options: FleetOptions, code: CodeStore) {
     this.#deps = deps;
     this.#options = options;
     this.#code = code;
+    this.#gate = new InitGate({ maxConcurrent: options.maxConcurrentInits, maxQueued: options.maxQueuedInits }, deps.clock);
     const period = Math.max(50, Math.min(options.idleTimeoutMs, options.maxLifetimeMs, 60_000) / 4);
     this.#sweeper = setInterval(() => this.#sweep(), period);
     this.#sweeper.unref();
@@ -40,7 +51,7 @@ export class WorkerFleet {
     let pool = this.#pools.get(key);
     if (!pool || pool.fn.codeKey !== fn.codeKey) {
       if (pool) this.#retireKey(key);
-      pool = new EnvironmentPool(this.#deps, this.#options, fn, this.#code.codePath(fn.codeKey));
+      pool = new EnvironmentPool(this.#deps, this.#options, fn, this.#code.codePath(fn.codeKey), this.#gate);
       this.#pools.set(key, pool);
     }
     return pool;
@@ -70,6 +81,11 @@ export class WorkerFleet {
     this.#retiring.add(done);
   }
 
+  /** Inits running and waiting for a slot across the worker: for tests, metrics and the console. */
+  inits(): { running: number; waiting: number } {
+    return { running: this.#gate.running, waiting: this.#gate.waiting };
+  }
+
   /** Environment counts per function (all versions, or one): for tests, metrics and the console. */
   stats(name: string, version?: string): { environments: number; idle: number } {
     let environments = 0;
@@ -88,6 +104,7 @@ export class WorkerFleet {
     if (!this.#closed) {
       this.#closed = true;
       clearInterval(this.#sweeper);
+      this.#gate.close();
       for (const key of [...this.#pools.keys()]) this.#retireKey(key);
     }
     await Promise.all([...this.#retiring]);
