@@ -63,6 +63,25 @@ describe('OutputCapture', () => {
     assert.deepEqual(lines, ['12345', '6789', 'LOGS_DROPPED RequestId: r-1\tPhase: invoke\tDropped Bytes: 8\tLimit: 10 bytes\t']);
   });
 
+  it('counts Init’s output and the output between invocations against limits of their own', async () => {
+    const lines: string[] = [];
+    const capture = new OutputCapture({ sink, onLine: (line) => lines.push(line), limitBytes: 4 });
+    const stderr = new PassThrough();
+    capture.attach(stderr);
+    stderr.write('init chatter\n');
+    await capture.caughtUp();
+    capture.enter({ kind: 'idle' });
+    stderr.write('background\n');
+    await capture.caughtUp();
+    capture.enter({ kind: 'invoke', requestId: 'r-2' });
+    assert.deepEqual(lines, [
+      'init',
+      'LOGS_DROPPED Phase: init\tDropped Bytes: 9\tLimit: 4 bytes\t',
+      'back',
+      'LOGS_DROPPED Phase: idle\tDropped Bytes: 7\tLimit: 4 bytes\t',
+    ]);
+  });
+
   it('stops reading a pipe while the sink is over its budget, and reads on once it is written', async () => {
     const capture = new OutputCapture({ sink, onLine: (line) => sink.write('/aws/lambda/flood', 's', Date.now(), line) });
     const stdout = new PassThrough({ highWaterMark: 64 * 1024 });
