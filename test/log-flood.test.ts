@@ -18,10 +18,10 @@ const FLOOD_BYTES = 200 * MiB;
  * design: the log sink's budget (1 MiB) and, per stream, one pipe read and one partial line. What
  * the resident size shows on top is garbage the collector has not taken yet: Node allocates a
  * fresh 64 KiB buffer for every pipe read, and V8 collects them only after tens of MiB (a bare
- * read-and-discard loop over the same flood grows by ~33 MiB). Measured: 46-65 MiB with the budget;
- * 86-119 MiB before it, when up to 5,000 events or 50 ms of output were held.
+ * read-and-discard loop over the same flood grows by ~33 MiB). Measured: 46-63 MiB with the budget;
+ * 86-118 MiB before it, when up to 5,000 events or 50 ms of output were held.
  */
-const GROWTH_BOUND = 96 * MiB;
+const GROWTH_BOUND = 80 * MiB;
 
 /** 200 MiB of 256 KiB lines written straight to fd 1 (blocking on a full pipe, as console.log does). */
 const FLOODER = `
