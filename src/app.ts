@@ -133,6 +133,7 @@ export async function startKindling(
       logger,
       metrics,
       logLine: (name, message) => logs.write(`/aws/lambda/${name}`, 'kindling/async-events', clock.now(), message),
+      commitLogs: () => logs.flush(),
     },
     {
       pollers: config.pollers,

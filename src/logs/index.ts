@@ -1,6 +1,8 @@
-export { LogSink, MAX_EVENT_BYTES } from './log-sink.js';
-export { splitLines } from './line-splitter.js';
-export { startLine, endLine, reportLine, timeoutLine } from './platform-lines.js';
+export { LogSink, MAX_EVENT_BYTES, SINK_BUDGET_BYTES } from './log-sink.js';
+export { LineSplitter } from './line-splitter.js';
+export { OutputCapture, MAX_PHASE_LOG_BYTES } from './output-capture.js';
+export type { CapturePhase } from './output-capture.js';
+export { startLine, endLine, reportLine, timeoutLine, logsDroppedLine } from './platform-lines.js';
 export type { ReportFigures } from './platform-lines.js';
 export { LogQueryService } from './log-query.js';
 export { RESPONSE_BYTES } from './event-scan.js';

@@ -3,10 +3,19 @@ import type { LogBatch, Store } from '../store/index.js';
 
 /** CloudWatch Logs' limit on one event; longer lines are cut into several events. */
 export const MAX_EVENT_BYTES = 256 * 1024;
+/**
+ * What the sink holds before it writes at once rather than on its timer, in characters of message
+ * text: CloudWatch's PutLogEvents takes at most 1 MB per batch. Past it the sink reports itself
+ * `full`, and output captures stop reading their pipes until the write is done (docs/logs-api.md).
+ */
+export const SINK_BUDGET_BYTES = 1024 * 1024;
+/** Events held at most: many tiny lines cost more in objects than in text (PutLogEvents: 10,000). */
+const MAX_PENDING_EVENTS = 5000;
 
 /**
  * Buffers function log events and writes them to the store in one transaction per flush: a few
- * milliseconds of batching instead of a database write per invocation on the hot path.
+ * milliseconds of batching instead of a database write per invocation on the hot path, and never
+ * more than SINK_BUDGET_BYTES held, however fast functions write.
  */
 export class LogSink {
   readonly #store: Store;
@@ -15,7 +24,10 @@ export class LogSink {
   readonly #flushMs: number;
   #pending = new Map<string, LogBatch>();
   #count = 0;
+  #bytes = 0;
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
+  #drainWaiters: (() => void)[] = [];
   #closed = false;
 
   constructor(deps: { store: Store; clock: Clock; logger: Logger; flushMs?: number }) {
@@ -23,6 +35,11 @@ export class LogSink {
     this.#clock = deps.clock;
     this.#logger = deps.logger;
     this.#flushMs = deps.flushMs ?? 50;
+  }
+
+  /** Over budget: writers that can wait (a pipe) should, until `drained()` resolves. */
+  get full(): boolean {
+    return this.#bytes >= SINK_BUDGET_BYTES || this.#count >= MAX_PENDING_EVENTS;
   }
 
   write(group: string, stream: string, timestamp: number, message: string): void {
@@ -35,27 +52,46 @@ export class LogSink {
     }
     batch.events.push({ timestamp, message });
     this.#count++;
-    if (this.#count >= 5000) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), this.#flushMs);
+    this.#bytes += message.length;
+    // Full: write on the next turn, once every stream has handed over the chunk it is cutting.
+    if (this.full) this.#immediate ??= setImmediate(() => void this.flush().catch(() => {}));
+    else this.#timer ??= setTimeout(() => void this.flush().catch(() => {}), this.#flushMs);
   }
 
-  flush(): void {
+  /** Resolves once the sink is below its budget again (at once when it is). */
+  drained(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /**
+   * Commits every event written so far; resolves once they are committed, rejects when they could
+   * not be. Callers that settle work on the strength of its log (the poller fleet) wait for this.
+   */
+  flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = undefined;
-    if (this.#count === 0) return;
+    this.#immediate = undefined;
+    if (this.#count === 0) return Promise.resolve();
     const batches = [...this.#pending.values()];
     this.#pending = new Map();
     this.#count = 0;
+    this.#bytes = 0;
+    let failure: unknown;
     try {
       this.#store.logs.append(batches, this.#clock.now());
     } catch (err) {
+      failure = err;
       this.#logger.error('could not store function logs', { error: String(err) });
     }
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
+    return failure === undefined ? Promise.resolve() : Promise.reject(failure instanceof Error ? failure : new Error(String(failure)));
   }
 
   close(): void {
     if (this.#closed) return;
-    this.flush();
+    void this.flush().catch(() => {});
     this.#closed = true;
   }
 }

@@ -32,3 +32,13 @@ export function reportLine(requestId: string, f: ReportFigures): string {
 export function timeoutLine(requestId: string, timeoutSeconds: number): string {
   return `${new Date().toISOString()} ${requestId} Task timed out after ${timeoutSeconds.toFixed(2)} seconds`;
 }
+
+/**
+ * The line that says how much output a phase (Init, an invocation, the time between invocations)
+ * wrote past Kindling's per-phase log limit: counted, not stored. Lambda's Telemetry API reports
+ * its own drops the same way, as bytes (`platform.logsDropped`, `droppedBytes`).
+ */
+export function logsDroppedLine(phase: string, droppedBytes: number, limitBytes: number, requestId?: string): string {
+  const id = requestId === undefined ? '' : `RequestId: ${requestId}\t`;
+  return `LOGS_DROPPED ${id}Phase: ${phase}\tDropped Bytes: ${droppedBytes}\tLimit: ${limitBytes} bytes\t`;
+}

@@ -30,6 +30,8 @@ export interface PollerFleetDeps {
   readonly metrics: QueueMetrics;
   /** Writes a line into the function's log (drops must be visible there). */
   readonly logLine: (functionName: string, message: string) => void;
+  /** Commits every log line written so far: an event is settled only after its invocation's log. */
+  readonly commitLogs: () => Promise<void>;
 }
 
 /** What a failed attempt left behind, kept with the event for its failure record. */
@@ -59,6 +61,7 @@ export class PollerFleet {
     this.#writer = new SettlementWriter({
       table: deps.table,
       logger: deps.logger,
+      commitLogs: deps.commitLogs,
       afterFlush: (more) => {
         if (more) this.#wake();
       },
@@ -81,7 +84,7 @@ export class PollerFleet {
       this.#running = false;
       this.#wake();
       await Promise.all(this.#loops);
-      this.#writer.flush();
+      await this.#writer.flush();
     })();
     return this.#closing;
   }

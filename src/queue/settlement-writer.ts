@@ -3,19 +3,24 @@ import type { EventQueueTable, EventRetry, EventSettlement } from '../store/inde
 
 /**
  * Batches what happens to events after their attempt (deleted, retried, dead-lettered, passed on
- * to a destination) into one transaction per turn of the event loop.
+ * to a destination) into one transaction per turn of the event loop, written only after the log
+ * lines of those attempts are committed: a crash in between leaves the events leased, so they run
+ * again, and never leaves an event settled without its log (docs/async.md).
  */
 export class SettlementWriter {
   readonly #table: EventQueueTable;
   readonly #logger: Logger;
   readonly #afterFlush: (enqueued: boolean) => void;
+  /** Commits every log line written so far; resolves once they are committed. */
+  readonly #commitLogs: () => Promise<void>;
   #settlements: EventSettlement[] = [];
   #retries: EventRetry[] = [];
   #waiters: (() => void)[] = [];
   #scheduled = false;
 
-  constructor(deps: { table: EventQueueTable; logger: Logger; afterFlush: (enqueued: boolean) => void }) {
+  constructor(deps: { table: EventQueueTable; logger: Logger; afterFlush: (enqueued: boolean) => void; commitLogs: () => Promise<void> }) {
     this.#table = deps.table;
+    this.#commitLogs = deps.commitLogs;
     this.#logger = deps.logger;
     this.#afterFlush = deps.afterFlush;
   }
@@ -33,12 +38,12 @@ export class SettlementWriter {
   #schedule(): Promise<void> {
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => void this.flush());
     }
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
-  flush(): void {
+  async flush(): Promise<void> {
     this.#scheduled = false;
     const settlements = this.#settlements;
     const retries = this.#retries;
@@ -48,6 +53,9 @@ export class SettlementWriter {
     this.#waiters = [];
     if (settlements.length > 0 || retries.length > 0) {
       try {
+        // The attempts' lines (END, REPORT, a drop notice) were written before they were settled:
+        // one log commit carries them all, strictly before the settlements' own.
+        await this.#commitLogs();
         this.#table.apply(settlements, retries);
       } catch (err) {
         // The events stay leased and come back when their lease ends: delivered again, not lost.

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { endLine, reportLine, splitLines, startLine, timeoutLine, type LogSink } from '../logs/index.js';
+import { endLine, OutputCapture, reportLine, startLine, timeoutLine, type LogSink } from '../logs/index.js';
 import {
   errorPayload,
   ExtensionsApi,
@@ -63,6 +63,8 @@ export class ExecutionEnvironment {
   /** The invocation's last log lines (for X-Amz-Log-Result), kept to about TAIL_BYTES. */
   #tail: string[] | undefined;
   #tailBytes = 0;
+  /** Reads the runtime's stdout and stderr into the log, within the sink's budget and the phase's limit. */
+  #capture: OutputCapture | undefined;
   #dead = false;
   #stopping: Promise<void> | undefined;
   #extensions: ExtensionsApi | undefined;
@@ -176,8 +178,9 @@ export class ExecutionEnvironment {
       throw err;
     }
     this.#sandbox = sandbox;
-    splitLines(sandbox.stdout, (line) => this.#log(line));
-    splitLines(sandbox.stderr, (line) => this.#log(line));
+    this.#capture = new OutputCapture({ sink: this.#deps.logs, onLine: (line) => this.#log(line) });
+    this.#capture.attach(sandbox.stdout);
+    this.#capture.attach(sandbox.stderr);
     void sandbox.exited.then((exit) => this.#exited(exit));
 
     // Lambda's Init limit covers the runtime and every extension getting ready; a driver that boots
@@ -193,6 +196,7 @@ export class ExecutionEnvironment {
     });
     const end = await Promise.race([ended, timedOut]);
     this.#deps.clock.clearTimeout(timer!);
+    this.#capture.enter({ kind: 'idle' });
     this.#initDurationMs = performance.now() - started;
     if (end.kind === 'ready') {
       sandbox.initEnded?.();
@@ -232,6 +236,7 @@ export class ExecutionEnvironment {
     this.#initDurationMs = undefined;
     this.#tail = request.tail ? [] : undefined;
     this.#tailBytes = 0;
+    this.#capture?.enter({ kind: 'invoke', requestId: request.requestId });
     this.#log(startLine(request.requestId, this.#version));
 
     const timeoutMs = this.#fn.timeout * 1000;
@@ -285,8 +290,9 @@ export class ExecutionEnvironment {
       status = 'error';
     }
 
-    // Let output the runtime wrote before answering reach its log ahead of END (same I/O turn).
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Output the runtime wrote before answering reaches its log ahead of END.
+    await this.#capture?.caughtUp();
+    this.#capture?.enter({ kind: 'idle' });
     this.#log(endLine(request.requestId));
     this.#log(
       reportLine(request.requestId, {

@@ -1,0 +1,124 @@
+import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { zipFiles } from '../src/code/index.js';
+import { SqliteStore } from '../src/store/index.js';
+import { clientFor, ROLE } from './support/kindling.js';
+import { spawnServe, type ServeProcess } from './support/serve-process.js';
+import { eventually, eventuallyAsync, records } from './support/wait.js';
+
+/** Logs a marker naming its request between two records: an `end` record means the marker was written. */
+const MARKER = `
+const fs = require('fs');
+exports.handler = async (event, context) => {
+  const line = (phase) => fs.appendFileSync(process.env.RECORD_FILE,
+    JSON.stringify({ phase, id: context.awsRequestId, pid: process.pid }) + '\\n');
+  line('start');
+  console.log('marker ' + context.awsRequestId);
+  line('end');
+  return 'ok';
+};
+`;
+
+interface Line {
+  phase: 'start' | 'end';
+  id: string;
+  pid: number;
+}
+
+const ROUNDS = 6;
+const EVENTS_PER_ROUND = 30;
+/** Events that end in a round before the kill: the kill lands while others are still ending. */
+const ENDS_BEFORE_KILL = 8;
+const SERVE_ARGS = ['--pollers', '4', '--poller-batch-size', '2'];
+
+async function queued(url: string): Promise<number> {
+  const res = await fetch(`${url}/kindling/functions/marker/metrics`);
+  return ((await res.json()) as { AsyncEventsQueued: number }).AsyncEventsQueued;
+}
+
+/** kill -9 of the server, and of the runtimes it left behind (their own process groups). */
+async function crash(serve: ServeProcess, record: string): Promise<void> {
+  serve.child.kill('SIGKILL');
+  await serve.exited;
+  for (const pid of new Set(records<Line>(record).map((l) => l.pid))) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Every message stored in the function's log group, read from the database the server left. */
+function storedMessages(dataDir: string): string[] {
+  const store = new SqliteStore(join(dataDir, 'kindling.db'));
+  try {
+    const group = '/aws/lambda/marker';
+    return store.logs.listStreams(group).flatMap((s) => store.logs.getEvents(group, s.logStreamName, { limit: 1_000_000 }).map((e) => e.message));
+  } finally {
+    store.close();
+  }
+}
+
+describe('an event’s log is durable before the event is settled', () => {
+  let work: string;
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'kindling-logcrash-'));
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it('kill -9 in a loop while events complete: every accepted event ran again or has its log stored', async () => {
+    const dataDir = join(work, 'data');
+    const record = join(work, 'record.jsonl');
+    const ends = () => records<Line>(record).filter((l) => l.phase === 'end').length;
+    const accepted: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const serve = await spawnServe(['--data-dir', dataDir, ...SERVE_ARGS]);
+      const lambda = clientFor(serve.url);
+      try {
+        if (round === 0) {
+          await lambda.send(
+            new CreateFunctionCommand({
+              FunctionName: 'marker',
+              Runtime: 'nodejs20.x',
+              Handler: 'index.handler',
+              Role: ROLE,
+              Code: { ZipFile: await zipFiles({ 'index.js': MARKER }) },
+              Environment: { Variables: { RECORD_FILE: record } },
+            }),
+          );
+        }
+        const before = ends();
+        const sent = await Promise.all(
+          Array.from({ length: EVENTS_PER_ROUND }, async () => {
+            const out = await lambda.send(new InvokeCommand({ FunctionName: 'marker', InvocationType: 'Event', Payload: Buffer.from('{}') }));
+            assert.equal(out.StatusCode, 202);
+            return out.$metadata.requestId!;
+          }),
+        );
+        accepted.push(...sent);
+        await eventually(() => ends() - before >= ENDS_BEFORE_KILL, `events of round ${round} completed`);
+      } finally {
+        lambda.destroy();
+        await crash(serve, record);
+      }
+    }
+
+    // A last, clean run: whatever the crashes left queued runs now, and a clean stop writes its log.
+    const serve = await spawnServe(['--data-dir', dataDir, ...SERVE_ARGS]);
+    try {
+      await eventuallyAsync(() => queued(serve.url), (n) => n === 0, 'the queue is empty', 30_000);
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
+
+    const logged = new Set(storedMessages(dataDir).flatMap((m) => /marker (\S+)$/.exec(m)?.[1] ?? []));
+    const lost = accepted.filter((id) => !logged.has(id));
+    assert.deepEqual(lost, [], `${lost.length} of ${accepted.length} accepted events were settled without their log`);
+  });
+});
