@@ -1,4 +1,5 @@
-import { relative } from 'node:path';
+import { realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative } from 'node:path';
 import { bridgeLines } from '../runtime-api-bridge.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SandboxSpec } from '../sandbox.js';
@@ -67,16 +68,69 @@ function rootScript(input: IsolationInput): string {
   const q = shellQuote;
   const lines = ['set -e', `${tools.ip} link set lo up`];
   if (dataDir === undefined) return [...lines, 'exec "$@"'].join('\n');
-  lines.push(`${tools.mount} --bind ${q(dataDir)} ${q(stage)}`);
-  lines.push(`${tools.mount} -t tmpfs -o mode=0755,size=64k,nosuid,nodev kindling-data ${q(dataDir)}`);
-  for (const dir of [spec.codeDir, spec.optDir]) {
-    const inside = dir === undefined ? undefined : relative(dataDir, dir);
-    if (inside === undefined || inside === '' || inside.startsWith('..')) continue;
-    lines.push(`${tools.mkdir} -p ${q(`${dataDir}/${inside}`)}`, `${tools.mount} --bind -o ro ${q(`${stage}/${inside}`)} ${q(`${dataDir}/${inside}`)}`);
-  }
-  // The working directory was entered before the tmpfs covered it: enter the bound code instead.
-  lines.push(`${tools.umount} -l ${q(stage)}`, `cd ${q(spec.codeDir)}`, 'exec "$@"');
+  const needed = [spec.codeDir, spec.optDir, spec.runtimeDir, commandDir(spec.command)].filter((dir): dir is string => dir !== undefined);
+  coverPlan(dataDir, needed).forEach(({ cover, keep }, i) => {
+    const held = `${stage}/${i}`;
+    lines.push(`${tools.mkdir} ${q(held)}`, `${tools.mount} --bind ${q(cover)} ${q(held)}`);
+    lines.push(`${tools.mount} -t tmpfs -o mode=0755,size=64k,nosuid,nodev kindling-hidden ${q(cover)}`);
+    for (const dir of keep) {
+      const inside = relative(cover, dir);
+      lines.push(`${tools.mkdir} -p ${q(dir)}`, `${tools.mount} --bind -o ro ${q(inside === '' ? held : `${held}/${inside}`)} ${q(dir)}`);
+    }
+    lines.push(`${tools.umount} -l ${q(held)}`);
+  });
+  // The working directory was entered before a tmpfs covered it: enter the bound code instead.
+  lines.push(`cd ${q(spec.codeDir)}`, 'exec "$@"');
   return lines.join('\n');
+}
+
+/**
+ * What the root stage covers with an empty tmpfs, and binds back read-only: the data directory is
+ * always covered (the database, other functions' code), from its topmost ancestor that others
+ * cannot traverse (a 0700 home or temporary directory: the sandbox's uid could not reach its own
+ * code through it); so is any such ancestor of the other paths the runtime needs (the runtime
+ * clients, the interpreter). Only the needed paths come back into view, through 0755 directories.
+ */
+export function coverPlan(dataDir: string, needed: readonly string[]): { cover: string; keep: string[] }[] {
+  const covers = new Set<string>([closedAncestor(dataDir) ?? dataDir]);
+  for (const dir of needed) {
+    const closed = closedAncestor(dir);
+    if (closed !== undefined) covers.add(closed);
+  }
+  // A cover inside another is already hidden (and rebuilt) by the outer one.
+  const outermost = [...covers].filter((cover) => ![...covers].some((other) => other !== cover && within(other, cover)));
+  const kept = [...new Set(needed)].filter((dir) => !needed.some((other) => other !== dir && within(other, dir)));
+  return outermost.map((cover) => ({ cover, keep: kept.filter((dir) => within(cover, dir)) }));
+}
+
+/** The topmost directory on the way to `path` (itself included) that others may not traverse. */
+function closedAncestor(path: string): string | undefined {
+  let current = '';
+  for (const part of path.split('/').filter((p) => p !== '')) {
+    current += `/${part}`;
+    try {
+      const stat = statSync(current);
+      if (stat.isDirectory() && (stat.mode & 0o001) === 0) return current;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function within(outer: string, path: string): boolean {
+  const inside = relative(outer, path);
+  return inside === '' || (!inside.startsWith('..') && !isAbsolute(inside));
+}
+
+/** The directory of an absolute command (the interpreter), where it really is. */
+function commandDir(command: string): string | undefined {
+  if (!isAbsolute(command)) return undefined;
+  try {
+    return dirname(realpathSync(command));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The function's variables as shell assignments, for the user stage to read from fd 3. */
