@@ -1,12 +1,12 @@
 import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { SqliteStore } from '../src/store/index.js';
 import { clientFor, ROLE } from './support/kindling.js';
+import { scratchDir, sharedFile } from './support/scratch.js';
 import { spawnServe, type ServeProcess } from './support/serve-process.js';
 import { eventually, eventuallyAsync, records } from './support/wait.js';
 
@@ -67,13 +67,13 @@ function storedMessages(dataDir: string): string[] {
 describe('an event’s log is durable before the event is settled', () => {
   let work: string;
   before(() => {
-    work = mkdtempSync(join(tmpdir(), 'kindling-logcrash-'));
+    work = scratchDir('kindling-logcrash-');
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
   it('kill -9 in a loop while events complete: every accepted event ran again or has its log stored', async () => {
     const dataDir = join(work, 'data');
-    const record = join(work, 'record.jsonl');
+    const record = sharedFile(join(work, 'record.jsonl'));
     const ends = () => records<Line>(record).filter((l) => l.phase === 'end').length;
     const accepted: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
