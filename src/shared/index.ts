@@ -6,6 +6,7 @@ export {
   InvalidParameterValueException,
   ValidationException,
   PreconditionFailedException,
+  RequestEntityTooLargeException,
   RequestTooLargeException,
   UnsupportedMediaTypeException,
   InvalidRequestContentException,
