@@ -157,6 +157,9 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
   /** Parses `ref` and an optional Qualifier parameter into a name and a qualifier. */
   target(ref: string, qualifier: string | null): { name: string; qualifier?: string } {
     const parsed = parseFunctionRef(ref, this.#partition);
+    if (qualifier !== null && parsed.qualifier !== undefined && qualifier !== parsed.qualifier) {
+      throw new InvalidParameterValueException('The derived qualifier from the function name does not match the specified qualifier.');
+    }
     const q = qualifier ?? parsed.qualifier;
     return q === undefined ? { name: parsed.name } : { name: parsed.name, qualifier: q };
   }
