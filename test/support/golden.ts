@@ -26,6 +26,8 @@ const MASKS: Record<string, [RegExp, string]> = {
  * and the SDK's `$metadata` removed. Numbers stay: CodeSize is compared with the zip's own size.
  */
 export function masked(value: unknown, key = ''): unknown {
+  // The SDK turns EventInvokeConfig's LastModified (epoch seconds on the wire) into a Date.
+  if (value instanceof Date && key === 'LastModified') return '<epoch-seconds>';
   if (Array.isArray(value)) return value.map((item) => masked(item));
   if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
     const out: Record<string, unknown> = {};
