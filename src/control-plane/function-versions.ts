@@ -176,6 +176,7 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
 
 /** What makes two snapshots the same version: code and configuration, not ids or timestamps. */
 function fingerprint(record: FunctionRecord): string {
-  const { codeSha256, runtime, handler, role, timeout, memorySize, environment, architectures, ephemeralStorage, deadLetterTarget, layers, imageConfig } = record;
-  return JSON.stringify({ codeSha256, runtime, handler, role, timeout, memorySize, environment, architectures, ephemeralStorage, deadLetterTarget, layers, imageConfig });
+  const { codeSha256, runtime, handler, role, timeout, memorySize, environment, architectures, ephemeralStorage, deadLetterTarget, layers, imageConfig, loggingConfig } =
+    record;
+  return JSON.stringify({ codeSha256, runtime, handler, role, timeout, memorySize, environment, architectures, ephemeralStorage, deadLetterTarget, layers, imageConfig, loggingConfig });
 }
