@@ -83,6 +83,7 @@ describe('golden answers: versions and aliases', () => {
     ['GetAlias of a missing alias', 'GET', '/2015-03-31/functions/g-ver/aliases/non-existent', undefined, 404, 'ResourceNotFoundException', userError(`Cannot find alias arn: ${ARN}g-ver:non-existent`, 'Message')],
     ['GetFunction of a missing alias', 'GET', '/2015-03-31/functions/g-ver?Qualifier=aliasdoesnotexist', undefined, 404, 'ResourceNotFoundException', userError(`Function not found: ${ARN}g-ver:aliasdoesnotexist`, 'Message')],
     ['CreateAlias of an existing name', 'POST', '/2015-03-31/functions/g-ver/aliases', { Name: 'live', FunctionVersion: '1' }, 409, 'ResourceConflictException', userError(`Alias already exists: ${ARN}g-ver:live`)],
+    ['CreateAlias of a missing function', 'POST', '/2015-03-31/functions/g-ver-unknown/aliases', { Name: 'x', FunctionVersion: '1' }, 404, 'ResourceNotFoundException', userError(`Function not found: ${ARN}g-ver-unknown:1`, 'Message')],
     ['CreateAlias on a missing version', 'POST', '/2015-03-31/functions/g-ver/aliases', { Name: 'ten', FunctionVersion: '10' }, 404, 'ResourceNotFoundException', userError(`Function not found: ${ARN}g-ver:10`, 'Message')],
     [
       'two additional versions',

@@ -71,7 +71,11 @@ export class Aliases {
 
   create(ref: string, body: Record<string, unknown>): AliasRecord {
     const { name } = parseFunctionRef(ref, this.#partition);
-    this.#registry.getByName(name);
+    if (!this.#registry.find(name)) {
+      // Lambda names the version the alias was to point at (test_notfound_and_invalid_routingconfigs).
+      const version = typeof body['FunctionVersion'] === 'string' ? body['FunctionVersion'] : undefined;
+      throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name, version)}`);
+    }
     const aliasName = expectString(body['Name'], 'name');
     if (aliasName === undefined) throw ValidationException.constraint('null', 'name', 'Member must not be null');
     if (aliasName.length > 128 || !ALIAS.test(aliasName)) {
