@@ -19,9 +19,12 @@ describe('function names and ARNs', () => {
     }
   });
 
-  it('looks up a name over 64 characters (Lambda answers not found), except where a function is named (CreateFunction)', () => {
+  it('looks up a name over 64 characters (Lambda answers not found); the member\'s own length is checked', () => {
     assert.deepEqual(parseFunctionRef('x'.repeat(65), here), { name: 'x'.repeat(65) });
-    assert.throws(() => parseFunctionRef('x'.repeat(65), here, 'functionName', true), ValidationException);
+    assert.throws(() => parseFunctionRef('x'.repeat(141), here, 'functionName', 140), {
+      name: 'ValidationException',
+      message: `1 validation error detected: Value '${'x'.repeat(141)}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140`,
+    });
   });
 
   it('treats an ARN of another account or region as not found, in Lambda\'s words', () => {

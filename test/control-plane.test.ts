@@ -112,7 +112,8 @@ describe('control plane through the AWS SDK', () => {
   it('validates inputs the way Lambda does', async () => {
     const cases: [Partial<CreateFunctionCommandInput>, string, RegExp][] = [
       [{ FunctionName: 'bad name!' }, 'ValidationException', /functionName/],
-      [{ FunctionName: 'x'.repeat(65) }, 'ValidationException', /length less than or equal to 64/],
+      // Lambda's own name-length check: InvalidParameterValueException worded as a validation error (test_function_arns).
+      [{ FunctionName: 'x'.repeat(65) }, 'InvalidParameterValueException', /length less than or equal to 64/],
       // AWS answers an unknown runtime with InvalidParameterValueException, not a model ValidationException.
       [{ Runtime: 'cobol1.x' as never }, 'InvalidParameterValueException', /Value cobol1\.x at 'runtime' failed to satisfy constraint/],
       [{ Runtime: 'java21' }, 'InvalidParameterValueException', /java21/],

@@ -9,6 +9,7 @@ import {
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { nodeFunction } from './support/functions.js';
@@ -26,6 +27,11 @@ describe('golden answers: functions', () => {
     const answer = await server.lambda.send(new CreateFunctionCommand(input));
     return { answer, size: input.Code!.ZipFile!.length };
   };
+  const createBody = async (name: string, extra: Record<string, unknown> = {}) => ({
+    ...(await nodeFunction(name)),
+    Code: { ZipFile: Buffer.from(await zipFiles({ 'index.js': '' })).toString('base64') },
+    ...extra,
+  });
   const settled = (name: string) => waitUntilFunctionActiveV2({ client: server.lambda, maxWaitTime: 10 }, { FunctionName: name });
   const updated = (name: string) => waitUntilFunctionUpdatedV2({ client: server.lambda, maxWaitTime: 10 }, { FunctionName: name });
 
@@ -191,6 +197,31 @@ describe('golden answers: functions', () => {
       });
     });
   }
+
+  it('CreateFunction refuses a name over 64 with InvalidParameterValueException, a bad name with ValidationException (test_function_arns)', async () => {
+    const long = 'a'.repeat(65);
+    assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', { ...(await createBody(long)) }), {
+      status: 400,
+      errorType: 'InvalidParameterValueException',
+      body: userError(`1 validation error detected: Value '${long}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64`),
+    });
+    assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', { ...(await createBody('invalid:function:name')) }), {
+      status: 400,
+      errorType: 'ValidationException',
+      body: {
+        message:
+          "1 validation error detected: Value 'invalid:function:name' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?",
+      },
+    });
+  });
+
+  it('a zip over 50 MB is RequestEntityTooLargeException, message only (test_oversized_zipped_create_lambda)', async () => {
+    // Random bytes do not compress: the archive is just over 52428800 bytes, yet its request fits.
+    const zip = await zipFiles({ 'index.js': '', 'big.bin': randomBytes(52_430_000) });
+    assert.ok(zip.length > 52_428_800 && Buffer.from(zip).toString('base64').length < 70_000_000);
+    const answer = await raw(server, 'POST', '/2015-03-31/functions', await createBody('g-big', { Code: { ZipFile: Buffer.from(zip).toString('base64') } }));
+    assert.deepEqual(answer, { status: 413, errorType: 'RequestEntityTooLargeException', body: { message: 'Zipped size must be smaller than 52428800 bytes' } });
+  });
 
   it('an unknown runtime is InvalidParameterValueException on update too (test_update_lambda_exceptions)', async () => {
     const answer = await raw(server, 'PUT', '/2015-03-31/functions/g-plain/configuration', { Runtime: 'non-existent-runtime' });

@@ -6,6 +6,8 @@ import {
   ResourceConflictException,
   ResourceNotFoundException,
   ValidationException,
+  CREATE_FUNCTION_REF_MAX,
+  FUNCTION_NAME_MAX,
   functionArn,
   newRevisionId,
   parseFunctionRef,
@@ -92,7 +94,13 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
   async create(body: Record<string, unknown>): Promise<FunctionRecord> {
     const nameInput = v.expectString(body['FunctionName'], 'functionName');
     if (nameInput === undefined) throw ValidationException.constraint('null', 'functionName', 'Member must not be null');
-    const ref = parseFunctionRef(nameInput, this.#deps.partition, 'functionName', true);
+    const ref = parseFunctionRef(nameInput, this.#deps.partition, 'functionName', CREATE_FUNCTION_REF_MAX);
+    if (ref.name.length > FUNCTION_NAME_MAX) {
+      // Lambda's own check, so InvalidParameterValueException in a validation message's words (test_function_arns).
+      throw new InvalidParameterValueException(
+        `1 validation error detected: Value '${ref.name}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to ${FUNCTION_NAME_MAX}`,
+      );
+    }
     if (ref.qualifier !== undefined) {
       throw ValidationException.constraint(nameInput, 'functionName', 'Member must not include a qualifier on CreateFunction');
     }
