@@ -34,11 +34,12 @@ export interface FunctionRoutesDeps {
 export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
   const { registry, partition } = deps;
   const config = (record: FunctionRecord) => toConfiguration(partition, record);
-  /** The record a (qualified) name names, and the qualifier Lambda then puts in its FunctionArn. */
+  /** The record a (qualified) name names, shaped with the qualifier named in its FunctionArn, as Lambda does. */
   const lookup = (ref: string, qualifierParam: string | null) => {
     const { name, qualifier } = deps.versions.target(ref, qualifierParam);
     registry.getByName(name);
-    return { record: deps.aliases.lookup(name, qualifier), qualifier };
+    const record = deps.aliases.lookup(name, qualifier);
+    return { record, configuration: toConfiguration(partition, record, qualifier === undefined ? {} : { arnQualifier: qualifier }) };
   };
 
   router
@@ -84,7 +85,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       );
     })
     .on('GET', new RegExp(`${BASE}/${FN}/?$`), ({ req, res, params, query, requestId }) => {
-      const { record, qualifier } = lookup(params[0]!, query.get('Qualifier'));
+      const { record, configuration } = lookup(params[0]!, query.get('Qualifier'));
       const location = `http://${req.headers.host ?? '127.0.0.1'}/kindling/code/${record.codeKey}.zip`;
       const reserved = deps.concurrency.reserved(record.name);
       // Lambda leaves Tags out when there are none, and sends Concurrency once it is set.
@@ -93,7 +94,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
         res,
         200,
         {
-          Configuration: toConfiguration(partition, record, qualifier === undefined ? {} : { arnQualifier: qualifier }),
+          Configuration: configuration,
           Code: record.packageType === 'Image' ? imageCodeLocation(record) : { RepositoryType: 'S3', Location: location },
           ...(Object.keys(tags).length > 0 ? { Tags: tags } : {}),
           ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
@@ -102,8 +103,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       );
     })
     .on('GET', new RegExp(`${BASE}/${FN}/configuration/?$`), ({ res, params, query, requestId }) => {
-      const { record, qualifier } = lookup(params[0]!, query.get('Qualifier'));
-      sendJson(res, 200, toConfiguration(partition, record, qualifier === undefined ? {} : { arnQualifier: qualifier }), requestId);
+      sendJson(res, 200, lookup(params[0]!, query.get('Qualifier')).configuration, requestId);
     })
     .on('PUT', new RegExp(`${BASE}/${FN}/configuration/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CONFIG_REQUEST_LIMIT, 'UpdateFunctionConfiguration'));
@@ -113,11 +113,8 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'UpdateFunctionCode'));
       const record = await registry.updateCode(params[0]!, body);
       if (body['Publish'] === true && body['DryRun'] !== true) {
-        // Lambda answers with the version it publishes, still Pending while the update settles
-        // (test_publish_with_update: qualified ARN, State Pending, no LastUpdateStatus).
-        const version = deps.versions.publishWithUpdate(record.name);
-        const pending = { ...version, state: 'Pending' as const, stateReason: 'The function is being created.', stateReasonCode: 'Creating' };
-        sendJson(res, 200, config(pending), requestId);
+        // Lambda answers with the version it publishes, still being created (test_publish_with_update).
+        sendJson(res, 200, toConfiguration(partition, deps.versions.publishWithUpdate(record.name), { creating: true }), requestId);
         return;
       }
       sendJson(res, 200, config(record), requestId);

@@ -17,6 +17,11 @@ export interface ShapeOptions {
    * fields and RuntimeVersionConfig there.
    */
   readonly listing?: boolean;
+  /**
+   * Answer as Lambda does for a version UpdateFunctionCode publishes (`Publish: true`): still being
+   * created, so Pending with the creating reason and no LastUpdateStatus (test_publish_with_update).
+   */
+  readonly creating?: boolean;
 }
 
 /** A stored function as Lambda's FunctionConfiguration shape (AWS SDK model), with the fields AWS sends. */
@@ -45,7 +50,7 @@ export function toConfiguration(where: Partition, record: FunctionRecord, option
     RevisionId: record.revisionId,
     ...(layers.length > 0 ? { Layers: layers.map((layer) => ({ Arn: layer.arn, CodeSize: layer.codeSize })) } : {}),
     ...(record.deadLetterTarget ? { DeadLetterConfig: { TargetArn: record.deadLetterTarget } } : {}),
-    ...(options.listing ? {} : lifecycle(record)),
+    ...(options.listing ? {} : lifecycle(options.creating ? { ...record, ...CREATING } : record)),
     PackageType: record.packageType,
     ...imageConfigResponse(record),
     Architectures: record.architectures,
@@ -55,6 +60,8 @@ export function toConfiguration(where: Partition, record: FunctionRecord, option
     LoggingConfig: loggingConfigShape(record.name, record.loggingConfig),
   };
 }
+
+const CREATING = { state: 'Pending', stateReason: 'The function is being created.', stateReasonCode: 'Creating' } as const;
 
 /**
  * State and LastUpdateStatus as Lambda reports them: a function being created (or a version being
