@@ -60,6 +60,16 @@ describe('golden answers: functions', () => {
     );
   });
 
+  it('on the wire, with no member the SDK would drop unseen: GetFunctionConfiguration and ListVersionsByFunction', async () => {
+    const { size } = await create('g-wire');
+    await settled('g-wire');
+    const got = await raw(server, 'GET', '/2015-03-31/functions/g-wire/configuration');
+    assert.equal(got.status, 200);
+    golden(got.body, nodeConfiguration('g-wire', size));
+    const versions = await raw(server, 'GET', '/2015-03-31/functions/g-wire/versions');
+    golden(versions.body, { Versions: [listed(nodeConfiguration('g-wire', size, { FunctionArn: `${ARN}g-wire:$LATEST` }))] });
+  });
+
   it('an Environment given empty is sent back empty; Tags appear once set (test_create_tag_on_fn_create)', async () => {
     const { answer, size } = await create('g-env', { Environment: { Variables: {} }, Tags: { team: 'a' } });
     golden(answer, creating('g-env', size, { Environment: { Variables: {} } }));
