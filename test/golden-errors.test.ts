@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { nodeFunction } from './support/functions.js';
-import { ACCOUNT, REGION, golden, raw, userError } from './support/golden.js';
+import { ACCOUNT, REGION, createRequestBody, golden, raw, userError } from './support/golden.js';
 import { startTestServer, type TestServer } from './support/kindling.js';
 
 const LAYER_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:layer:`;
@@ -27,14 +27,8 @@ describe('golden answers: error bodies and layers', () => {
     await server.close();
   });
 
-  const createBody = async (name: string, extra: Record<string, unknown> = {}) => ({
-    ...(await nodeFunction(name)),
-    Code: { ZipFile: Buffer.from(await zipFiles({ 'index.js': '' })).toString('base64') },
-    ...extra,
-  });
-
   it('ResourceConflictException: {Type, message}', async () => {
-    assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', await createBody('g-err')), {
+    assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', await createRequestBody('g-err')), {
       status: 409,
       errorType: 'ResourceConflictException',
       body: userError('Function already exist: g-err'),
@@ -50,7 +44,7 @@ describe('golden answers: error bodies and layers', () => {
   });
 
   it('ValidationException: {message} only (test_create_lambda_exceptions)', async () => {
-    assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', await createBody('g-role', { Role: 'r1' })), {
+    assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', await createRequestBody('g-role', { Role: 'r1' })), {
       status: 400,
       errorType: 'ValidationException',
       body: {
@@ -61,7 +55,7 @@ describe('golden answers: error bodies and layers', () => {
   });
 
   it('InvalidParameterValueException for an unreadable zip (test_create_lambda_exceptions)', async () => {
-    const answer = await raw(server, 'POST', '/2015-03-31/functions', await createBody('g-zip', { Code: { ZipFile: Buffer.from('not a zip').toString('base64') } }));
+    const answer = await raw(server, 'POST', '/2015-03-31/functions', await createRequestBody('g-zip', { Code: { ZipFile: Buffer.from('not a zip').toString('base64') } }));
     assert.equal(answer.status, 400);
     assert.equal(answer.errorType, 'InvalidParameterValueException');
     assert.deepEqual(Object.keys(answer.body as object).sort(), ['Type', 'message']);

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { nodeFunction } from './support/functions.js';
-import { ARN, creating, golden, listed, nodeConfiguration, raw, userError } from './support/golden.js';
+import { ARN, createRequestBody, creating, golden, listed, nodeConfiguration, raw, userError } from './support/golden.js';
 import { startTestServer, type TestServer } from './support/kindling.js';
 
 /**
@@ -27,11 +27,6 @@ describe('golden answers: functions', () => {
     const answer = await server.lambda.send(new CreateFunctionCommand(input));
     return { answer, size: input.Code!.ZipFile!.length };
   };
-  const createBody = async (name: string, extra: Record<string, unknown> = {}) => ({
-    ...(await nodeFunction(name)),
-    Code: { ZipFile: Buffer.from(await zipFiles({ 'index.js': '' })).toString('base64') },
-    ...extra,
-  });
   const settled = (name: string) => waitUntilFunctionActiveV2({ client: server.lambda, maxWaitTime: 10 }, { FunctionName: name });
   const updated = (name: string) => waitUntilFunctionUpdatedV2({ client: server.lambda, maxWaitTime: 10 }, { FunctionName: name });
 
@@ -105,11 +100,7 @@ describe('golden answers: functions', () => {
   it('LoggingConfig is kept as given, JSON with INFO levels by default', async () => {
     const { answer, size } = await create('g-log', { LoggingConfig: { LogFormat: 'JSON' } });
     golden(answer, creating('g-log', size, { LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO', LogGroup: '/aws/lambda/g-log' } }));
-    const refused = await raw(server, 'POST', '/2015-03-31/functions', {
-      ...(await nodeFunction('g-log-text')),
-      Code: { ZipFile: Buffer.from(await zipFiles({ 'index.js': '' })).toString('base64') },
-      LoggingConfig: { LogFormat: 'Text', ApplicationLogLevel: 'DEBUG' },
-    });
+    const refused = await raw(server, 'POST', '/2015-03-31/functions', await createRequestBody('g-log-text', { LoggingConfig: { LogFormat: 'Text', ApplicationLogLevel: 'DEBUG' } }));
     assert.deepEqual(refused, {
       status: 400,
       errorType: 'InvalidParameterValueException',
@@ -198,7 +189,7 @@ describe('golden answers: functions', () => {
   ];
   for (const [runtime, message] of RUNTIME_REFUSALS) {
     it(`a retired runtime (${runtime}) gets AWS's deprecation message, on create and update`, async () => {
-      const body = { ...(await nodeFunction(`g-${runtime.replace('.', '-')}`)), Runtime: runtime, Code: { ZipFile: Buffer.from(await zipFiles({ 'index.js': '' })).toString('base64') } };
+      const body = await createRequestBody(`g-${runtime.replace('.', '-')}`, { Runtime: runtime });
       assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', body), { status: 400, errorType: 'InvalidParameterValueException', body: userError(message) });
       assert.deepEqual(await raw(server, 'PUT', '/2015-03-31/functions/g-plain/configuration', { Runtime: runtime }), {
         status: 400,
@@ -210,12 +201,12 @@ describe('golden answers: functions', () => {
 
   it('CreateFunction refuses a name over 64 with InvalidParameterValueException, a bad name with ValidationException (test_function_arns)', async () => {
     const long = 'a'.repeat(65);
-    assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', { ...(await createBody(long)) }), {
+    assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', await createRequestBody(long)), {
       status: 400,
       errorType: 'InvalidParameterValueException',
       body: userError(`1 validation error detected: Value '${long}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64`),
     });
-    assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', { ...(await createBody('invalid:function:name')) }), {
+    assert.deepEqual(await raw(server, 'POST', '/2015-03-31/functions', await createRequestBody('invalid:function:name')), {
       status: 400,
       errorType: 'ValidationException',
       body: {
@@ -229,7 +220,7 @@ describe('golden answers: functions', () => {
     // Random bytes do not compress: the archive is just over 52428800 bytes, yet its request fits.
     const zip = await zipFiles({ 'index.js': '', 'big.bin': randomBytes(52_430_000) });
     assert.ok(zip.length > 52_428_800 && Buffer.from(zip).toString('base64').length < 70_000_000);
-    const answer = await raw(server, 'POST', '/2015-03-31/functions', await createBody('g-big', { Code: { ZipFile: Buffer.from(zip).toString('base64') } }));
+    const answer = await raw(server, 'POST', '/2015-03-31/functions', await createRequestBody('g-big', { Code: { ZipFile: Buffer.from(zip).toString('base64') } }));
     assert.deepEqual(answer, { status: 413, errorType: 'RequestEntityTooLargeException', body: { message: 'Zipped size must be smaller than 52428800 bytes' } });
   });
 

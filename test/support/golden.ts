@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { zipFiles } from '../../src/code/index.js';
+import { nodeFunction } from './functions.js';
 import { ROLE, type TestServer } from './kindling.js';
 
 /**
@@ -64,6 +66,11 @@ export async function raw(server: TestServer, method: string, path: string, body
   });
   const text = await res.text();
   return { status: res.status, errorType: res.headers.get('x-amzn-errortype'), body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/** A CreateFunction request body as raw JSON (the zip in base64), for calls made with `raw`. */
+export async function createRequestBody(name: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  return { ...(await nodeFunction(name)), Code: { ZipFile: Buffer.from(await zipFiles({ 'index.js': '' })).toString('base64') }, ...extra };
 }
 
 /** The FunctionConfiguration AWS answers for a Node.js zip function made with nodeFunction(), before overrides. */
