@@ -14,13 +14,24 @@ describe('function names and ARNs', () => {
   });
 
   it('refuses what is not a function name', () => {
-    for (const bad of ['', 'has space', 'a/b', 'arn:aws:s3:::bucket', 'fn:', 'x'.repeat(65)]) {
+    for (const bad of ['', 'has space', 'a/b', 'arn:aws:s3:::bucket', 'fn:', 'x'.repeat(171)]) {
       assert.throws(() => parseFunctionRef(bad, here), ValidationException, bad);
     }
   });
 
-  it('treats an ARN of another account or region as not found', () => {
-    assert.throws(() => parseFunctionRef('arn:aws:lambda:eu-west-1:123456789012:function:f', here), ResourceNotFoundException);
+  it('looks up a name over 64 characters (Lambda answers not found); the member\'s own length is checked', () => {
+    assert.deepEqual(parseFunctionRef('x'.repeat(65), here), { name: 'x'.repeat(65) });
+    assert.throws(() => parseFunctionRef('x'.repeat(141), here, 'functionName', 140), {
+      name: 'ValidationException',
+      message: `1 validation error detected: Value '${'x'.repeat(141)}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140`,
+    });
+  });
+
+  it('treats an ARN of another account or region as not found, in Lambda\'s words', () => {
+    assert.throws(() => parseFunctionRef('arn:aws:lambda:eu-west-1:123456789012:function:f', here), {
+      name: 'ResourceNotFoundException',
+      message: "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')",
+    });
     assert.throws(() => parseFunctionRef('999999999999:function:f', here), ResourceNotFoundException);
   });
 

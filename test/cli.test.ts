@@ -150,7 +150,8 @@ describe('kindling CLI against the real server', () => {
     const run = await kindling(['invoke', 'cli-fn', ...endpoint]);
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, /^kindling: ResourceNotFoundException: Function not found: .*function:cli-fn$/m);
+    // Lambda names what an unqualified invoke looked for: $LATEST.
+    assert.match(run.stderr, /^kindling: ResourceNotFoundException: Function not found: .*function:cli-fn:\$LATEST$/m);
 
     const again = await kindling(['rm', 'cli-fn', ...endpoint]);
     assert.equal(again.code, 1);

@@ -5,6 +5,7 @@ import {
   InvalidRequestContentException,
   LambdaServiceError,
   PreconditionFailedException,
+  RequestEntityTooLargeException,
   RequestTooLargeException,
   ResourceConflictException,
   ResourceNotFoundException,
@@ -17,13 +18,17 @@ import {
   ValidationException,
 } from '../src/shared/index.js';
 
-/** Every error in the catalogue: Lambda's wire name, status, Type and message key (LAMBDA.md 1.2). */
-const TABLE: [LambdaServiceError, string, number, 'User' | 'Service', 'message' | 'Message'][] = [
+/**
+ * Every error in the catalogue: Lambda's wire name, status, Type (none for the errors of AWS's
+ * request layer) and message key (LAMBDA.md 1.2).
+ */
+const TABLE: [LambdaServiceError, string, number, 'User' | 'Service' | undefined, 'message' | 'Message'][] = [
   [new ResourceNotFoundException('m'), 'ResourceNotFoundException', 404, 'User', 'Message'],
   [new ResourceConflictException('m'), 'ResourceConflictException', 409, 'User', 'message'],
   [new ProvisionedConcurrencyConfigNotFoundException('m'), 'ProvisionedConcurrencyConfigNotFoundException', 404, 'User', 'message'],
   [new InvalidParameterValueException('m'), 'InvalidParameterValueException', 400, 'User', 'message'],
-  [new ValidationException('m'), 'ValidationException', 400, 'User', 'message'],
+  [new ValidationException('m'), 'ValidationException', 400, undefined, 'message'],
+  [new RequestEntityTooLargeException('m'), 'RequestEntityTooLargeException', 413, undefined, 'message'],
   [new PreconditionFailedException('m'), 'PreconditionFailedException', 412, 'User', 'message'],
   [new RequestTooLargeException('m'), 'RequestTooLargeException', 413, 'User', 'message'],
   [new UnsupportedMediaTypeException('m'), 'UnsupportedMediaTypeException', 415, 'User', 'message'],
@@ -36,14 +41,15 @@ const TABLE: [LambdaServiceError, string, number, 'User' | 'Service', 'message' 
 
 describe('the error catalogue', () => {
   for (const [error, code, status, kind, key] of TABLE) {
-    it(`${code} is ${status} with {Type: ${kind}, ${key}}`, () => {
+    it(`${code} is ${status} with {${kind === undefined ? '' : `Type: ${kind}, `}${key}}`, () => {
       assert.equal(error.code, code);
       assert.equal(error.name, code);
       assert.equal(error.status, status);
       const body = error.toBody();
       assert.equal(body['Type'], kind);
       assert.equal(typeof body[key], 'string');
-      assert.equal(Object.keys(body).filter((k) => k.toLowerCase() === 'message').length, 1);
+      const extra = error instanceof TooManyRequestsException ? ['Reason'] : [];
+      assert.deepEqual(Object.keys(body).sort(), [...(kind === undefined ? [] : ['Type']), key, ...extra].sort());
     });
   }
 

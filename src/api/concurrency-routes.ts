@@ -1,9 +1,11 @@
-import type { ConcurrencySettings, FunctionRegistry } from '../control-plane/index.js';
+import type { ConcurrencySettings, FunctionRegistry, FunctionVersions, LayerRegistry } from '../control-plane/index.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Router } from './router.js';
 
 export interface ConcurrencyRoutesDeps {
   registry: FunctionRegistry;
+  versions: FunctionVersions;
+  layers: LayerRegistry;
   concurrency: ConcurrencySettings;
 }
 
@@ -28,6 +30,9 @@ export function concurrencyRoutes(router: Router, deps: ConcurrencyRoutesDeps): 
     })
     .on('GET', /^\/2016-08-19\/account-settings\/?$/, ({ res, requestId }) => {
       const functions = registry.list();
+      // Lambda's TotalCodeSize counts every stored package: $LATEST, each published version, each layer version.
+      const totalCodeSize =
+        functions.reduce((sum, fn) => sum + fn.codeSize, 0) + deps.versions.totalCodeSize() + deps.layers.totalCodeSize();
       sendJson(
         res,
         200,
@@ -37,7 +42,7 @@ export function concurrencyRoutes(router: Router, deps: ConcurrencyRoutesDeps): 
             ConcurrentExecutions: concurrency.limits.accountConcurrency,
             UnreservedConcurrentExecutions: concurrency.limits.accountConcurrency - concurrency.totalReserved(),
           },
-          AccountUsage: { TotalCodeSize: functions.reduce((sum, fn) => sum + fn.codeSize, 0), FunctionCount: functions.length },
+          AccountUsage: { TotalCodeSize: totalCodeSize, FunctionCount: functions.length },
         },
         requestId,
       );

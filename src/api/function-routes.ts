@@ -1,6 +1,14 @@
 import { createReadStream, existsSync } from 'node:fs';
 import type { CodeStore } from '../code/index.js';
-import { ensureObject, imageCodeLocation, toConfiguration, type Aliases, type FunctionRegistry, type FunctionVersions } from '../control-plane/index.js';
+import {
+  ensureObject,
+  imageCodeLocation,
+  toConfiguration,
+  type Aliases,
+  type ConcurrencySettings,
+  type FunctionRegistry,
+  type FunctionVersions,
+} from '../control-plane/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { ResourceNotFoundException, ValidationException, type Partition } from '../shared/index.js';
 import { readJson, sendJson } from './http-io.js';
@@ -17,6 +25,7 @@ export interface FunctionRoutesDeps {
   registry: FunctionRegistry;
   versions: FunctionVersions;
   aliases: Aliases;
+  concurrency: ConcurrencySettings;
   code: CodeStore;
   partition: Partition;
 }
@@ -25,23 +34,37 @@ export interface FunctionRoutesDeps {
 export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
   const { registry, partition } = deps;
   const config = (record: FunctionRecord) => toConfiguration(partition, record);
+  /** The record a (qualified) name names, shaped with the qualifier named in its FunctionArn, as Lambda does. */
   const lookup = (ref: string, qualifierParam: string | null) => {
     const { name, qualifier } = deps.versions.target(ref, qualifierParam);
     registry.getByName(name);
-    return deps.aliases.lookup(name, qualifier);
+    const record = deps.aliases.lookup(name, qualifier);
+    return { record, configuration: toConfiguration(partition, record, qualifier === undefined ? {} : { arnQualifier: qualifier }) };
   };
 
   router
     .on('POST', new RegExp(`${BASE}/?$`), async ({ req, res, requestId }) => {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'CreateFunction'));
       const record = await registry.create(body);
+      if (body['Publish'] === true) {
+        // Lambda publishes version 1 in the same call and answers $LATEST's shape (unqualified
+        // ARN, State Pending) with that version's number (test_publish_version_on_create).
+        const version = deps.versions.publishWithUpdate(record.name);
+        sendJson(res, 201, { ...config(record), Version: version.version }, requestId);
+        return;
+      }
       sendJson(res, 201, config(record), requestId);
     })
     .on('GET', new RegExp(`${BASE}/?$`), ({ res, query, requestId }) => {
       const maxItems = parseMaxItems(query.get('MaxItems'));
       const marker = query.get('Marker');
-      // FunctionVersion=ALL lists every published version too, after each $LATEST.
-      const all = query.get('FunctionVersion') === 'ALL' ? registry.list().flatMap((fn) => deps.versions.list(fn.name)) : registry.list();
+      const functionVersion = query.get('FunctionVersion');
+      if (functionVersion !== null && functionVersion !== 'ALL') {
+        throw ValidationException.constraint(functionVersion, 'functionVersion', 'Member must satisfy enum value set: [ALL]');
+      }
+      // FunctionVersion=ALL lists every published version too, after each $LATEST (then named `:$LATEST`).
+      const everyVersion = functionVersion === 'ALL';
+      const all = everyVersion ? registry.list().flatMap((fn) => deps.versions.list(fn.name)) : registry.list();
       let start = 0;
       if (marker) {
         start = all.findIndex((fn) => markerOf(fn) > marker);
@@ -52,26 +75,35 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       sendJson(
         res,
         200,
-        { Functions: page.map(config), ...(more ? { NextMarker: markerOf(page[page.length - 1]!) } : {}) },
+        {
+          Functions: page.map((fn) =>
+            toConfiguration(partition, fn, { listing: true, ...(everyVersion && fn.version === undefined ? { arnQualifier: '$LATEST' } : {}) }),
+          ),
+          ...(more ? { NextMarker: markerOf(page[page.length - 1]!) } : {}),
+        },
         requestId,
       );
     })
     .on('GET', new RegExp(`${BASE}/${FN}/?$`), ({ req, res, params, query, requestId }) => {
-      const record = lookup(params[0]!, query.get('Qualifier'));
+      const { record, configuration } = lookup(params[0]!, query.get('Qualifier'));
       const location = `http://${req.headers.host ?? '127.0.0.1'}/kindling/code/${record.codeKey}.zip`;
+      const reserved = deps.concurrency.reserved(record.name);
+      // Lambda leaves Tags out when there are none, and sends Concurrency once it is set.
+      const tags = registry.getByName(record.name).tags;
       sendJson(
         res,
         200,
         {
-          Configuration: config(record),
+          Configuration: configuration,
           Code: record.packageType === 'Image' ? imageCodeLocation(record) : { RepositoryType: 'S3', Location: location },
-          Tags: record.tags,
+          ...(Object.keys(tags).length > 0 ? { Tags: tags } : {}),
+          ...(reserved === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: reserved } }),
         },
         requestId,
       );
     })
     .on('GET', new RegExp(`${BASE}/${FN}/configuration/?$`), ({ res, params, query, requestId }) => {
-      sendJson(res, 200, config(lookup(params[0]!, query.get('Qualifier'))), requestId);
+      sendJson(res, 200, lookup(params[0]!, query.get('Qualifier')).configuration, requestId);
     })
     .on('PUT', new RegExp(`${BASE}/${FN}/configuration/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CONFIG_REQUEST_LIMIT, 'UpdateFunctionConfiguration'));
@@ -79,7 +111,13 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
     })
     .on('PUT', new RegExp(`${BASE}/${FN}/code/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'UpdateFunctionCode'));
-      sendJson(res, 200, config(await registry.updateCode(params[0]!, body)), requestId);
+      const record = await registry.updateCode(params[0]!, body);
+      if (body['Publish'] === true && body['DryRun'] !== true) {
+        // Lambda answers with the version it publishes, still being created (test_publish_with_update).
+        sendJson(res, 200, toConfiguration(partition, deps.versions.publishWithUpdate(record.name), { creating: true }), requestId);
+        return;
+      }
+      sendJson(res, 200, config(record), requestId);
     })
     .on('DELETE', new RegExp(`${BASE}/${FN}/?$`), ({ res, params, query, requestId }) => {
       const { name, qualifier } = deps.versions.target(params[0]!, query.get('Qualifier'));

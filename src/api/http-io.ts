@@ -1,12 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidRequestContentException, LambdaServiceError, RequestTooLargeException, ServiceException, type Logger } from '../shared/index.js';
+import {
+  InvalidRequestContentException,
+  LambdaServiceError,
+  RequestEntityTooLargeException,
+  RequestTooLargeException,
+  ServiceException,
+  type Logger,
+} from '../shared/index.js';
 
 /**
- * Reads a request body up to `limit` bytes. Over the limit, Lambda answers 413
- * RequestTooLargeException naming the operation; the rest of the body is discarded, not buffered.
+ * Reads a request body up to `limit` bytes. Over the limit, AWS answers 413 naming the operation:
+ * RequestTooLargeException for Invoke's payload, RequestEntityTooLargeException for the control
+ * plane's JSON bodies (`entity`). The rest of the body is discarded, not buffered.
  */
-export function readBody(req: IncomingMessage, limit: number, operation: string): Promise<Buffer> {
-  const tooLarge = () => new RequestTooLargeException(`Request must be smaller than ${limit} bytes for the ${operation} operation`);
+export function readBody(req: IncomingMessage, limit: number, operation: string, entity = false): Promise<Buffer> {
+  const tooLarge = () => {
+    const message = `Request must be smaller than ${limit} bytes for the ${operation} operation`;
+    return entity ? new RequestEntityTooLargeException(message) : new RequestTooLargeException(message);
+  };
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
     req.resume();
@@ -32,7 +43,7 @@ export function readBody(req: IncomingMessage, limit: number, operation: string)
 }
 
 export async function readJson(req: IncomingMessage, limit: number, operation: string): Promise<Record<string, unknown>> {
-  const body = await readBody(req, limit, operation);
+  const body = await readBody(req, limit, operation, true);
   if (body.length === 0) return {};
   let parsed: unknown;
   try {

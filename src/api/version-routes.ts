@@ -33,7 +33,9 @@ export function versionRoutes(router: Router, deps: VersionRoutesDeps): void {
     })
     .on('GET', new RegExp(`${BASE}/versions/?$`), ({ res, params, query, requestId }) => {
       const { items, next } = page(versions.list(params[0]!), query.get('Marker'), query.get('MaxItems'));
-      sendJson(res, 200, { Versions: items.map((r) => toConfiguration(partition, r)), ...(next ? { NextMarker: next } : {}) }, requestId);
+      // Listed entries are trimmed, and $LATEST's ARN is qualified (test_version_lifecycle).
+      const shape = (r: (typeof items)[number]) => toConfiguration(partition, r, { listing: true, arnQualifier: r.version ?? '$LATEST' });
+      sendJson(res, 200, { Versions: items.map(shape), ...(next ? { NextMarker: next } : {}) }, requestId);
     })
     .on('POST', new RegExp(`${BASE}/aliases/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, LIMIT, 'CreateAlias'));

@@ -2,11 +2,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RequestEntityTooLargeException } from '../shared/index.js';
 import { writeFileDurably, writeFileDurablySync } from './durable.js';
 import { extractZip } from './zip-intake.js';
 
 /** Lambda's limit on a function's unzipped code (and, later, its layers together). */
 export const MAX_UNZIPPED_BYTES = 262_144_000;
+/**
+ * Lambda's limit on a zip uploaded directly (50 MB, the quotas page). AWS mostly enforces it through
+ * the request size (70167211 bytes of JSON with the zip in base64); this catches the few zips just
+ * over 50 MB whose request still fits.
+ */
+export const MAX_ZIPPED_BYTES = 52_428_800;
 
 const COMMONJS_MARKER = '{"type":"commonjs"}\n';
 
@@ -56,6 +63,9 @@ export class CodeStore {
    * zip itself. Both steps are idempotent per content.
    */
   async put(zip: Buffer): Promise<UnpackedCode> {
+    if (zip.length > MAX_ZIPPED_BYTES) {
+      throw new RequestEntityTooLargeException(`Zipped size must be smaller than ${MAX_ZIPPED_BYTES} bytes`);
+    }
     const code = CodeStore.describe(zip);
     const unzippedSize = await this.#unpack(code.key, zip);
     const blob = this.blobPath(code.key);

@@ -1,4 +1,4 @@
-export { CodeStore, MAX_UNZIPPED_BYTES } from './code-store.js';
+export { CodeStore, MAX_UNZIPPED_BYTES, MAX_ZIPPED_BYTES } from './code-store.js';
 export type { StoredCode } from './code-store.js';
 export { extractZip } from './zip-intake.js';
 export { zipDirectory, zipFiles } from './zip-build.js';

@@ -57,7 +57,7 @@ export class Aliases {
     const { name } = parseFunctionRef(ref, this.#partition);
     this.#registry.getByName(name);
     const record = this.find(name, alias);
-    if (!record) throw new ResourceNotFoundException(`Alias not found: ${functionArn(this.#partition, name, alias)}`);
+    if (!record) throw new ResourceNotFoundException(`Cannot find alias arn: ${functionArn(this.#partition, name, alias)}`);
     return record;
   }
 
@@ -71,7 +71,11 @@ export class Aliases {
 
   create(ref: string, body: Record<string, unknown>): AliasRecord {
     const { name } = parseFunctionRef(ref, this.#partition);
-    this.#registry.getByName(name);
+    if (!this.#registry.find(name)) {
+      // Lambda names the version the alias was to point at (test_notfound_and_invalid_routingconfigs).
+      const version = typeof body['FunctionVersion'] === 'string' ? body['FunctionVersion'] : undefined;
+      throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name, version)}`);
+    }
     const aliasName = expectString(body['Name'], 'name');
     if (aliasName === undefined) throw ValidationException.constraint('null', 'name', 'Member must not be null');
     if (aliasName.length > 128 || !ALIAS.test(aliasName)) {
@@ -112,10 +116,13 @@ export class Aliases {
     return this.#save(record);
   }
 
+  /** DeleteAlias: Lambda answers 204 for an alias that does not exist (of a function that does). */
   delete(ref: string, aliasName: string): void {
-    const record = this.get(ref, aliasName);
-    this.#store.aliases.delete(record.functionName, record.name);
-    this.#aliases.get(record.functionName)?.delete(record.name);
+    const { name } = parseFunctionRef(ref, this.#partition);
+    this.#registry.getByName(name);
+    if (!this.find(name, aliasName)) return;
+    this.#store.aliases.delete(name, aliasName);
+    this.#aliases.get(name)?.delete(aliasName);
   }
 
   /** The record a qualifier names for the control plane (an alias: its primary version). */
@@ -188,21 +195,31 @@ export class Aliases {
     if (typeof weights !== 'object') throw ValidationException.constraint(weights, 'routingConfig.additionalVersionWeights', 'Member must be a map');
     const entries = Object.entries(weights as Record<string, unknown>);
     if (entries.length === 0) return;
+    // Lambda's own words (test_notfound_and_invalid_routingconfigs); the map is shown as Java prints it.
+    const shown = `{${entries.map(([k, w]) => `${k}=${typeof w === 'number' && Number.isInteger(w) ? w.toFixed(1) : String(w)}`).join(', ')}}`;
+    if (entries.some(([key]) => !VERSION.test(key))) {
+      throw ValidationException.constraint(
+        shown,
+        'routingConfig.additionalVersionWeights',
+        'Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+, Member must not be null]',
+      );
+    }
+    if (entries.some(([, w]) => typeof w !== 'number' || w < 0 || w > 1)) {
+      throw ValidationException.constraint(
+        shown,
+        'routingConfig.additionalVersionWeights',
+        'Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]',
+      );
+    }
     if (entries.length > 1) {
-      throw ValidationException.constraint(JSON.stringify(weights), 'routingConfig.additionalVersionWeights', 'Member must have length less than or equal to 1');
+      throw new InvalidParameterValueException('Number of items in AdditionalVersionWeights cannot be greater than 1');
     }
-    const [version, weight] = entries[0]!;
-    if (!VERSION.test(version)) {
-      throw ValidationException.constraint(version, 'routingConfig.additionalVersionWeights.key', 'Member must satisfy regular expression pattern: [0-9]+');
-    }
-    if (typeof weight !== 'number' || weight < 0 || weight > 1) {
-      throw ValidationException.constraint(weight, 'routingConfig.additionalVersionWeights.value', 'Member must have value between 0.0 and 1.0');
-    }
+    const [version, weight] = entries[0] as [string, number];
     if (record.functionVersion === '$LATEST') {
       throw new InvalidParameterValueException('$LATEST is not supported for an alias pointing to more than 1 version');
     }
     if (version === record.functionVersion) {
-      throw new InvalidParameterValueException('The primary version and the additional version of an alias cannot be the same.');
+      throw new InvalidParameterValueException(`Invalid function version ${version}. Function version ${version} is already included in routing configuration.`);
     }
     this.#versions.get(record.functionName, version);
     record.additionalVersionWeights = { [version]: weight };

@@ -53,8 +53,9 @@ export class ConcurrencySettings {
     return this.#reserved.get(this.#name(ref));
   }
 
+  /** Lambda looks the function up first (naming `:$LATEST`), then checks the value. */
   put(ref: string, value: unknown): number {
-    const name = this.#name(ref);
+    const name = this.#name(ref, '$LATEST');
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
       throw ValidationException.constraint(value, 'reservedConcurrentExecutions', 'Member must have value greater than or equal to 0');
     }
@@ -77,12 +78,17 @@ export class ConcurrencySettings {
     this.#notify(name, undefined);
   }
 
-  #name(ref: string): string {
+  /** Reserved concurrency is the function's: a version or alias is refused (test_function_concurrency_exceptions). */
+  #name(ref: string, notFoundQualifier?: string): string {
     const { name, qualifier } = parseFunctionRef(ref, this.#partition);
     if (qualifier !== undefined) {
-      throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name, qualifier)}`);
+      throw new InvalidParameterValueException(
+        'This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN.',
+      );
     }
-    return this.#registry.getByName(name).name;
+    const record = this.#registry.find(name);
+    if (!record) throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name, notFoundQualifier)}`);
+    return record.name;
   }
 
   #notify(name: string, reserved: number | undefined): void {

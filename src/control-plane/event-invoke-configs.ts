@@ -13,8 +13,12 @@ import { expectInteger } from './validation.js';
 
 const RETRIES = { min: 0, max: 2 } as const;
 const EVENT_AGE = { min: 60, max: 21_600 } as const;
-/** Lambda's Destination pattern (AWS SDK model). */
-const DESTINATION = /^$|^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*)$/;
+/** Lambda's Destination pattern, as AWS quotes it (test_lambda_eventinvokeconfig_exceptions). */
+const DESTINATION = /^$|^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)$/;
+const DESTINATION_PATTERN = '^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)';
+const FUNCTION_DESTINATION = /^arn:aws[a-zA-Z-]*:lambda:[^:]+:\d{12}:function:([a-zA-Z0-9-_]+)(?::[a-zA-Z0-9-_$]+)?$/;
+/** Lambda's words for a missing function on Put / Update / List (test_lambda_eventinvokeconfig_exceptions). */
+const NO_FUNCTION = "The function doesn't exist.";
 
 /**
  * Which destination ARNs Kindling can deliver to; handed in (from `queue/`) by the composition root.
@@ -63,15 +67,25 @@ export class EventInvokeConfigs {
     return this.#configs.get(key(functionName, qualifier));
   }
 
+  /**
+   * PutFunctionEventInvokeConfig replaces the config. Lambda checks that something is set before
+   * it looks the function up, then the destinations.
+   */
   put(ref: string, qualifierParam: string | null, body: Record<string, unknown>): EventInvokeConfigRecord {
+    if (['MaximumRetryAttempts', 'MaximumEventAgeInSeconds', 'DestinationConfig'].every((member) => body[member] == null)) {
+      throw new InvalidParameterValueException('You must specify at least one of error handling or destination setting.');
+    }
     const { name, qualifier } = this.#target(ref, qualifierParam);
-    return this.#save({ functionName: name, qualifier, lastModified: this.#clock.now(), ...this.#validate(body) });
+    const settings = this.#validate(body, name);
+    return this.#save({ functionName: name, qualifier, lastModified: this.#clock.now(), ...settings });
   }
 
+  /** UpdateFunctionEventInvokeConfig changes what it names of an existing config. */
   update(ref: string, qualifierParam: string | null, body: Record<string, unknown>): EventInvokeConfigRecord {
     const { name, qualifier } = this.#target(ref, qualifierParam);
-    const current = this.find(name, qualifier) ?? { functionName: name, qualifier, lastModified: 0 };
-    const changes = this.#validate(body);
+    const current = this.find(name, qualifier);
+    if (!current) throw this.#noConfig(name, qualifier);
+    const changes = this.#validate(body, name);
     const merged: EventInvokeConfigRecord = { ...current, ...changes, lastModified: this.#clock.now() };
     // An update that names DestinationConfig but not one of its sides leaves that side as it was.
     if (changes.onSuccess === undefined && current.onSuccess !== undefined) merged.onSuccess = current.onSuccess;
@@ -79,12 +93,11 @@ export class EventInvokeConfigs {
     return this.#save(merged);
   }
 
+  /** Get and Delete answer the same not-found for a missing function, qualifier or config. */
   get(ref: string, qualifierParam: string | null): EventInvokeConfigRecord {
-    const { name, qualifier } = this.#target(ref, qualifierParam);
+    const { name, qualifier } = this.#qualified(ref, qualifierParam);
     const record = this.find(name, qualifier);
-    if (!record) {
-      throw new ResourceNotFoundException(`The function ${functionArn(this.#partition, name, qualifier)} doesn't have an EventInvokeConfig`);
-    }
+    if (!record) throw this.#noConfig(name, qualifier);
     return record;
   }
 
@@ -96,22 +109,22 @@ export class EventInvokeConfigs {
 
   list(ref: string): EventInvokeConfigRecord[] {
     const { name } = parseFunctionRef(ref, this.#partition);
-    this.#registry.getByName(name);
+    if (!this.#registry.find(name)) throw new ResourceNotFoundException(NO_FUNCTION);
     return [...this.#configs.values()].filter((record) => record.functionName === name);
   }
 
-  /** The FunctionEventInvokeConfig shape of the AWS SDK model. */
+  /** The FunctionEventInvokeConfig shape of the AWS SDK model; AWS always sends both destination sides. */
   toShape(record: EventInvokeConfigRecord): Record<string, unknown> {
-    const destinations: Record<string, unknown> = {};
-    if (record.onSuccess !== undefined) destinations['OnSuccess'] = { Destination: record.onSuccess };
-    if (record.onFailure !== undefined) destinations['OnFailure'] = { Destination: record.onFailure };
     return {
       // Lambda reports LastModified here as epoch seconds.
       LastModified: record.lastModified / 1000,
       FunctionArn: functionArn(this.#partition, record.functionName, record.qualifier),
       ...(record.maximumRetryAttempts === undefined ? {} : { MaximumRetryAttempts: record.maximumRetryAttempts }),
       ...(record.maximumEventAgeInSeconds === undefined ? {} : { MaximumEventAgeInSeconds: record.maximumEventAgeInSeconds }),
-      DestinationConfig: destinations,
+      DestinationConfig: {
+        OnSuccess: record.onSuccess === undefined ? {} : { Destination: record.onSuccess },
+        OnFailure: record.onFailure === undefined ? {} : { Destination: record.onFailure },
+      },
     };
   }
 
@@ -121,15 +134,33 @@ export class EventInvokeConfigs {
     return record;
   }
 
-  #target(ref: string, qualifierParam: string | null): { name: string; qualifier: string } {
-    const parsed = parseFunctionRef(ref, this.#partition);
-    const qualifier = qualifierParam ?? parsed.qualifier ?? '$LATEST';
-    this.#registry.getByName(parsed.name);
-    this.#qualifierExists(parsed.name, qualifier);
-    return { name: parsed.name, qualifier };
+  #noConfig(name: string, qualifier: string): ResourceNotFoundException {
+    return new ResourceNotFoundException(`The function ${functionArn(this.#partition, name, qualifier)} doesn't have an EventInvokeConfig`);
   }
 
-  #validate(body: Record<string, unknown>): Partial<EventInvokeConfigRecord> {
+  /** Name and qualifier (the Qualifier parameter must agree with one in the name). */
+  #qualified(ref: string, qualifierParam: string | null): { name: string; qualifier: string } {
+    const parsed = parseFunctionRef(ref, this.#partition);
+    if (qualifierParam !== null && parsed.qualifier !== undefined && qualifierParam !== parsed.qualifier) {
+      throw new InvalidParameterValueException('The derived qualifier from the function name does not match the specified qualifier.');
+    }
+    return { name: parsed.name, qualifier: qualifierParam ?? parsed.qualifier ?? '$LATEST' };
+  }
+
+  /** A function and qualifier that exist, for Put and Update. */
+  #target(ref: string, qualifierParam: string | null): { name: string; qualifier: string } {
+    const target = this.#qualified(ref, qualifierParam);
+    if (!this.#registry.find(target.name)) throw new ResourceNotFoundException(NO_FUNCTION);
+    try {
+      this.#qualifierExists(target.name, target.qualifier);
+    } catch (err) {
+      if (err instanceof ResourceNotFoundException) throw new ResourceNotFoundException(NO_FUNCTION, { cause: err });
+      throw err;
+    }
+    return target;
+  }
+
+  #validate(body: Record<string, unknown>, functionName: string): Partial<EventInvokeConfigRecord> {
     const out: Partial<EventInvokeConfigRecord> = {};
     const retries = expectInteger(body['MaximumRetryAttempts'], 'maximumRetryAttempts', RETRIES.min, RETRIES.max);
     if (retries !== undefined) out.maximumRetryAttempts = retries;
@@ -138,20 +169,27 @@ export class EventInvokeConfigs {
     const config = body['DestinationConfig'];
     if (config !== undefined && config !== null) {
       if (typeof config !== 'object') throw ValidationException.constraint(config, 'destinationConfig', 'Member must be a structure');
-      const onSuccess = this.#destination((config as Record<string, unknown>)['OnSuccess'], 'destinationConfig.onSuccess.destination');
-      const onFailure = this.#destination((config as Record<string, unknown>)['OnFailure'], 'destinationConfig.onFailure.destination');
+      const onSuccess = this.#destination((config as Record<string, unknown>)['OnSuccess'], 'destinationConfig.onSuccess.destination', functionName);
+      const onFailure = this.#destination((config as Record<string, unknown>)['OnFailure'], 'destinationConfig.onFailure.destination', functionName);
       if (onSuccess !== undefined) out.onSuccess = onSuccess;
       if (onFailure !== undefined) out.onFailure = onFailure;
     }
     return out;
   }
 
-  #destination(value: unknown, member: string): string | undefined {
+  #destination(value: unknown, member: string, functionName: string): string | undefined {
     if (value === undefined || value === null) return undefined;
     const arn = (value as Record<string, unknown>)['Destination'];
     if (arn === undefined || arn === null || arn === '') return undefined;
     if (typeof arn !== 'string' || !DESTINATION.test(arn)) {
-      throw ValidationException.constraint(arn, member, 'Member must satisfy regular expression pattern: ^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}(-gov)?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)');
+      throw ValidationException.constraint(arn, member, `Member must satisfy regular expression pattern: ${DESTINATION_PATTERN}`);
+    }
+    const target = FUNCTION_DESTINATION.exec(arn);
+    if (target) {
+      if (target[1] === functionName) throw new InvalidParameterValueException("You can't specify the function as a destination for itself.");
+      if (!this.#deliverable(arn) || !this.#registry.find(target[1]!)) {
+        throw new InvalidParameterValueException(`The destination ARN ${arn} is invalid.`);
+      }
     }
     if (!this.#deliverable(arn)) {
       throw new InvalidParameterValueException(

@@ -6,6 +6,8 @@ import {
   ResourceConflictException,
   ResourceNotFoundException,
   ValidationException,
+  CREATE_FUNCTION_REF_MAX,
+  FUNCTION_NAME_MAX,
   functionArn,
   newRevisionId,
   parseFunctionRef,
@@ -17,6 +19,7 @@ import { MAX_UNZIPPED_BYTES } from '../code/index.js';
 import type { FunctionLayer, FunctionRecord, Store } from '../store/index.js';
 import * as v from './validation.js';
 import { imageConfigChanges, imageSupport, refuseImageFields, type ImageFunctions } from './image-function.js';
+import { validateLoggingConfig } from './logging-config.js';
 
 export type FunctionChange = 'code' | 'configuration' | 'deleted';
 
@@ -91,19 +94,26 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
   async create(body: Record<string, unknown>): Promise<FunctionRecord> {
     const nameInput = v.expectString(body['FunctionName'], 'functionName');
     if (nameInput === undefined) throw ValidationException.constraint('null', 'functionName', 'Member must not be null');
-    const ref = parseFunctionRef(nameInput, this.#deps.partition);
+    const ref = parseFunctionRef(nameInput, this.#deps.partition, 'functionName', CREATE_FUNCTION_REF_MAX);
+    if (ref.name.length > FUNCTION_NAME_MAX) {
+      // Lambda's own check, so InvalidParameterValueException in a validation message's words (test_function_arns).
+      throw new InvalidParameterValueException(
+        `1 validation error detected: Value '${ref.name}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to ${FUNCTION_NAME_MAX}`,
+      );
+    }
     if (ref.qualifier !== undefined) {
       throw ValidationException.constraint(nameInput, 'functionName', 'Member must not include a qualifier on CreateFunction');
     }
     // PackageType Image: Code.ImageUri, no Runtime/Handler/Layers (image-function.ts).
     const image = v.validatePackageType(body['PackageType']) === 'Image' ? imageSupport(this.#deps.images).forCreate(body) : refuseImageFields(body);
-    const runtime = image ? '' : v.validateRuntime(body['Runtime']);
+    const runtime = image ? '' : v.validateRuntime(body['Runtime'], this.#today(), 'create');
     const handler = image ? '' : v.validateHandler(body['Handler']);
     const role = v.validateRole(body['Role']);
     const timeout = v.validateTimeout(body['Timeout']) ?? DEFAULTS.timeout;
     const memorySize = v.validateMemorySize(body['MemorySize']) ?? DEFAULTS.memorySize;
     const description = v.validateDescription(body['Description']) ?? '';
-    const environment = v.validateEnvironment(body['Environment']) ?? {};
+    const environment = v.validateEnvironment(body['Environment']);
+    const loggingConfig = validateLoggingConfig(body['LoggingConfig'], ref.name);
     const architectures = v.validateArchitectures(body['Architectures']) ?? [...DEFAULTS.architectures];
     const ephemeralStorage = v.validateEphemeralStorage(body['EphemeralStorage']) ?? DEFAULTS.ephemeralStorage;
     const tags = v.validateTags(body['Tags']) ?? {};
@@ -124,7 +134,9 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       description,
       timeout,
       memorySize,
-      environment,
+      environment: environment ?? {},
+      ...(environment !== undefined ? { environmentGiven: true } : {}),
+      ...(loggingConfig ? { loggingConfig } : {}),
       architectures,
       ephemeralStorage,
       packageType: 'Zip',
@@ -178,7 +190,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const current = this.#updatable(ref, body['RevisionId']);
     // PackageType Image: ImageConfig; no Runtime/Handler/Layers (image-function.ts).
     const changes: Partial<FunctionRecord> = imageConfigChanges(this.#deps.images, current, body);
-    if (body['Runtime'] !== undefined) changes.runtime = v.validateRuntime(body['Runtime']);
+    if (body['Runtime'] !== undefined) changes.runtime = v.validateRuntime(body['Runtime'], this.#today(), 'update');
     if (body['Handler'] !== undefined) changes.handler = v.validateHandler(body['Handler']);
     if (body['Role'] !== undefined) changes.role = v.validateRole(body['Role']);
     const timeout = v.validateTimeout(body['Timeout']);
@@ -188,7 +200,12 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const description = v.validateDescription(body['Description']);
     if (description !== undefined) changes.description = description;
     const environment = v.validateEnvironment(body['Environment']);
-    if (environment !== undefined) changes.environment = environment;
+    if (environment !== undefined) {
+      changes.environment = environment;
+      changes.environmentGiven = true;
+    }
+    const loggingConfig = validateLoggingConfig(body['LoggingConfig'], current.name, current.loggingConfig);
+    if (loggingConfig) changes.loggingConfig = loggingConfig;
     const ephemeralStorage = v.validateEphemeralStorage(body['EphemeralStorage']);
     if (ephemeralStorage !== undefined) changes.ephemeralStorage = ephemeralStorage;
     const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn);
@@ -215,6 +232,11 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const record = { ...this.getByName(name), lastPublishedVersion: version };
     this.#deps.store.functions.replace(record);
     this.#functions.set(name, record);
+  }
+
+  /** The day (YYYY-MM-DD, UTC) against which runtime deprecation dates are read. */
+  #today(): string {
+    return new Date(this.#deps.clock.now()).toISOString().slice(0, 10);
   }
 
   /** Lambda's 250 MB unzipped limit counts the function's code and its layers together. */
@@ -257,8 +279,10 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       lastModified: this.#deps.clock.now(),
       revisionId: newRevisionId(),
       lastUpdateStatus: 'InProgress',
-      lastUpdateStatusReason: 'The function is being updated.',
-      lastUpdateStatusReasonCode: undefined,
+      // Lambda's words for every update in progress, recorded from AWS (LocalStack's
+      // test_lambda_api snapshots: update_func_conf_response, update_code_response).
+      lastUpdateStatusReason: 'The function is being created.',
+      lastUpdateStatusReasonCode: 'Creating',
     };
     this.#deps.store.functions.replace(record);
     this.#functions.set(record.name, record);
@@ -267,6 +291,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       ...latest,
       lastUpdateStatus: 'Successful',
       lastUpdateStatusReason: undefined,
+      lastUpdateStatusReasonCode: undefined,
       revisionId: newRevisionId(),
     }));
     return record;

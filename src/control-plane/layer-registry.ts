@@ -151,6 +151,11 @@ export class LayerRegistry {
     };
   }
 
+  /** Bytes of every live layer version's zip: part of GetAccountSettings' TotalCodeSize. */
+  totalCodeSize(): number {
+    return this.#deps.store.layerVersions.list().reduce((sum, record) => sum + record.codeSize, 0);
+  }
+
   /** Whether `key` is the zip of a live layer version (Content.Location serves only those). */
   hasCode(key: string): boolean {
     return this.#deps.store.layerVersions.list().some((record) => record.codeKey === key);

@@ -2,7 +2,7 @@ import {
   InvalidParameterValueException,
   ValidationException,
 } from '../shared/index.js';
-import { LAMBDA_RUNTIMES, SUPPORTED_RUNTIMES } from './runtimes.js';
+import { LAMBDA_RUNTIMES, SUPPORTED_RUNTIMES, creatableRuntimes, runtimeBlocked } from './runtimes.js';
 
 /** Lambda's limits, from the AWS SDK model and the Lambda quotas page. */
 export const LIMITS = {
@@ -50,13 +50,26 @@ export function expectInteger(value: unknown, member: string, min: number, max: 
   return value;
 }
 
-export function validateRuntime(value: unknown): string {
+/**
+ * Runtime: Lambda answers an unknown name, and one it no longer lets you use, with
+ * InvalidParameterValueException (not a model ValidationException) on create and update alike.
+ * `today` (YYYY-MM-DD) decides which runtimes are blocked.
+ */
+export function validateRuntime(value: unknown, today: string, operation: 'create' | 'update' = 'create'): string {
   const runtime = expectString(value, 'runtime');
   if (runtime === undefined) {
     throw new InvalidParameterValueException('Runtime and Handler are mandatory parameters for functions created with deployment packages.');
   }
   if (!LAMBDA_RUNTIMES.includes(runtime)) {
-    throw ValidationException.constraint(runtime, 'runtime', `Member must satisfy enum value set: [${LAMBDA_RUNTIMES.join(', ')}]`);
+    throw new InvalidParameterValueException(
+      `Value ${runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [${creatableRuntimes(today).join(', ')}] or be a valid ARN`,
+    );
+  }
+  const blocked = runtimeBlocked(runtime, today, operation);
+  if (blocked) {
+    throw new InvalidParameterValueException(
+      `The runtime parameter of ${runtime} is no longer supported for creating or updating AWS Lambda functions. We recommend you use the new runtime (${blocked.successor}) while creating or updating functions.`,
+    );
   }
   if (!SUPPORTED_RUNTIMES.has(runtime)) {
     throw new InvalidParameterValueException(

@@ -177,7 +177,8 @@ export class InvokeService {
   async #resolve(name: string, qualifier: string | undefined): Promise<FunctionRecord> {
     let fn = this.#aliases.resolve(name, qualifier);
     if (!fn) {
-      throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name, qualifier)}`);
+      // Lambda names what it looked for: an unqualified invoke is one of $LATEST.
+      throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name, qualifier ?? '$LATEST')}`);
     }
     if (fn.state === 'Pending') {
       // Created a moment ago: Kindling has the code ready, the state flips on the next tick.
@@ -188,7 +189,13 @@ export class InvokeService {
   }
 }
 
+/** Invoke's Qualifier member, as the model constrains it. */
+const QUALIFIER = /^[a-zA-Z0-9$_-]{1,128}$/;
+
 function resolveQualifier(fromName: string | undefined, fromQuery: string | undefined): string | undefined {
+  if (fromQuery !== undefined && !QUALIFIER.test(fromQuery)) {
+    throw ValidationException.constraint(fromQuery, 'qualifier', 'Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)');
+  }
   if (fromName !== undefined && fromQuery !== undefined && fromName !== fromQuery) {
     throw new InvalidParameterValueException('The derived qualifier from the function name does not match the specified qualifier.');
   }

@@ -2,6 +2,8 @@ import type { Aliases, ConcurrencySettings, FunctionRegistry } from '../control-
 import {
   InvalidParameterValueException,
   ProvisionedConcurrencyConfigNotFoundException,
+  ResourceConflictException,
+  ResourceNotFoundException,
   ValidationException,
   functionArn,
   lambdaTimestamp,
@@ -60,12 +62,12 @@ export class ProvisionedConcurrency {
   }
 
   put(ref: string, qualifier: string | null, value: unknown): Record<string, unknown> {
-    const name = this.#name(ref);
-    const q = this.#qualifier(qualifier);
+    const { name, qualifier: q } = this.#target(ref, qualifier, 'Provisioned Concurrency Configs cannot be applied to unpublished function versions.');
+    const version = this.#version(name, q, true)!;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
       throw ValidationException.constraint(value, 'provisionedConcurrentExecutions', 'Member must have value greater than or equal to 1');
     }
-    const version = this.#version(name, q, true)!;
+    this.#checkOverlap(name, q, version.version!);
     const reserved = this.#concurrency.reserved(name);
     const others = [...this.#configs.values()].filter((r) => r.functionName === name && r.qualifier !== q).reduce((sum, r) => sum + r.requested, 0);
     if (reserved !== undefined && others + value > reserved) {
@@ -82,11 +84,14 @@ export class ProvisionedConcurrency {
 
   get(ref: string, qualifier: string | null): Record<string, unknown> {
     const record = this.#find(ref, qualifier);
+    if (!record) throw new ProvisionedConcurrencyConfigNotFoundException('No Provisioned Concurrency Config found for this function');
     return this.#shape(record, this.#version(record.functionName, record.qualifier, true)!);
   }
 
+  /** Lambda answers 204 when the version or alias has no config. */
   delete(ref: string, qualifier: string | null): void {
     const record = this.#find(ref, qualifier);
+    if (!record) return;
     this.#store.concurrency.deleteProvisioned(record.functionName, record.qualifier);
     this.#configs.delete(key(record.functionName, record.qualifier));
     const version = this.#version(record.functionName, record.qualifier, false);
@@ -103,6 +108,23 @@ export class ProvisionedConcurrency {
       }));
   }
 
+  /**
+   * One config per version: Lambda refuses a second one reached through another qualifier
+   * (test_lambda_provisioned_lifecycle).
+   */
+  #checkOverlap(name: string, qualifier: string, version: string): void {
+    for (const other of this.#configs.values()) {
+      if (other.functionName !== name || other.qualifier === qualifier) continue;
+      const otherVersion = this.#version(name, other.qualifier, false)?.version;
+      if (otherVersion !== version) continue;
+      throw new ResourceConflictException(
+        /^[0-9]+$/.test(qualifier)
+          ? 'Version is pointed by a Provisioned Concurrency alias'
+          : "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version",
+      );
+    }
+  }
+
   #shape(record: ProvisionedConcurrencyRecord, version: FunctionRecord): Record<string, unknown> {
     const ready = Math.min(this.#fleet.provisionedReady(version), record.requested);
     return {
@@ -114,26 +136,36 @@ export class ProvisionedConcurrency {
     };
   }
 
-  #find(ref: string, qualifier: string | null): ProvisionedConcurrencyRecord {
-    const name = this.#name(ref);
-    const q = this.#qualifier(qualifier);
-    const record = this.#configs.get(key(name, q));
-    if (!record) {
-      throw new ProvisionedConcurrencyConfigNotFoundException(`No Provisioned Concurrency Config found for this function: ${functionArn(this.#partition, name, q)}`);
-    }
-    return record;
+  /** The config of an existing version or alias, or undefined when it has none. */
+  #find(ref: string, qualifier: string | null): ProvisionedConcurrencyRecord | undefined {
+    const { name, qualifier: q } = this.#target(ref, qualifier, 'The function resource provided must be an alias or a published version.');
+    return this.#configs.get(key(name, q));
   }
 
   #name(ref: string): string {
     return this.#registry.getByName(parseFunctionRef(ref, this.#partition).name).name;
   }
 
-  #qualifier(qualifier: string | null): string {
+  /**
+   * A function's version or alias that exists, with Lambda's refusals: $LATEST (`latestMessage`),
+   * "Cannot find alias arn" for a missing alias (even of a missing function), "Function not found"
+   * for a missing version or function (test_provisioned_concurrency_exceptions).
+   */
+  #target(ref: string, qualifier: string | null, latestMessage: string): { name: string; qualifier: string } {
+    const { name } = parseFunctionRef(ref, this.#partition);
     if (qualifier === null || qualifier === '') throw ValidationException.constraint('null', 'qualifier', 'Member must not be null');
     if (qualifier === '$LATEST') {
-      throw new InvalidParameterValueException('Provisioned Concurrency Configs cannot be applied to unpublished function versions.');
+      if (!this.#registry.find(name)) throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name)}`);
+      throw new InvalidParameterValueException(latestMessage);
     }
-    return qualifier;
+    if (/^[0-9]+$/.test(qualifier)) {
+      if (!this.#registry.find(name) || !this.#aliases.resolve(name, qualifier)) {
+        throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name, qualifier)}`);
+      }
+    } else if (!this.#registry.find(name) || !this.#aliases.find(name, qualifier)) {
+      throw new ResourceNotFoundException(`Cannot find alias arn: ${functionArn(this.#partition, name, qualifier)}`);
+    }
+    return { name, qualifier };
   }
 
   /** The version a qualifier names (an alias: the version it points at). */

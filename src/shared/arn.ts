@@ -14,30 +14,40 @@ export interface FunctionRef {
 
 /** Lambda's FunctionName pattern: a name, a partial ARN or a full ARN, each with an optional qualifier. */
 const FUNCTION_REF =
-  /^(?:arn:aws[a-zA-Z-]*:lambda:(?<region>[a-z]{2}(?:-gov)?-[a-z]+-\d):(?<account1>\d{12}):function:|(?<account2>\d{12}):function:)?(?<name>[a-zA-Z0-9-_]+)(?::(?<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$/;
+  /^(?:arn:aws[a-zA-Z-]*:lambda:(?<region>[a-z]{2}(?:-gov|-iso|-isob)?-[a-z]+-\d):(?<account1>\d{12}):function:|(?<account2>\d{12}):function:)?(?<name>[a-zA-Z0-9-_]+)(?::(?<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$/;
 
 export const FUNCTION_NAME_MAX = 64;
+/** The model's length limits on a FunctionName member: 170 where it may name any function (GetFunction, Invoke, ...), 140 on CreateFunction. */
+export const FUNCTION_REF_MAX = 170;
+export const CREATE_FUNCTION_REF_MAX = 140;
 
 /**
- * Parses whatever Lambda accepts where a function name goes. An ARN for another account or region
- * names a function that does not exist here, as it would on Lambda.
+ * Parses whatever Lambda accepts where a function name goes. An ARN for another account names a
+ * function that does not exist here; one for another region is refused with Lambda's own words.
+ * A name longer than a function name may be (64) but within the member's length (`maxLength`) is
+ * not a validation error: Lambda looks it up and answers ResourceNotFoundException. CreateFunction,
+ * which names a new function, checks the 64 itself.
  */
-export function parseFunctionRef(input: string, where: Partition, member = 'functionName'): FunctionRef {
+export function parseFunctionRef(input: string, where: Partition, member = 'functionName', maxLength = FUNCTION_REF_MAX): FunctionRef {
+  if (input.length > maxLength) {
+    throw ValidationException.constraint(input, member, `Member must have length less than or equal to ${maxLength}`);
+  }
   const match = FUNCTION_REF.exec(input);
   if (!match?.groups) {
     throw ValidationException.constraint(
       input,
       member,
-      'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
+      // AWS's current wording of the pattern (test_function_arns), iso partitions included.
+      'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
     );
   }
   const { region, account1, account2, name, qualifier } = match.groups as Record<string, string | undefined>;
   if (!name) throw ValidationException.constraint(input, member, 'Member must not be null');
-  if (name.length > FUNCTION_NAME_MAX) {
-    throw ValidationException.constraint(name, member, `Member must have length less than or equal to ${FUNCTION_NAME_MAX}`);
-  }
   const account = account1 ?? account2;
-  if ((region && region !== where.region) || (account && account !== where.accountId)) {
+  if (region && region !== where.region) {
+    throw new ResourceNotFoundException(`Functions from '${region}' are not reachable in this region ('${where.region}')`);
+  }
+  if (account && account !== where.accountId) {
     throw new ResourceNotFoundException(`Function not found: ${functionArn(where, name, qualifier)}`);
   }
   return qualifier === undefined ? { name } : { name, qualifier };

@@ -28,6 +28,11 @@ export abstract class LambdaServiceError extends Error {
   readonly kind: ErrorKind = 'User';
   /** Lambda spells the message key `Message` for some exceptions and `message` for the rest. */
   readonly messageKey: 'message' | 'Message' = 'message';
+  /**
+   * Whether the body carries `Type`. Lambda's own exceptions do; the errors AWS's request layer
+   * answers before Lambda sees the call (model validation, an oversized body) carry `message` only.
+   */
+  readonly typed: boolean = true;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -45,7 +50,7 @@ export abstract class LambdaServiceError extends Error {
   }
 
   toBody(): Record<string, unknown> {
-    return { Type: this.kind, [this.messageKey]: this.message, ...this.extraBody() };
+    return { ...(this.typed ? { Type: this.kind } : {}), [this.messageKey]: this.message, ...this.extraBody() };
   }
 }
 
@@ -74,6 +79,7 @@ export class InvalidParameterValueException extends LambdaServiceError {
 export class ValidationException extends LambdaServiceError {
   readonly code = 'ValidationException';
   readonly status = 400;
+  override readonly typed = false;
 
   static constraint(value: unknown, member: string, constraint: string): ValidationException {
     return new ValidationException(
@@ -90,6 +96,17 @@ export class PreconditionFailedException extends LambdaServiceError {
 export class RequestTooLargeException extends LambdaServiceError {
   readonly code = 'RequestTooLargeException';
   readonly status = 413;
+}
+
+/**
+ * A control-plane request body over the operation's limit: AWS's request layer answers 413
+ * RequestEntityTooLargeException (LocalStack's AWS-validated snapshot, test_oversized_request_create_lambda).
+ * Invoke's payload limit is Lambda's own RequestTooLargeException.
+ */
+export class RequestEntityTooLargeException extends LambdaServiceError {
+  readonly code = 'RequestEntityTooLargeException';
+  readonly status = 413;
+  override readonly typed = false;
 }
 
 export class UnsupportedMediaTypeException extends LambdaServiceError {

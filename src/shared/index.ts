@@ -6,6 +6,7 @@ export {
   InvalidParameterValueException,
   ValidationException,
   PreconditionFailedException,
+  RequestEntityTooLargeException,
   RequestTooLargeException,
   UnsupportedMediaTypeException,
   InvalidRequestContentException,
@@ -16,7 +17,7 @@ export {
   KindlingError,
 } from './errors.js';
 export type { ErrorKind, ThrottleReason, KindlingErrorCode } from './errors.js';
-export { parseFunctionRef, functionArn, FUNCTION_NAME_MAX } from './arn.js';
+export { parseFunctionRef, functionArn, FUNCTION_NAME_MAX, FUNCTION_REF_MAX, CREATE_FUNCTION_REF_MAX } from './arn.js';
 export type { Partition, FunctionRef } from './arn.js';
 export { newRequestId, newRevisionId, newLogStreamName, newEnvironmentId } from './ids.js';
 export { systemClock, lambdaTimestamp } from './clock.js';

@@ -4,6 +4,7 @@ export type {
   FunctionTable,
   LogTables,
   FunctionRecord,
+  FunctionLoggingConfig,
   FunctionLayer,
   ImageSettings,
   LogBatch,

@@ -35,6 +35,10 @@ export interface FunctionRecord {
   /** On $LATEST: the number of the last version published (numbers are never reused). */
   lastPublishedVersion?: number;
   tags: Record<string, string>;
+  /** Whether `Environment` was ever given: Lambda then answers `{Variables: {}}` even when empty. */
+  environmentGiven?: boolean;
+  /** LoggingConfig as given (Lambda's defaults filled in); absent means Text to /aws/lambda/<name>. */
+  loggingConfig?: FunctionLoggingConfig;
   // PackageType Image (see control-plane/image-function.ts). Its runtime and handler are ''; its
   // codeSha256 and codeKey are the image manifest's hex digest, its root file system is the code.
   /** The ImageUri as given. */
@@ -45,6 +49,14 @@ export interface FunctionRecord {
   imageConfig?: ImageSettings;
   /** How the image itself asks to be run: its config's Entrypoint, Cmd, WorkingDir and Env. */
   imageDefaults?: ImageSettings & { environment?: Record<string, string> };
+}
+
+/** A function's LoggingConfig, in the AWS SDK model's terms. */
+export interface FunctionLoggingConfig {
+  logFormat: 'JSON' | 'Text';
+  applicationLogLevel?: string;
+  systemLogLevel?: string;
+  logGroup: string;
 }
 
 /** EntryPoint, Command and WorkingDirectory of a container image function. */
