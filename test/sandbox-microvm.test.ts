@@ -16,7 +16,7 @@ const unavailable = await new MicroVmSandboxDriver({ dataDir: tmpdir() }).unavai
 const skip = unavailable ? `microvm sandbox unavailable: ${unavailable}` : false;
 
 // Under software emulation (no working KVM) a guest boots a kernel and Node.js in 3 to 6 s.
-sandboxContract('microvm', { skip, startMarginMs: 10_000, config: { initTimeoutMs: 60_000 } });
+sandboxContract('microvm', { skip, lambdaPaths: true, startMarginMs: 10_000, config: { initTimeoutMs: 60_000 } });
 
 /**
  * A custom runtime as Lambda's `provided` runtimes run one: a busybox shell script speaking the

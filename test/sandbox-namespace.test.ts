@@ -7,7 +7,7 @@ import { sandboxContract } from './support/sandbox-contract.js';
 const unavailable = await new NamespaceSandboxDriver().unavailable();
 if (unavailable) console.log(`# namespace sandbox skipped: ${unavailable}`);
 
-sandboxContract('namespace', { skip: unavailable ?? false });
+sandboxContract('namespace', { skip: unavailable ?? false, lambdaPaths: true });
 
 describe('namespace sandbox limits', () => {
   it('gives CPU in proportion to memory, one vCPU at 1,769 MB', () => {

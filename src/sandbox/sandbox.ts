@@ -9,6 +9,12 @@ export type PathView = 'host' | 'lambda';
 
 export const LAMBDA_PATHS = { taskRoot: '/var/task', opt: '/opt', runtime: '/var/runtime' } as const;
 
+/**
+ * Lambda's per-environment limits (quotas page): 1,024 file descriptors, 1,024 processes and
+ * threads, no core files; as a line of sh (dash names the process limit -p, busybox and bash -u).
+ */
+export const LAMBDA_ULIMITS = 'ulimit -n 1024; { ulimit -u 1024 || ulimit -p 1024; } 2>/dev/null; ulimit -c 0';
+
 /** What an execution environment asks a sandbox driver to run. */
 export interface SandboxSpec {
   /** Short id of the environment, for names and logs. */

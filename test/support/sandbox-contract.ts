@@ -11,6 +11,8 @@ export interface ContractOptions {
   /** Extra time the driver needs to start an environment (a microVM boots a kernel). */
   readonly startMarginMs?: number;
   readonly config?: Partial<KindlingConfig>;
+  /** The driver shows the code at /var/task and layers at /opt, as Lambda does (PathView 'lambda'). */
+  readonly lambdaPaths?: boolean;
 }
 
 const PROBE = `
@@ -19,6 +21,12 @@ let count = 0;
 exports.handler = async (event, context) => {
   count++;
   if (event.exit !== undefined) process.exit(event.exit);
+  if (event.inside) {
+    const table = require('fs').readFileSync('/proc/self/limits', 'utf8');
+    const soft = (name) => new RegExp(name + '\\\\s+(\\\\S+)').exec(table)[1];
+    const limits = [soft('Max open files'), soft('Max processes'), soft('Max core file size')];
+    return { limits, opt: require('fs').existsSync('/opt'), taskRoot: process.env.LAMBDA_TASK_ROOT, stack: new Error('where').stack };
+  }
   if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
   let hold;
   if (event.allocateMb) { hold = Buffer.alloc(event.allocateMb * 1024 * 1024, 1); }
@@ -72,6 +80,20 @@ export function sandboxContract(driver: string, options: ContractOptions): void 
       assert.equal(warm.body['count'], 2, 'the same environment served the second request');
       assert.doesNotMatch(warm.log, /Init Duration/);
       assert.equal(server.kindling.fleet.stats('probe').environments, 1);
+    });
+
+    it("runs with Lambda's limits, and where it can, Lambda's paths", async () => {
+      const { body } = await call(server.lambda, 'probe', { inside: true });
+      // Not root, the process driver cannot give each environment a uid of its own to count
+      // processes by: only the file and core limits hold there.
+      const processLimit = driver !== 'process' || process.getuid?.() === 0;
+      assert.deepEqual(body['limits'], processLimit ? ['1024', '1024', '0'] : [body['limits'][0], body['limits'][1], '0']);
+      assert.equal(body['limits'][0], '1024');
+      if (options.lambdaPaths) {
+        assert.equal(body['taskRoot'], '/var/task');
+        assert.equal(body['opt'], true, 'Lambda has /opt even without layers');
+        assert.match(body['stack'], /\(\/var\/task\/index\.js:\d+:\d+\)/);
+      }
     });
 
     it('reports memory used in REPORT', async () => {

@@ -1,3 +1,4 @@
+import { LAMBDA_ULIMITS } from '../sandbox.js';
 import { shellQuote } from '../shell-quote.js';
 import { GUEST } from './guest-protocol.js';
 
@@ -79,6 +80,8 @@ share() {
 share ${shares.usr} /usr
 share ${shares.task} /var/task
 share ${shares.runtime} /var/runtime
+# Lambda's /opt exists with or without layers (empty without).
+mkdir -p /opt
 [ $opt = 1 ] && share ${shares.opt} /opt
 if [ $bin = 1 ]; then
   mkdir -p ${GUEST_BIN_DIR}
@@ -151,6 +154,7 @@ export function launchScript(
     ...(workingDir ? [`cd ${shellQuote(workingDir)} || exit 126`] : []),
     // Should the whole guest run short, its OOM killer picks the runtime, never the init.
     'echo 1000 > /proc/self/oom_score_adj',
+    LAMBDA_ULIMITS,
     [
       'exec /bin/env -i',
       ...assignments,

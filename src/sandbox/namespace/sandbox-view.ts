@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { bridgeLines, RUNTIME_API_ADDRESS } from '../runtime-api-bridge.js';
-import { LAMBDA_PATHS, type SandboxSpec } from '../sandbox.js';
+import { LAMBDA_PATHS, LAMBDA_ULIMITS, type SandboxSpec } from '../sandbox.js';
 /** Lambda runs functions as sbx_user1051, uid 993, gid 990. */
 const UID_INSIDE = 993;
 const GID_INSIDE = 990;
@@ -8,8 +8,6 @@ const RUN_DIR_INSIDE = '/run/kindling';
 const SOCKET_INSIDE = `${RUN_DIR_INSIDE}/runtime-api.sock`;
 /** Where the outer stage shows a container image's root, for the inner stage to make it the runtime's `/`. */
 const IMAGE_INSIDE = `${RUN_DIR_INSIDE}/image`;
-/** Lambda's per-environment limit on file descriptors (quotas page). */
-const NOFILE = 1024;
 
 /** The sandbox's /etc files (beside ld.so.cache). */
 export const ETC_FILES = {
@@ -70,7 +68,8 @@ export function outerOptions(input: ViewInput, hostEntries: readonly string[]): 
       : [
           '--ro-bind', spec.codeDir, LAMBDA_PATHS.taskRoot,
           '--ro-bind', spec.runtimeDir, LAMBDA_PATHS.runtime,
-          ...(spec.optDir === undefined ? [] : ['--ro-bind', spec.optDir, LAMBDA_PATHS.opt]),
+          // Lambda's /opt exists with or without layers (empty without).
+          ...(spec.optDir === undefined ? ['--perms', '0755', '--dir', LAMBDA_PATHS.opt] : ['--ro-bind', spec.optDir, LAMBDA_PATHS.opt]),
           ...(input.extraCommand === undefined ? [] : ['--ro-bind', input.extraCommand, spec.command]),
         ]),
     '--perms', '0755', '--dir', '/etc',
@@ -142,7 +141,7 @@ export function commandLine(input: ViewInput): string[] {
  * network namespace.
  */
 function launchScript(socat: string): string {
-  return [`exec 3<&-; ulimit -n ${NOFILE}; ulimit -c 0`, ...bridgeLines(socat, SOCKET_INSIDE), 'exec "$@"'].join('\n');
+  return [`exec 3<&-; ${LAMBDA_ULIMITS}`, ...bridgeLines(socat, SOCKET_INSIDE), 'exec "$@"'].join('\n');
 }
 
 /** How /bin, /lib and friends look on the host: symlinks into /usr are recreated, directories bound read-only. */

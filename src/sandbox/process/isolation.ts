@@ -2,10 +2,8 @@ import { realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative } from 'node:path';
 import { bridgeLines } from '../runtime-api-bridge.js';
 import { shellQuote } from '../shell-quote.js';
-import type { SandboxSpec } from '../sandbox.js';
+import { LAMBDA_ULIMITS, type SandboxSpec } from '../sandbox.js';
 
-/** Lambda's per-environment limit on file descriptors (quotas page). */
-const NOFILE = 1024;
 
 /** Absolute paths of the host tools the isolated process sandbox uses (never looked up in a function's PATH). */
 export interface IsolationTools {
@@ -47,7 +45,8 @@ export interface IsolationInput {
 export function isolatedCommand(input: IsolationInput): { command: string; args: string[] } {
   const { spec, tools, uid } = input;
   const user = [
-    `ulimit -n ${NOFILE}; ulimit -c 0`,
+    // RLIMIT_NPROC counts the processes of the environment's own uid: Lambda's 1,024 per environment.
+    LAMBDA_ULIMITS,
     ...bridgeLines(tools.socat, spec.runtimeApi.socketPath),
     `eval "$(${tools.cat} <&3)"; exec 3<&-`,
     'exec "$@"',
