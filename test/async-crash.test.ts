@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
+import { crashServer, queuedEvents } from './support/crash.js';
 import { clientFor, ROLE } from './support/kindling.js';
 import { scratchDir, sharedFile } from './support/scratch.js';
 import { spawnServe, type ServeProcess } from './support/serve-process.js';
@@ -61,7 +62,7 @@ async function crashScene(serve: ServeProcess, work: string, counts: { done: num
   const done = await Promise.all(Array.from({ length: counts.done }, () => send({})));
   await eventually(() => ends().length === counts.done, 'the first events completed');
   // Their outcome is written a moment after they end: wait until nothing is queued.
-  await eventuallyAsync(() => queued(serve.url), (n) => n === 0, 'the completed events left the queue');
+  await eventuallyAsync(() => queuedEvents(serve.url, 'crashy'), (n) => n === 0, 'the completed events left the queue');
   const slow = await Promise.all(Array.from({ length: counts.slow }, () => send({ slow: true })));
   await eventually(() => records<Line>(record).filter((l) => l.slow && l.phase === 'start').length === counts.slow, 'the slow events are in flight');
   const waiting = await Promise.all(Array.from({ length: counts.queued }, (_, i) => send({ i })));
@@ -69,23 +70,7 @@ async function crashScene(serve: ServeProcess, work: string, counts: { done: num
   return { record, done, slow, waiting };
 }
 
-async function queued(url: string): Promise<number> {
-  const res = await fetch(`${url}/kindling/functions/crashy/metrics`);
-  return ((await res.json()) as { AsyncEventsQueued: number }).AsyncEventsQueued;
-}
 
-/** kill -9 of the server, and of the runtimes it left behind (their own process groups). */
-async function crash(serve: ServeProcess, record: string): Promise<void> {
-  serve.child.kill('SIGKILL');
-  await serve.exited;
-  for (const pid of new Set(records<Line>(record).map((l) => l.pid))) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
 
 async function restartAndDrain(dataDir: string, work: string, record: string, expected: string[]): Promise<Map<string, number>> {
   writeFileSync(join(work, 'fast'), '');
@@ -122,7 +107,7 @@ describe('the event queue survives crashes', () => {
     try {
       scene = await crashScene(serve, work, { done: 10, slow: 4, queued: 40 });
     } finally {
-      await crash(serve, join(work, 'record.jsonl'));
+      await crashServer(serve, join(work, 'record.jsonl'));
     }
     const starts = await restartAndDrain(dataDir, work, scene.record, [...scene.done, ...scene.slow, ...scene.waiting]);
     for (const id of scene.done) assert.equal(starts.get(id), 1, `completed event ${id} ran once`);
@@ -148,7 +133,7 @@ describe('the event queue survives crashes', () => {
       try {
         scene = await crashScene(serve, work, { done: 2, slow: 4, queued: 60 });
       } finally {
-        await crash(serve, join(work, 'record.jsonl'));
+        await crashServer(serve, join(work, 'record.jsonl'));
       }
       execFileSync('xfs_io', ['-x', '-c', 'shutdown', mount]);
       execFileSync('umount', [mount]);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { SqliteStore } from '../src/store/index.js';
+import { crashServer, queuedEvents } from './support/crash.js';
 import { clientFor, ROLE } from './support/kindling.js';
 import { scratchDir, sharedFile } from './support/scratch.js';
 import { spawnServe, type ServeProcess } from './support/serve-process.js';
@@ -35,23 +36,7 @@ const EVENTS_PER_ROUND = 30;
 const ENDS_BEFORE_KILL = 8;
 const SERVE_ARGS = ['--pollers', '4', '--poller-batch-size', '2'];
 
-async function queued(url: string): Promise<number> {
-  const res = await fetch(`${url}/kindling/functions/marker/metrics`);
-  return ((await res.json()) as { AsyncEventsQueued: number }).AsyncEventsQueued;
-}
 
-/** kill -9 of the server, and of the runtimes it left behind (their own process groups). */
-async function crash(serve: ServeProcess, record: string): Promise<void> {
-  serve.child.kill('SIGKILL');
-  await serve.exited;
-  for (const pid of new Set(records<Line>(record).map((l) => l.pid))) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
 
 /** Every message stored in the function's log group, read from the database the server left. */
 function storedMessages(dataDir: string): string[] {
@@ -104,14 +89,14 @@ describe('an event’s log is durable before the event is settled', () => {
         await eventually(() => ends() - before >= ENDS_BEFORE_KILL, `events of round ${round} completed`);
       } finally {
         lambda.destroy();
-        await crash(serve, record);
+        await crashServer(serve, record);
       }
     }
 
     // A last, clean run: whatever the crashes left queued runs now, and a clean stop writes its log.
     const serve = await spawnServe(['--data-dir', dataDir, ...SERVE_ARGS]);
     try {
-      await eventuallyAsync(() => queued(serve.url), (n) => n === 0, 'the queue is empty', 30_000);
+      await eventuallyAsync(() => queuedEvents(serve.url, 'marker'), (n) => n === 0, 'the queue is empty', 30_000);
     } finally {
       serve.child.kill('SIGTERM');
       await serve.exited;

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { LAMBDA_PATHS, type Sandbox, type SandboxDriver, type SandboxSpec } from '../sandbox.js';
+import { findTool, spawned } from '../host-tools.js';
 import { detectCgroups, limitsFor, type CgroupTree, type SandboxCgroup } from './cgroups.js';
 import { NamespaceSandbox } from './namespace-sandbox.js';
 import { RUNTIME_API_ADDRESS } from '../runtime-api-bridge.js';
@@ -110,7 +111,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       rmSync(join(tmpdir(), `${RUN_DIR_PREFIX}${name.slice(CGROUP_PREFIX.length)}`), { recursive: true, force: true });
     }
     this.#setup = {
-      tools: { bwrap: tool('bwrap'), setpriv: tool('setpriv'), socat: tool('socat') },
+      tools: { bwrap: findTool('bwrap', TOOL_DIRS), setpriv: findTool('setpriv', TOOL_DIRS), socat: findTool('socat', TOOL_DIRS) },
       cgroups,
       hostEntries: hostRootEntries(),
       stdio: stdioFor(inheritedFds()),
@@ -203,21 +204,4 @@ function outsideUsr(command: string): { extraCommand?: string } {
   return real.startsWith('/usr/') ? {} : { extraCommand: real };
 }
 
-function tool(name: string): string {
-  for (const dir of TOOL_DIRS) {
-    try {
-      accessSync(`${dir}/${name}`, constants.X_OK);
-      return `${dir}/${name}`;
-    } catch {
-      // look further
-    }
-  }
-  throw new Error(`${name} is not installed (looked in ${TOOL_DIRS.join(', ')})`);
-}
 
-function spawned(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', reject);
-  });
-}

@@ -128,7 +128,7 @@ export function commandLine(input: ViewInput): string[] {
   return [
     '--args', '3', '--',
     tools.setpriv, `--reuid=${hostUid}`, `--regid=${hostUid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-    '/bin/sh', '-c', launchScript(tools.socat), 'kindling-init',
+    '/bin/sh', '-c', launchScript(tools), 'kindling-init',
     tools.bwrap, '--args', '4', '--', spec.command, ...spec.args,
   ];
 }
@@ -140,8 +140,8 @@ export function commandLine(input: ViewInput): string[] {
  * socket) and waits until it listens, before it becomes the inner bwrap, which shares its
  * network namespace.
  */
-function launchScript(socat: string): string {
-  return [`exec 3<&-; ${LAMBDA_ULIMITS}`, ...bridgeLines(socat, SOCKET_INSIDE), 'exec "$@"'].join('\n');
+function launchScript(tools: Tools): string {
+  return [`exec 3<&-; ${LAMBDA_ULIMITS}`, ...bridgeLines(tools, SOCKET_INSIDE), 'exec "$@"'].join('\n');
 }
 
 /** How /bin, /lib and friends look on the host: symlinks into /usr are recreated, directories bound read-only. */

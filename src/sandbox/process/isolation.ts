@@ -47,7 +47,7 @@ export function isolatedCommand(input: IsolationInput): { command: string; args:
   const user = [
     // RLIMIT_NPROC counts the processes of the environment's own uid: Lambda's 1,024 per environment.
     LAMBDA_ULIMITS,
-    ...bridgeLines(tools.socat, spec.runtimeApi.socketPath),
+    ...bridgeLines(tools, spec.runtimeApi.socketPath),
     `eval "$(${tools.cat} <&3)"; exec 3<&-`,
     'exec "$@"',
   ].join('\n');

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { silentLogger, type Logger } from '../../shared/index.js';
 import { RUNTIME_API_ADDRESS } from '../runtime-api-bridge.js';
 import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec, SandboxStats } from '../sandbox.js';
+import { findTool, spawned } from '../host-tools.js';
 import { terminateThenKill } from '../shutdown.js';
 import { UidPool } from '../uid-pool.js';
 import { environmentScript, isolatedCommand, type IsolationTools } from './isolation.js';
@@ -70,9 +71,10 @@ export class ProcessSandboxDriver implements SandboxDriver {
       return undefined;
     }
     try {
+      const find = (name: string) => findTool(name, TOOL_DIRS);
       this.#tools = {
-        unshare: tool('unshare'), setpriv: tool('setpriv'), socat: tool('socat'), ip: tool('ip'),
-        mount: tool('mount'), umount: tool('umount'), mkdir: tool('mkdir'), cat: tool('cat'),
+        unshare: find('unshare'), setpriv: find('setpriv'), socat: find('socat'), ip: find('ip'),
+        mount: find('mount'), umount: find('umount'), mkdir: find('mkdir'), cat: find('cat'),
       };
     } catch (err) {
       return `run as root, it drops each function to a uid of its own in namespaces of its own: ${(err as Error).message}`;
@@ -223,21 +225,4 @@ class ProcessSandbox implements Sandbox {
   }
 }
 
-function spawned(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', reject);
-  });
-}
 
-function tool(name: string): string {
-  for (const dir of TOOL_DIRS) {
-    try {
-      accessSync(`${dir}/${name}`, constants.X_OK);
-      return `${dir}/${name}`;
-    } catch {
-      // look further
-    }
-  }
-  throw new Error(`${name} is not installed (looked in ${TOOL_DIRS.join(', ')})`);
-}
