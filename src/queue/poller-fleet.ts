@@ -168,8 +168,8 @@ export class PollerFleet {
   async #succeed(event: QueuedEvent, result: DispatchResult, settings: EventSettings): Promise<void> {
     const enqueue: NewEvent[] = [];
     const deadLetters: DeadLetterInput[] = [];
-    if (settings.onSuccess) this.#deliver(settings.onSuccess, event, 'Success', event.attempts + 1, result, enqueue, deadLetters);
-    await this.#writer.settle({ event, enqueue, deadLetters });
+    const delivered = settings.onSuccess !== undefined && this.#deliver(settings.onSuccess, event, 'Success', event.attempts + 1, result, enqueue, deadLetters);
+    await this.#commit(event, enqueue, deadLetters, delivered);
   }
 
   #fail(event: QueuedEvent, condition: FailureCondition, attempts: number, last: DispatchResult | undefined, settings: EventSettings): Promise<void> {
@@ -193,27 +193,33 @@ export class PollerFleet {
     const enqueue: NewEvent[] = [];
     const deadLetters: DeadLetterInput[] = [];
     const base = this.#letterBase(event, attempts, condition, reason);
-    if (!functionGone && settings.onFailure) {
-      this.#deliver(settings.onFailure, event, condition as DestinationCondition, attempts, last, enqueue, deadLetters);
-    }
+    const delivered = !functionGone && settings.onFailure !== undefined && this.#deliver(settings.onFailure, event, condition as DestinationCondition, attempts, last, enqueue, deadLetters);
     if (!functionGone && settings.deadLetterTarget) {
       const target = parseDestination(settings.deadLetterTarget, this.#deps.partition);
       if (target?.kind === 'queue') {
         // Lambda's dead-letter queue receives the event's payload itself.
         deadLetters.push({ ...base, kind: 'dead-letter', queueName: target.name, body: event.payload });
-        this.#deps.metrics.add(event.functionName, 'AsyncEventsDeadLettered');
       }
     }
     if (enqueue.length === 0 && deadLetters.length === 0) {
       deadLetters.push({ ...base, kind: 'dropped', body: event.payload });
-      this.#deps.metrics.add(event.functionName, 'AsyncEventsDropped');
       this.#deps.logLine(
         event.functionName,
         `Dropped event ${event.requestId} (${condition}): ${reason}; no failure destination or dead-letter queue is configured. ` +
           `It is kept in Kindling's dead-letter store: kindling dlq ls ${event.functionName}`,
       );
     }
+    await this.#commit(event, enqueue, deadLetters, delivered);
+  }
+
+  /** Settles the event, then counts what the commit made real: a metric never shows a record the store lacks. */
+  async #commit(event: QueuedEvent, enqueue: NewEvent[], deadLetters: DeadLetterInput[], delivered: boolean): Promise<void> {
     await this.#writer.settle({ event, enqueue, deadLetters });
+    if (delivered) this.#deps.metrics.add(event.functionName, 'DestinationDeliveries');
+    for (const letter of deadLetters) {
+      if (letter.kind === 'dropped') this.#deps.metrics.add(event.functionName, 'AsyncEventsDropped');
+      if (letter.kind === 'dead-letter') this.#deps.metrics.add(event.functionName, 'AsyncEventsDeadLettered');
+    }
   }
 
   #letterBase(event: QueuedEvent, attempts: number, condition: string, reason: string) {
@@ -230,7 +236,7 @@ export class PollerFleet {
     };
   }
 
-  /** Adds the destination record for `arn` to what the settlement writes. */
+  /** Adds the destination record for `arn` to what the settlement writes; false when it cannot be delivered. */
   #deliver(
     arn: string,
     event: QueuedEvent,
@@ -239,7 +245,7 @@ export class PollerFleet {
     last: DispatchResult | undefined,
     enqueue: NewEvent[],
     deadLetters: DeadLetterInput[],
-  ): void {
+  ): boolean {
     const target = parseDestination(arn, this.#deps.partition);
     const now = this.#deps.clock.now();
     const record = destinationRecord(this.#deps.partition, event, condition, attempts, last, now);
@@ -249,9 +255,9 @@ export class PollerFleet {
       deadLetters.push({ ...this.#letterBase(event, attempts, condition, `destination ${condition}`), kind: 'destination', queueName: target.name, body: record });
     } else {
       this.#deps.logger.warn('destination cannot be delivered to', { arn });
-      return;
+      return false;
     }
-    this.#deps.metrics.add(event.functionName, 'DestinationDeliveries');
+    return true;
   }
 }
 
