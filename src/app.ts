@@ -81,6 +81,12 @@ export async function startKindling(
     deliverable: (arn) => parseDestination(arn, partition) !== undefined,
     qualifierExists: (name, qualifier) => void aliases.lookup(name, qualifier),
   });
+  // What the control plane keeps in memory for the invoke path, read once before the API listens.
+  await registry.load();
+  await versions.load();
+  await aliases.load();
+  await concurrency.load();
+  await eventConfigs.load();
   const logs = new LogSink({ store, clock, logger });
   const fleet = new WorkerFleet(
     {
@@ -147,8 +153,8 @@ export async function startKindling(
   const logQuery = new LogQueryService({ logs: store.logs, partition });
   const api = new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers });
   const address = await api.listen(config.port, config.host);
-  pollers.start();
-  provisioned.start();
+  await pollers.start();
+  await provisioned.start();
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info(`Kindling listening on ${url}`, { dataDir: config.dataDir });
 
@@ -165,8 +171,8 @@ export async function startKindling(
         await api.close();
         await pollers.close();
         await fleet.close();
-        logs.close();
-        store.close();
+        await logs.close();
+        await store.close();
         logger.info('Kindling stopped');
       })()),
   };
