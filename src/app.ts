@@ -38,7 +38,12 @@ export interface Kindling {
 /** The composition root: builds every component from the config and wires them together. */
 export async function startKindling(
   config: KindlingConfig,
-  options: { logger?: Logger; clock?: Clock } = {},
+  options: {
+    logger?: Logger;
+    clock?: Clock;
+    /** Opens the store at a path (SQLite's by default); tests hand in one that answers late. */
+    openStore?: (path: string) => Store;
+  } = {},
 ): Promise<Kindling> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
@@ -51,7 +56,8 @@ export async function startKindling(
     { sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}) },
     logger,
   );
-  const store = new SqliteStore(join(config.dataDir, 'kindling.db'));
+  const storePath = join(config.dataDir, 'kindling.db');
+  const store = options.openStore ? options.openStore(storePath) : new SqliteStore(storePath);
   const code = new CodeStore(config.dataDir);
   const layers = new LayerRegistry({ store, code, partition, clock, logger });
   const layerView = new LayerView(config.dataDir, code);
