@@ -38,7 +38,12 @@ export interface Kindling {
 /** The composition root: builds every component from the config and wires them together. */
 export async function startKindling(
   config: KindlingConfig,
-  options: { logger?: Logger; clock?: Clock } = {},
+  options: {
+    logger?: Logger;
+    clock?: Clock;
+    /** Opens the store at a path (SQLite's by default); tests hand in one that answers late. */
+    openStore?: (path: string) => Store;
+  } = {},
 ): Promise<Kindling> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
@@ -51,7 +56,8 @@ export async function startKindling(
     { sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}) },
     logger,
   );
-  const store = new SqliteStore(join(config.dataDir, 'kindling.db'));
+  const storePath = join(config.dataDir, 'kindling.db');
+  const store = options.openStore ? options.openStore(storePath) : new SqliteStore(storePath);
   const code = new CodeStore(config.dataDir);
   const layers = new LayerRegistry({ store, code, partition, clock, logger });
   const layerView = new LayerView(config.dataDir, code);
@@ -81,6 +87,12 @@ export async function startKindling(
     deliverable: (arn) => parseDestination(arn, partition) !== undefined,
     qualifierExists: (name, qualifier) => void aliases.lookup(name, qualifier),
   });
+  // What the control plane keeps in memory for the invoke path, read once before the API listens.
+  await registry.load();
+  await versions.load();
+  await aliases.load();
+  await concurrency.load();
+  await eventConfigs.load();
   const logs = new LogSink({ store, clock, logger });
   const fleet = new WorkerFleet(
     {
@@ -147,8 +159,8 @@ export async function startKindling(
   const logQuery = new LogQueryService({ logs: store.logs, partition });
   const api = new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers });
   const address = await api.listen(config.port, config.host);
-  pollers.start();
-  provisioned.start();
+  await pollers.start();
+  await provisioned.start();
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info(`Kindling listening on ${url}`, { dataDir: config.dataDir });
 
@@ -165,8 +177,8 @@ export async function startKindling(
         await api.close();
         await pollers.close();
         await fleet.close();
-        logs.close();
-        store.close();
+        await logs.close();
+        await store.close();
         logger.info('Kindling stopped');
       })()),
   };

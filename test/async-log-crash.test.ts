@@ -39,13 +39,17 @@ const SERVE_ARGS = ['--pollers', '4', '--poller-batch-size', '2'];
 
 
 /** Every message stored in the function's log group, read from the database the server left. */
-function storedMessages(dataDir: string): string[] {
+async function storedMessages(dataDir: string): Promise<string[]> {
   const store = new SqliteStore(join(dataDir, 'kindling.db'));
   try {
     const group = '/aws/lambda/marker';
-    return store.logs.listStreams(group).flatMap((s) => store.logs.getEvents(group, s.logStreamName, { limit: 1_000_000 }).map((e) => e.message));
+    const messages: string[] = [];
+    for (const s of await store.logs.listStreams(group)) {
+      messages.push(...(await store.logs.getEvents(group, s.logStreamName, { limit: 1_000_000 })).map((e) => e.message));
+    }
+    return messages;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -102,7 +106,7 @@ describe('an event’s log is durable before the event is settled', () => {
       await serve.exited;
     }
 
-    const logged = new Set(storedMessages(dataDir).flatMap((m) => /marker (\S+)$/.exec(m)?.[1] ?? []));
+    const logged = new Set((await storedMessages(dataDir)).flatMap((m) => /marker (\S+)$/.exec(m)?.[1] ?? []));
     const lost = accepted.filter((id) => !logged.has(id));
     assert.deepEqual(lost, [], `${lost.length} of ${accepted.length} accepted events were settled without their log`);
   });

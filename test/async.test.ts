@@ -90,7 +90,7 @@ describe('event invocations', () => {
     assert.equal(records(file('runs'))[0]!['requestId'], requestId);
     const messages = await eventuallyAsync(
       async () => {
-        server.kindling.logs.flush();
+        await server.kindling.logs.flush();
         const found = await logs.send(new FilterLogEventsCommand({ logGroupName: '/aws/lambda/runs', filterPattern: '"event-one"' }));
         return (found.events ?? []).map((e) => e.message ?? '');
       },
@@ -132,7 +132,7 @@ describe('event invocations', () => {
     assert.deepEqual(record.responseContext, { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' });
     assert.equal(record.responsePayload.errorType, 'Error');
     assert.equal(record.responsePayload.errorMessage, 'nope');
-    assert.equal(server.kindling.store.events.count('failer'), 0);
+    assert.equal(await server.kindling.store.events.count('failer'), 0);
   });
 
   it('sends an event past MaximumEventAgeInSeconds to the failure destination as EventAgeExceeded', async () => {
@@ -201,8 +201,8 @@ describe('event invocations', () => {
     assert.equal(metrics.DroppedEventsKept, 1);
     const letters = (await kindling('/kindling/functions/doomed/dead-letters')).DeadLetters;
     assert.equal(letters[0].Kind, 'dropped');
-    server.kindling.logs.flush();
-    const lines = server.kindling.store.logs.getEvents('/aws/lambda/doomed', 'kindling/async-events').map((e) => e.message);
+    await server.kindling.logs.flush();
+    const lines = (await server.kindling.store.logs.getEvents('/aws/lambda/doomed', 'kindling/async-events')).map((e) => e.message);
     assert.ok(lines.some((l) => l.includes(`Dropped event ${requestId} (RetriesExhausted)`)), lines.join('\n'));
   });
 

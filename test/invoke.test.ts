@@ -247,10 +247,10 @@ describe('synchronous Invoke through the AWS SDK', () => {
 
   it('stores START / END / REPORT lines per environment log stream', async () => {
     await invoke(server.lambda, 'esm');
-    server.kindling.logs.flush();
-    const streams = server.kindling.store.logs.listStreams('/aws/lambda/esm');
+    await server.kindling.logs.flush();
+    const streams = await server.kindling.store.logs.listStreams('/aws/lambda/esm');
     assert.ok(streams.length >= 1);
-    const events = streams.flatMap((s) => server.kindling.store.logs.getEvents('/aws/lambda/esm', s.logStreamName));
+    const events = (await Promise.all(streams.map((s) => server.kindling.store.logs.getEvents('/aws/lambda/esm', s.logStreamName)))).flat();
     const messages = events.map((e) => e.message);
     assert.ok(messages.some((m) => m.startsWith('START RequestId:')));
     assert.ok(messages.some((m) => m.startsWith('END RequestId:')));

@@ -245,8 +245,8 @@ describe("a function's Layers (LayerRegistry.resolve)", () => {
     const partition = { region: REGION, accountId: ACCOUNT };
     layers = new LayerRegistry({ store, code: new CodeStore(dir), partition, clock: systemClock, logger: silentLogger });
   });
-  after(() => {
-    store.close();
+  after(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -255,21 +255,21 @@ describe("a function's Layers (LayerRegistry.resolve)", () => {
     await layers.publish('a', { Content: { ZipFile: (await zipFiles({ 'a.txt': 'a'.repeat(300) })).toString('base64') } });
     const b = await layers.publish('b', { Content: { ZipFile: (await zipFiles({ 'b.txt': 'b'.repeat(20), 'l': { content: 'b.txt', mode: LINK } })).toString('base64') } });
     assert.equal(b.unzippedSize, 20 + 'b.txt'.length);
-    const resolved = layers.resolve([`${ARN}b:1`, `${ARN}a:2`]);
+    const resolved = await layers.resolve([`${ARN}b:1`, `${ARN}a:2`]);
     assert.deepEqual(resolved.map((layer) => layer.arn), [`${ARN}b:1`, `${ARN}a:2`]);
     assert.equal(resolved[0]?.codeKey, b.codeKey);
     assert.equal(resolved[0]?.codeSize, b.codeSize);
-    assert.equal(layers.unzippedBytes(resolved), 25 + 300);
-    assert.deepEqual(layers.resolve(undefined), []);
-    assert.deepEqual(layers.resolve([]), []);
+    assert.equal(await layers.unzippedBytes(resolved), 25 + 300);
+    assert.deepEqual(await layers.resolve(undefined), []);
+    assert.deepEqual(await layers.resolve([]), []);
 
     // A deleted version still counts for the functions that have it, but cannot be added anew.
-    layers.delete('a', '1');
-    assert.equal(layers.unzippedBytes([{ arn: `${ARN}a:1`, codeKey: a.codeKey, codeSize: a.codeSize }]), 100);
-    assert.throws(() => layers.resolve([`${ARN}a:1`]), { name: 'InvalidParameterValueException', message: `Layer version ${ARN}a:1 does not exist.` });
+    await layers.delete('a', '1');
+    assert.equal(await layers.unzippedBytes([{ arn: `${ARN}a:1`, codeKey: a.codeKey, codeSize: a.codeSize }]), 100);
+    await assert.rejects(layers.resolve([`${ARN}a:1`]), { name: 'InvalidParameterValueException', message: `Layer version ${ARN}a:1 does not exist.` });
   });
 
-  it("refuses what Lambda refuses, with Lambda's errors", () => {
+  it("refuses what Lambda refuses, with Lambda's errors", async () => {
     const cases: [unknown, string, RegExp][] = [
       ['not-a-list', 'ValidationException', /Member must be a list/],
       [['arn:aws:lambda:us-east-1:000000000000:layer:a'], 'ValidationException', /at 'layers' failed to satisfy constraint: .*regular expression pattern/],
@@ -282,7 +282,7 @@ describe("a function's Layers (LayerRegistry.resolve)", () => {
       [[`${ARN}a:2`, `${ARN}b:1`, `${ARN}a:2`], 'InvalidParameterValueException', /^Two different versions of the same layer are not allowed to be referenced in the same function\. .*a:2 and .*a:2 are versions of the same layer\.$/],
     ];
     for (const [input, name, message] of cases) {
-      assert.throws(() => layers.resolve(input), (err: Error) => {
+      await assert.rejects(layers.resolve(input), (err: Error) => {
         assert.equal(err.name, name, `${JSON.stringify(input)}: ${err.message}`);
         assert.match(err.message, message);
         return true;

@@ -86,7 +86,7 @@ describe('the CloudWatch Logs API', () => {
   /** Invokes, then writes the sink's pending lines to the store (it would within 50 ms anyway). */
   const logged = async (name: string, payload: unknown) => {
     await invoke(name, payload);
-    server.kindling.logs.flush();
+    await server.kindling.logs.flush();
   };
   const filterAll = async (input: FilterLogEventsCommandInput) => {
     const events: FilteredLogEvent[] = [];
@@ -120,7 +120,7 @@ describe('the CloudWatch Logs API', () => {
     // Two at once: the second needs an environment of its own, so a second log stream.
     await Promise.all([invoke('chatty', { lines: ['concurrent one'], ms: 300 }), invoke('chatty', { lines: ['concurrent two'], ms: 300 })]);
     for (let i = 0; i < 3; i++) await invoke('solo', { lines: [`solo ${i}`] });
-    server.kindling.logs.flush();
+    await server.kindling.logs.flush();
     logs = new CloudWatchLogsClient({
       endpoint: server.kindling.url,
       region: 'us-east-1',
@@ -208,7 +208,7 @@ describe('the CloudWatch Logs API', () => {
       const streams = await streamsOf(SOLO);
       assert.equal(streams.length, 1, 'sequential invokes reuse one environment');
       const stream = streams[0]!.logStreamName!;
-      const stored = server.kindling.store.logs.getEvents(SOLO, stream).map((e) => e.message);
+      const stored = (await server.kindling.store.logs.getEvents(SOLO, stream)).map((e) => e.message);
 
       const seen: string[] = [];
       let token: string | undefined;
@@ -253,7 +253,7 @@ describe('the CloudWatch Logs API', () => {
 
     it('GetLogEvents without a token reads the newest events, and backward tokens page back', async () => {
       const stream = (await streamsOf(SOLO))[0]!.logStreamName!;
-      const stored = server.kindling.store.logs.getEvents(SOLO, stream);
+      const stored = (await server.kindling.store.logs.getEvents(SOLO, stream));
       const tail = await logs.send(new GetLogEventsCommand({ logGroupName: SOLO, logStreamName: stream, limit: 2 }));
       assert.deepEqual(
         tail.events?.map((e) => e.message),
@@ -517,36 +517,36 @@ describe('LogQueryService limits', () => {
   });
   after(() => store.close());
 
-  it('FilterLogEvents stops after examining 50,000 events, with a nextToken, and pages on to the end', () => {
+  it('FilterLogEvents stops after examining 50,000 events, with a nextToken, and pages on to the end', async () => {
     const events = Array.from({ length: 60_000 }, (_, i) => ({ timestamp: T0 + i, message: `line ${i}` }));
-    store.logs.append([{ group: 'many', stream: 's', events }], T0 + 60_000);
-    const first = service.filterLogEvents({ logGroupName: 'many', filterPattern: '"line 59999"' });
+    await store.logs.append([{ group: 'many', stream: 's', events }], T0 + 60_000);
+    const first = await service.filterLogEvents({ logGroupName: 'many', filterPattern: '"line 59999"' });
     assert.deepEqual(first.events, []);
     assert.ok(first.nextToken, 'an empty page that says to go on');
-    const second = service.filterLogEvents({ logGroupName: 'many', filterPattern: '"line 59999"', nextToken: first.nextToken });
+    const second = await service.filterLogEvents({ logGroupName: 'many', filterPattern: '"line 59999"', nextToken: first.nextToken });
     assert.deepEqual(second.events.map((e) => e.message), ['line 59999']);
     assert.equal(second.nextToken, undefined);
   });
 
-  it('a response holds at most 1 MB of events, whatever the limit', () => {
+  it('a response holds at most 1 MB of events, whatever the limit', async () => {
     const big = 200 * 1024;
     const events = Array.from({ length: 6 }, (_, i) => ({ timestamp: T0 + i, message: `${i}`.padEnd(big, 'x') }));
-    store.logs.append([{ group: 'big', stream: 's', events }], T0 + 10);
+    await store.logs.append([{ group: 'big', stream: 's', events }], T0 + 10);
     const fits = Math.floor(RESPONSE_BYTES / (big + 26));
     assert.equal(fits, 5);
 
-    const first = service.filterLogEvents({ logGroupName: 'big' });
+    const first = await service.filterLogEvents({ logGroupName: 'big' });
     assert.deepEqual(first.events.map((e) => e.message[0]), ['0', '1', '2', '3', '4']);
-    const second = service.filterLogEvents({ logGroupName: 'big', nextToken: first.nextToken });
+    const second = await service.filterLogEvents({ logGroupName: 'big', nextToken: first.nextToken });
     assert.deepEqual(second.events.map((e) => e.message[0]), ['5']);
     assert.equal(second.nextToken, undefined);
 
-    const head = service.getLogEvents({ logGroupName: 'big', logStreamName: 's', startFromHead: true });
+    const head = await service.getLogEvents({ logGroupName: 'big', logStreamName: 's', startFromHead: true });
     assert.equal(head.events.length, fits);
-    const rest = service.getLogEvents({ logGroupName: 'big', logStreamName: 's', nextToken: head.nextForwardToken });
+    const rest = await service.getLogEvents({ logGroupName: 'big', logStreamName: 's', nextToken: head.nextForwardToken });
     assert.deepEqual(rest.events.map((e) => e.message[0]), ['5']);
     // Newest first when reading back from the end: the 1 MB are the latest events.
-    const tail = service.getLogEvents({ logGroupName: 'big', logStreamName: 's' });
+    const tail = await service.getLogEvents({ logGroupName: 'big', logStreamName: 's' });
     assert.deepEqual(tail.events.map((e) => e.message[0]), ['1', '2', '3', '4', '5']);
   });
 });

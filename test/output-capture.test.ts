@@ -45,9 +45,9 @@ describe('OutputCapture', () => {
     store = new SqliteStore(join(dir, 'kindling.db'));
     sink = new LogSink({ store, clock: systemClock, logger: createLogger('error') });
   });
-  after(() => {
-    sink.close();
-    store.close();
+  after(async () => {
+    await sink.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -94,6 +94,6 @@ describe('OutputCapture', () => {
     assert.ok(written < SINK_BUDGET_BYTES + 4 * line.length, `the pipe pushed back after ${written} bytes`);
     await capture.caughtUp();
     assert.ok(!sink.full, 'caught up: the sink was written and the stream read on');
-    assert.ok(store.logs.getEvents('/aws/lambda/flood', 's').length > 0);
+    assert.ok((await store.logs.getEvents('/aws/lambda/flood', 's')).length > 0);
   });
 });

@@ -94,13 +94,12 @@ function tail(out: InvokeCommandOutput): string {
 }
 
 /** The function's stored log events (what CloudWatch Logs would hold), one string per event. */
-function logEvents(server: TestServer, name: string): string[] {
-  server.kindling.logs.flush();
+async function logEvents(server: TestServer, name: string): Promise<string[]> {
+  await server.kindling.logs.flush();
   const group = `/aws/lambda/${name}`;
-  return server.kindling.store.logs
-    .listStreams(group)
-    .flatMap((s) => server.kindling.store.logs.getEvents(group, s.logStreamName))
-    .map((e) => e.message);
+  const streams = await server.kindling.store.logs.listStreams(group);
+  const events = await Promise.all(streams.map((s) => server.kindling.store.logs.getEvents(group, s.logStreamName)));
+  return events.flat().map((e) => e.message);
 }
 
 type ErrorBody = { errorType: string; errorMessage: string; requestId: string; stackTrace: string[] };
@@ -177,7 +176,7 @@ describe('the Python runtime through the AWS SDK', () => {
     const stamp = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
     assert.match(tail(out), new RegExp(`^\\[INFO\\]\\t${stamp}\\t${requestId}\\tinfo for ${requestId}$`, 'm'));
     assert.match(tail(out), new RegExp(`^\\[WARNING\\]\\t${stamp}\\t${requestId}\\tmulti\\nline$`, 'm'));
-    const events = logEvents(server, 'echo');
+    const events = await logEvents(server, 'echo');
     assert.ok(events.some((e) => e.endsWith(`\t${requestId}\tmulti\nline`)), 'a multi-line record stays one log event');
 
     // Lambda leaves the root logger at WARNING unless the function sets a level.
@@ -248,7 +247,7 @@ describe('the Python runtime through the AWS SDK', () => {
     assert.equal(malformed.errorMessage, "Bad handler 'app': not enough values to unpack (expected 2, got 1)");
 
     // The error and Lambda's warning are in the function's log.
-    const events = logEvents(server, 'missing');
+    const events = await logEvents(server, 'missing');
     assert.ok(events.some((e) => /^\[WARNING\]\t\S+Z\t\tLAMBDA_WARNING: Unhandled exception\./.test(e)), events.join('\n'));
     assert.ok(events.includes("[ERROR] Runtime.ImportModuleError: Unable to import module 'nothere': No module named 'nothere'\nTraceback (most recent call last):"), events.join('\n'));
   });

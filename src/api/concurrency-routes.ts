@@ -18,21 +18,22 @@ export function concurrencyRoutes(router: Router, deps: ConcurrencyRoutesDeps): 
   router
     .on('PUT', /^\/2017-10-31\/functions\/([^/]+)\/concurrency\/?$/, async ({ req, res, params, requestId }) => {
       const body = await readJson(req, 64 * 1024, 'PutFunctionConcurrency');
-      sendJson(res, 200, { ReservedConcurrentExecutions: concurrency.put(params[0]!, body['ReservedConcurrentExecutions']) }, requestId);
+      sendJson(res, 200, { ReservedConcurrentExecutions: await concurrency.put(params[0]!, body['ReservedConcurrentExecutions']) }, requestId);
     })
     .on('GET', /^\/2019-09-30\/functions\/([^/]+)\/concurrency\/?$/, ({ res, params, requestId }) => {
       const reserved = concurrency.get(params[0]!);
       sendJson(res, 200, reserved === undefined ? {} : { ReservedConcurrentExecutions: reserved }, requestId);
     })
-    .on('DELETE', /^\/2017-10-31\/functions\/([^/]+)\/concurrency\/?$/, ({ res, params, requestId }) => {
-      concurrency.delete(params[0]!);
+    .on('DELETE', /^\/2017-10-31\/functions\/([^/]+)\/concurrency\/?$/, async ({ res, params, requestId }) => {
+      await concurrency.delete(params[0]!);
       sendJson(res, 204, undefined, requestId);
     })
-    .on('GET', /^\/2016-08-19\/account-settings\/?$/, ({ res, requestId }) => {
+    .on('GET', /^\/2016-08-19\/account-settings\/?$/, async ({ res, requestId }) => {
+      const layerCodeSize = await deps.layers.totalCodeSize();
       const functions = registry.list();
       // Lambda's TotalCodeSize counts every stored package: $LATEST, each published version, each layer version.
       const totalCodeSize =
-        functions.reduce((sum, fn) => sum + fn.codeSize, 0) + deps.versions.totalCodeSize() + deps.layers.totalCodeSize();
+        functions.reduce((sum, fn) => sum + fn.codeSize, 0) + deps.versions.totalCodeSize() + layerCodeSize;
       sendJson(
         res,
         200,

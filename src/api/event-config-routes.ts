@@ -11,17 +11,17 @@ export function eventConfigRoutes(router: Router, configs: EventInvokeConfigs): 
   router
     .on('PUT', new RegExp(`${PATH}/?$`), async ({ req, res, params, query, requestId }) => {
       const body = await readJson(req, LIMIT, 'PutFunctionEventInvokeConfig');
-      sendJson(res, 200, configs.toShape(configs.put(params[0]!, query.get('Qualifier'), body)), requestId);
+      sendJson(res, 200, configs.toShape(await configs.put(params[0]!, query.get('Qualifier'), body)), requestId);
     })
     .on('POST', new RegExp(`${PATH}/?$`), async ({ req, res, params, query, requestId }) => {
       const body = await readJson(req, LIMIT, 'UpdateFunctionEventInvokeConfig');
-      sendJson(res, 200, configs.toShape(configs.update(params[0]!, query.get('Qualifier'), body)), requestId);
+      sendJson(res, 200, configs.toShape(await configs.update(params[0]!, query.get('Qualifier'), body)), requestId);
     })
     .on('GET', new RegExp(`${PATH}/?$`), ({ res, params, query, requestId }) => {
       sendJson(res, 200, configs.toShape(configs.get(params[0]!, query.get('Qualifier'))), requestId);
     })
-    .on('DELETE', new RegExp(`${PATH}/?$`), ({ res, params, query, requestId }) => {
-      configs.delete(params[0]!, query.get('Qualifier'));
+    .on('DELETE', new RegExp(`${PATH}/?$`), async ({ res, params, query, requestId }) => {
+      await configs.delete(params[0]!, query.get('Qualifier'));
       sendJson(res, 204, undefined, requestId);
     })
     .on('GET', new RegExp(`${PATH}/list/?$`), ({ res, params, query, requestId }) => {

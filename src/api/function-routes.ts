@@ -49,7 +49,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       if (body['Publish'] === true) {
         // Lambda publishes version 1 in the same call and answers $LATEST's shape (unqualified
         // ARN, State Pending) with that version's number (test_publish_version_on_create).
-        const version = deps.versions.publishWithUpdate(record.name);
+        const version = await deps.versions.publishWithUpdate(record.name);
         sendJson(res, 201, { ...config(record), Version: version.version }, requestId);
         return;
       }
@@ -107,22 +107,22 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
     })
     .on('PUT', new RegExp(`${BASE}/${FN}/configuration/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CONFIG_REQUEST_LIMIT, 'UpdateFunctionConfiguration'));
-      sendJson(res, 200, config(registry.updateConfiguration(params[0]!, body)), requestId);
+      sendJson(res, 200, config(await registry.updateConfiguration(params[0]!, body)), requestId);
     })
     .on('PUT', new RegExp(`${BASE}/${FN}/code/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'UpdateFunctionCode'));
       const record = await registry.updateCode(params[0]!, body);
       if (body['Publish'] === true && body['DryRun'] !== true) {
         // Lambda answers with the version it publishes, still being created (test_publish_with_update).
-        sendJson(res, 200, toConfiguration(partition, deps.versions.publishWithUpdate(record.name), { creating: true }), requestId);
+        sendJson(res, 200, toConfiguration(partition, await deps.versions.publishWithUpdate(record.name), { creating: true }), requestId);
         return;
       }
       sendJson(res, 200, config(record), requestId);
     })
-    .on('DELETE', new RegExp(`${BASE}/${FN}/?$`), ({ res, params, query, requestId }) => {
+    .on('DELETE', new RegExp(`${BASE}/${FN}/?$`), async ({ res, params, query, requestId }) => {
       const { name, qualifier } = deps.versions.target(params[0]!, query.get('Qualifier'));
-      if (qualifier === undefined) registry.delete(name);
-      else deps.versions.delete(name, qualifier);
+      if (qualifier === undefined) await registry.delete(name);
+      else await deps.versions.delete(name, qualifier);
       sendJson(res, 204, undefined, requestId);
     })
     // Code.Location of GetFunction: the zip itself, from the same server.

@@ -37,13 +37,13 @@ function letterShape(letter: DeadLetter, withBody: boolean): Record<string, unkn
 export function kindlingRoutes(router: Router, deps: KindlingRoutesDeps): void {
   const name = (raw: string) => deps.registry.getByName(parseFunctionRef(raw, deps.partition).name).name;
   router
-    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/?$/, ({ res, params, query, requestId }) => {
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/?$/, async ({ res, params, query, requestId }) => {
       const fn = name(params[0]!);
-      const letters = deps.deadLetters.list(fn, { afterId: Number(query.get('After') ?? 0) || 0, limit: 1000 });
+      const letters = await deps.deadLetters.list(fn, { afterId: Number(query.get('After') ?? 0) || 0, limit: 1000 });
       sendJson(res, 200, { DeadLetters: letters.map((l) => letterShape(l, false)) }, requestId);
     })
-    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/(\d+)\/?$/, ({ res, params, requestId }) => {
-      sendJson(res, 200, letterShape(deps.deadLetters.get(name(params[0]!), Number(params[1])), true), requestId);
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/(\d+)\/?$/, async ({ res, params, requestId }) => {
+      sendJson(res, 200, letterShape(await deps.deadLetters.get(name(params[0]!), Number(params[1])), true), requestId);
     })
     .on('POST', /^\/kindling\/functions\/([^/]+)\/dead-letters\/redrive\/?$/, async ({ req, res, params, requestId }) => {
       const fn = name(params[0]!);
@@ -52,11 +52,13 @@ export function kindlingRoutes(router: Router, deps: KindlingRoutesDeps): void {
       if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id))) {
         throw new InvalidParameterValueException('Ids must be a list of dead-letter ids (integers); leave it out to redrive them all.');
       }
-      const result = deps.deadLetters.redrive(fn, ids as number[]);
+      const result = await deps.deadLetters.redrive(fn, ids as number[]);
       sendJson(res, 200, { Redriven: result.redriven.map((r) => ({ Id: r.id, RequestId: r.requestId })) }, requestId);
     })
-    .on('GET', /^\/kindling\/functions\/([^/]+)\/metrics\/?$/, ({ res, params, requestId }) => {
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/metrics\/?$/, async ({ res, params, requestId }) => {
       const fn = name(params[0]!);
+      const queued = await deps.events.count(fn);
+      const dropped = await deps.deadLetters.countDropped(fn);
       sendJson(
         res,
         200,
@@ -64,8 +66,8 @@ export function kindlingRoutes(router: Router, deps: KindlingRoutesDeps): void {
           FunctionName: fn,
           // Counts since the server started, except the two read from the store.
           ...deps.metrics.of(fn),
-          AsyncEventsQueued: deps.events.count(fn),
-          DroppedEventsKept: deps.deadLetters.countDropped(fn),
+          AsyncEventsQueued: queued,
+          DroppedEventsKept: dropped,
         },
         requestId,
       );

@@ -30,29 +30,29 @@ export function layerRoutes(router: Router, deps: { layers: LayerRegistry; code:
       const record = await layers.publish(params[0]!, body);
       sendJson(res, 201, layers.toShape(record, location(req, record.codeKey)), requestId);
     })
-    .on('GET', new RegExp(`${BASE}/${NAME}/versions/?$`), ({ res, params, query, requestId }) => {
-      sendJson(res, 200, layers.listVersions(params[0]!, listQuery(query)), requestId);
+    .on('GET', new RegExp(`${BASE}/${NAME}/versions/?$`), async ({ res, params, query, requestId }) => {
+      sendJson(res, 200, await layers.listVersions(params[0]!, listQuery(query)), requestId);
     })
-    .on('GET', new RegExp(`${BASE}/${NAME}/versions/([^/]+)/?$`), ({ req, res, params, requestId }) => {
-      const record = layers.get(params[0]!, params[1]!);
+    .on('GET', new RegExp(`${BASE}/${NAME}/versions/([^/]+)/?$`), async ({ req, res, params, requestId }) => {
+      const record = await layers.get(params[0]!, params[1]!);
       sendJson(res, 200, layers.toShape(record, location(req, record.codeKey)), requestId);
     })
-    .on('DELETE', new RegExp(`${BASE}/${NAME}/versions/([^/]+)/?$`), ({ res, params, requestId }) => {
-      layers.delete(params[0]!, params[1]!);
+    .on('DELETE', new RegExp(`${BASE}/${NAME}/versions/([^/]+)/?$`), async ({ res, params, requestId }) => {
+      await layers.delete(params[0]!, params[1]!);
       sendJson(res, 204, undefined, requestId);
     })
     // GetLayerVersionByArn shares ListLayers' path: `?find=LayerVersion&Arn=` tells them apart.
-    .on('GET', new RegExp(`${BASE}/?$`), ({ req, res, query, requestId }) => {
+    .on('GET', new RegExp(`${BASE}/?$`), async ({ req, res, query, requestId }) => {
       if (query.get('find') === 'LayerVersion') {
-        const record = layers.getByArn(query.get('Arn'));
+        const record = await layers.getByArn(query.get('Arn'));
         sendJson(res, 200, layers.toShape(record, location(req, record.codeKey)), requestId);
         return;
       }
-      sendJson(res, 200, layers.listLayers(listQuery(query)), requestId);
+      sendJson(res, 200, await layers.listLayers(listQuery(query)), requestId);
     })
     .on('GET', /^\/kindling\/layers\/([0-9a-f]{64})\.zip$/, async ({ res, params, requestId }) => {
       const key = params[0]!;
-      if (!layers.hasCode(key)) throw new ResourceNotFoundException(`Layer content not found: ${key}`);
+      if (!(await layers.hasCode(key))) throw new ResourceNotFoundException(`Layer content not found: ${key}`);
       const path = deps.code.blobPath(key);
       const { size } = await stat(path);
       res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Length': size, 'X-Amzn-RequestId': requestId });

@@ -16,7 +16,7 @@ type Members = Record<string, unknown>;
  * Errors take this protocol's shape, HTTP 400 and `{"__type", "message"}`, not Lambda's.
  */
 export function logsRoutes(router: Router, logs: LogQueryService): void {
-  const operations: Readonly<Record<string, (body: Members) => unknown>> = {
+  const operations: Readonly<Record<string, (body: Members) => Promise<unknown>>> = {
     DescribeLogGroups: (body) =>
       logs.describeLogGroups({
         logGroupNamePrefix: string(body, 'logGroupNamePrefix'),
@@ -67,7 +67,7 @@ export function logsRoutes(router: Router, logs: LogQueryService): void {
         throw new UnknownOperationException(`Unknown operation: ${String(target ?? 'POST /')}`);
       }
       const body = await readJson(req, REQUEST_LIMIT, name!);
-      sendJson(res, 200, operation(body), requestId, { 'Content-Type': CONTENT_TYPE });
+      sendJson(res, 200, await operation(body), requestId, { 'Content-Type': CONTENT_TYPE });
     } catch (err) {
       // Our own failures go on to the one error handler, which logs them.
       if (!(err instanceof LambdaServiceError)) throw err;

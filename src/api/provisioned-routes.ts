@@ -9,7 +9,7 @@ export function provisionedRoutes(router: Router, provisioned: ProvisionedConcur
   router
     .on('PUT', PATH, async ({ req, res, params, query, requestId }) => {
       const body = await readJson(req, 64 * 1024, 'PutProvisionedConcurrencyConfig');
-      sendJson(res, 202, provisioned.put(params[0]!, query.get('Qualifier'), body['ProvisionedConcurrentExecutions']), requestId);
+      sendJson(res, 202, await provisioned.put(params[0]!, query.get('Qualifier'), body['ProvisionedConcurrentExecutions']), requestId);
     })
     .on('GET', PATH, ({ res, params, query, requestId }) => {
       if (query.get('List') === 'ALL') {
@@ -18,8 +18,8 @@ export function provisionedRoutes(router: Router, provisioned: ProvisionedConcur
       }
       sendJson(res, 200, provisioned.get(params[0]!, query.get('Qualifier')), requestId);
     })
-    .on('DELETE', PATH, ({ res, params, query, requestId }) => {
-      provisioned.delete(params[0]!, query.get('Qualifier'));
+    .on('DELETE', PATH, async ({ res, params, query, requestId }) => {
+      await provisioned.delete(params[0]!, query.get('Qualifier'));
       sendJson(res, 204, undefined, requestId);
     });
 }

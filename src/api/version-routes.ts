@@ -29,7 +29,7 @@ export function versionRoutes(router: Router, deps: VersionRoutesDeps): void {
   router
     .on('POST', new RegExp(`${BASE}/versions/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, LIMIT, 'PublishVersion'));
-      sendJson(res, 201, toConfiguration(partition, versions.publish(params[0]!, body)), requestId);
+      sendJson(res, 201, toConfiguration(partition, await versions.publish(params[0]!, body)), requestId);
     })
     .on('GET', new RegExp(`${BASE}/versions/?$`), ({ res, params, query, requestId }) => {
       const { items, next } = page(versions.list(params[0]!), query.get('Marker'), query.get('MaxItems'));
@@ -39,7 +39,7 @@ export function versionRoutes(router: Router, deps: VersionRoutesDeps): void {
     })
     .on('POST', new RegExp(`${BASE}/aliases/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, LIMIT, 'CreateAlias'));
-      sendJson(res, 201, aliases.toShape(aliases.create(params[0]!, body)), requestId);
+      sendJson(res, 201, aliases.toShape(await aliases.create(params[0]!, body)), requestId);
     })
     .on('GET', new RegExp(`${BASE}/aliases/?$`), ({ res, params, query, requestId }) => {
       const all = aliases.list(params[0]!, query.get('FunctionVersion'));
@@ -51,10 +51,10 @@ export function versionRoutes(router: Router, deps: VersionRoutesDeps): void {
     })
     .on('PUT', new RegExp(`${BASE}/aliases/([^/]+)/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, LIMIT, 'UpdateAlias'));
-      sendJson(res, 200, aliases.toShape(aliases.update(params[0]!, params[1]!, body)), requestId);
+      sendJson(res, 200, aliases.toShape(await aliases.update(params[0]!, params[1]!, body)), requestId);
     })
-    .on('DELETE', new RegExp(`${BASE}/aliases/([^/]+)/?$`), ({ res, params, requestId }) => {
-      aliases.delete(params[0]!, params[1]!);
+    .on('DELETE', new RegExp(`${BASE}/aliases/([^/]+)/?$`), async ({ res, params, requestId }) => {
+      await aliases.delete(params[0]!, params[1]!);
       sendJson(res, 204, undefined, requestId);
     });
 }

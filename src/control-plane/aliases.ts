@@ -36,17 +36,20 @@ export class Aliases {
     this.#versions = deps.versions;
     this.#partition = deps.partition;
     this.#random = deps.random ?? Math.random;
-    for (const record of deps.store.aliases.list()) this.#of(record.functionName).set(record.name, record);
     deps.versions.setReferences((name, version) =>
       [...(this.#aliases.get(name)?.values() ?? [])]
         .filter((a) => a.functionVersion === version || a.additionalVersionWeights?.[version] !== undefined)
         .map((a) => a.name),
     );
-    deps.registry.on('change', (name, kind) => {
-      if (kind !== 'deleted') return;
+    deps.registry.onDelete(async (name) => {
       this.#aliases.delete(name);
-      deps.store.aliases.deleteFunction(name);
+      await deps.store.aliases.deleteFunction(name);
     });
+  }
+
+  /** Reads every alias from the store (at start, before the API listens). */
+  async load(): Promise<void> {
+    for (const record of await this.#store.aliases.list()) this.#of(record.functionName).set(record.name, record);
   }
 
   find(name: string, alias: string): AliasRecord | undefined {
@@ -69,8 +72,12 @@ export class Aliases {
       .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  create(ref: string, body: Record<string, unknown>): AliasRecord {
+  create(ref: string, body: Record<string, unknown>): Promise<AliasRecord> {
     const { name } = parseFunctionRef(ref, this.#partition);
+    return this.#registry.exclusive(name, () => this.#create(name, body));
+  }
+
+  #create(name: string, body: Record<string, unknown>): Promise<AliasRecord> {
     if (!this.#registry.find(name)) {
       // Lambda names the version the alias was to point at (test_notfound_and_invalid_routingconfigs).
       const version = typeof body['FunctionVersion'] === 'string' ? body['FunctionVersion'] : undefined;
@@ -95,7 +102,12 @@ export class Aliases {
     return this.#save(record);
   }
 
-  update(ref: string, aliasName: string, body: Record<string, unknown>): AliasRecord {
+  update(ref: string, aliasName: string, body: Record<string, unknown>): Promise<AliasRecord> {
+    const { name } = parseFunctionRef(ref, this.#partition);
+    return this.#registry.exclusive(name, () => this.#update(ref, aliasName, body));
+  }
+
+  #update(ref: string, aliasName: string, body: Record<string, unknown>): Promise<AliasRecord> {
     const current = this.get(ref, aliasName);
     const revisionId = expectString(body['RevisionId'], 'revisionId');
     if (revisionId !== undefined && revisionId !== current.revisionId) {
@@ -117,12 +129,14 @@ export class Aliases {
   }
 
   /** DeleteAlias: Lambda answers 204 for an alias that does not exist (of a function that does). */
-  delete(ref: string, aliasName: string): void {
+  delete(ref: string, aliasName: string): Promise<void> {
     const { name } = parseFunctionRef(ref, this.#partition);
-    this.#registry.getByName(name);
-    if (!this.find(name, aliasName)) return;
-    this.#store.aliases.delete(name, aliasName);
-    this.#aliases.get(name)?.delete(aliasName);
+    return this.#registry.exclusive(name, async () => {
+      this.#registry.getByName(name);
+      if (!this.find(name, aliasName)) return;
+      await this.#store.aliases.delete(name, aliasName);
+      this.#aliases.get(name)?.delete(aliasName);
+    });
   }
 
   /** The record a qualifier names for the control plane (an alias: its primary version). */
@@ -225,8 +239,9 @@ export class Aliases {
     record.additionalVersionWeights = { [version]: weight };
   }
 
-  #save(record: AliasRecord): AliasRecord {
-    this.#store.aliases.put(record);
+  /** In the function's turn: the checks made before it still hold. */
+  async #save(record: AliasRecord): Promise<AliasRecord> {
+    await this.#store.aliases.put(record);
     this.#of(record.functionName).set(record.name, record);
     return record;
   }

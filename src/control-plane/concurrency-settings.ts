@@ -1,4 +1,12 @@
-import { InvalidParameterValueException, ResourceNotFoundException, ValidationException, functionArn, parseFunctionRef, type Partition } from '../shared/index.js';
+import {
+  InvalidParameterValueException,
+  KeyedLock,
+  ResourceNotFoundException,
+  ValidationException,
+  functionArn,
+  parseFunctionRef,
+  type Partition,
+} from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import type { FunctionRegistry } from './function-registry.js';
 
@@ -18,19 +26,28 @@ export class ConcurrencySettings {
   readonly limits: AccountLimits;
   readonly #reserved = new Map<string, number>();
   readonly #listeners: ((name: string, reserved: number | undefined) => void)[] = [];
+  /** The account's unreserved minimum is checked across functions: one put at a time, check and write. */
+  readonly #account = new KeyedLock();
 
   constructor(deps: { store: Store; registry: FunctionRegistry; partition: Partition; limits: AccountLimits }) {
     this.#store = deps.store;
     this.#registry = deps.registry;
     this.#partition = deps.partition;
     this.limits = deps.limits;
-    for (const { functionName, reserved } of deps.store.concurrency.listReserved()) this.#reserved.set(functionName, reserved);
-    deps.registry.on('change', (name, kind) => {
-      if (kind !== 'deleted' || !this.#reserved.has(name)) return;
+    deps.registry.onDelete(async (name) => {
+      if (!this.#reserved.has(name)) return;
       this.#reserved.delete(name);
-      deps.store.concurrency.deleteReserved(name);
       this.#notify(name, undefined);
+      await deps.store.concurrency.deleteReserved(name);
     });
+  }
+
+  /** Reads every reserved setting from the store (at start, before the API listens); listeners hear of each. */
+  async load(): Promise<void> {
+    for (const { functionName, reserved } of await this.#store.concurrency.listReserved()) {
+      this.#reserved.set(functionName, reserved);
+      this.#notify(functionName, reserved);
+    }
   }
 
   /** Called with every change (the invoke path keeps its own copy for the hot path). */
@@ -54,28 +71,37 @@ export class ConcurrencySettings {
   }
 
   /** Lambda looks the function up first (naming `:$LATEST`), then checks the value. */
-  put(ref: string, value: unknown): number {
+  put(ref: string, value: unknown): Promise<number> {
+    const name = this.#name(ref, '$LATEST');
+    return this.#registry.exclusive(name, () => this.#put(ref, value));
+  }
+
+  async #put(ref: string, value: unknown): Promise<number> {
     const name = this.#name(ref, '$LATEST');
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
       throw ValidationException.constraint(value, 'reservedConcurrentExecutions', 'Member must have value greater than or equal to 0');
     }
-    const others = this.totalReserved() - (this.#reserved.get(name) ?? 0);
-    if (this.limits.accountConcurrency - others - value < this.limits.unreservedMinimum) {
-      throw new InvalidParameterValueException(
-        `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${this.limits.unreservedMinimum}].`,
-      );
-    }
-    this.#store.concurrency.putReserved(name, value);
-    this.#reserved.set(name, value);
-    this.#notify(name, value);
-    return value;
+    return this.#account.run('reserved', async () => {
+      const others = this.totalReserved() - (this.#reserved.get(name) ?? 0);
+      if (this.limits.accountConcurrency - others - value < this.limits.unreservedMinimum) {
+        throw new InvalidParameterValueException(
+          `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${this.limits.unreservedMinimum}].`,
+        );
+      }
+      await this.#store.concurrency.putReserved(name, value);
+      this.#reserved.set(name, value);
+      this.#notify(name, value);
+      return value;
+    });
   }
 
-  delete(ref: string): void {
-    const name = this.#name(ref);
-    this.#store.concurrency.deleteReserved(name);
-    this.#reserved.delete(name);
-    this.#notify(name, undefined);
+  delete(ref: string): Promise<void> {
+    return this.#registry.exclusive(this.#name(ref), async () => {
+      const name = this.#name(ref);
+      await this.#store.concurrency.deleteReserved(name);
+      this.#reserved.delete(name);
+      this.#notify(name, undefined);
+    });
   }
 
   /** Reserved concurrency is the function's: a version or alias is refused (test_function_concurrency_exceptions). */

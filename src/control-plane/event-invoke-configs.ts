@@ -54,12 +54,15 @@ export class EventInvokeConfigs {
     this.#clock = deps.clock;
     this.#deliverable = deps.deliverable;
     this.#qualifierExists = deps.qualifierExists;
-    for (const record of deps.store.eventConfigs.list()) this.#configs.set(key(record.functionName, record.qualifier), record);
-    deps.registry.on('change', (name, kind) => {
-      if (kind !== 'deleted') return;
+    deps.registry.onDelete(async (name) => {
       for (const [k, record] of this.#configs) if (record.functionName === name) this.#configs.delete(k);
-      deps.store.eventConfigs.delete(name);
+      await deps.store.eventConfigs.delete(name);
     });
+  }
+
+  /** Reads every config from the store (at start, before the API listens). */
+  async load(): Promise<void> {
+    for (const record of await this.#store.eventConfigs.list()) this.#configs.set(key(record.functionName, record.qualifier), record);
   }
 
   /** The config in force for an event, if one was put. The invoke hot path: a map lookup. */
@@ -71,17 +74,23 @@ export class EventInvokeConfigs {
    * PutFunctionEventInvokeConfig replaces the config. Lambda checks that something is set before
    * it looks the function up, then the destinations.
    */
-  put(ref: string, qualifierParam: string | null, body: Record<string, unknown>): EventInvokeConfigRecord {
+  put(ref: string, qualifierParam: string | null, body: Record<string, unknown>): Promise<EventInvokeConfigRecord> {
     if (['MaximumRetryAttempts', 'MaximumEventAgeInSeconds', 'DestinationConfig'].every((member) => body[member] == null)) {
       throw new InvalidParameterValueException('You must specify at least one of error handling or destination setting.');
     }
-    const { name, qualifier } = this.#target(ref, qualifierParam);
-    const settings = this.#validate(body, name);
-    return this.#save({ functionName: name, qualifier, lastModified: this.#clock.now(), ...settings });
+    return this.#registry.exclusive(this.#qualified(ref, qualifierParam).name, () => {
+      const { name, qualifier } = this.#target(ref, qualifierParam);
+      const settings = this.#validate(body, name);
+      return this.#save({ functionName: name, qualifier, lastModified: this.#clock.now(), ...settings });
+    });
   }
 
   /** UpdateFunctionEventInvokeConfig changes what it names of an existing config. */
-  update(ref: string, qualifierParam: string | null, body: Record<string, unknown>): EventInvokeConfigRecord {
+  update(ref: string, qualifierParam: string | null, body: Record<string, unknown>): Promise<EventInvokeConfigRecord> {
+    return this.#registry.exclusive(this.#qualified(ref, qualifierParam).name, () => this.#update(ref, qualifierParam, body));
+  }
+
+  #update(ref: string, qualifierParam: string | null, body: Record<string, unknown>): Promise<EventInvokeConfigRecord> {
     const { name, qualifier } = this.#target(ref, qualifierParam);
     const current = this.find(name, qualifier);
     if (!current) throw this.#noConfig(name, qualifier);
@@ -101,10 +110,12 @@ export class EventInvokeConfigs {
     return record;
   }
 
-  delete(ref: string, qualifierParam: string | null): void {
-    const record = this.get(ref, qualifierParam);
-    this.#store.eventConfigs.delete(record.functionName, record.qualifier);
-    this.#configs.delete(key(record.functionName, record.qualifier));
+  delete(ref: string, qualifierParam: string | null): Promise<void> {
+    return this.#registry.exclusive(this.#qualified(ref, qualifierParam).name, async () => {
+      const record = this.get(ref, qualifierParam);
+      await this.#store.eventConfigs.delete(record.functionName, record.qualifier);
+      this.#configs.delete(key(record.functionName, record.qualifier));
+    });
   }
 
   list(ref: string): EventInvokeConfigRecord[] {
@@ -128,8 +139,9 @@ export class EventInvokeConfigs {
     };
   }
 
-  #save(record: EventInvokeConfigRecord): EventInvokeConfigRecord {
-    this.#store.eventConfigs.put(record);
+  /** In the function's turn: the checks made before it still hold. */
+  async #save(record: EventInvokeConfigRecord): Promise<EventInvokeConfigRecord> {
+    await this.#store.eventConfigs.put(record);
     this.#configs.set(key(record.functionName, record.qualifier), record);
     return record;
   }

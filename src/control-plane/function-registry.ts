@@ -11,6 +11,7 @@ import {
   functionArn,
   newRevisionId,
   parseFunctionRef,
+  KeyedLock,
   type Clock,
   type Logger,
   type Partition,
@@ -40,15 +41,21 @@ export interface RegistryDeps {
 
 /** What the function registry needs of layers: checking a `Layers` list, and their size. */
 export interface LayerResolver {
-  resolve(layers: unknown): FunctionLayer[];
-  unzippedBytes(layers: readonly FunctionLayer[]): number;
+  resolve(layers: unknown): Promise<FunctionLayer[]>;
+  unzippedBytes(layers: readonly FunctionLayer[]): Promise<number>;
 }
+
+/** What a deleted function leaves elsewhere (versions, aliases, settings): removed before DeleteFunction answers. */
+export type FunctionCleanup = (name: string) => Promise<void>;
 
 const DEFAULTS = { timeout: 3, memorySize: 128, ephemeralStorage: 512, architectures: ['x86_64'] } as const;
 
 /**
  * The function registry: the control plane's one writer of functions. It keeps every function in
- * memory (the invoke path never reads the store) and writes through to the store.
+ * memory (the invoke path never reads the store) and writes through to the store, answering only
+ * once the store has the change. Every write about one function (its own, its versions', aliases'
+ * and settings') takes that function's turn (`exclusive`), so a check and the write it guards stay
+ * one step although the store's answer is awaited in between.
  *
  * Emits `change(name, kind)` after code or configuration changes, so the worker can retire the
  * environments of the old revision.
@@ -58,11 +65,30 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
   readonly #functions = new Map<string, FunctionRecord>();
   /** Pending → Active and InProgress → Successful transitions still to come, by function name. */
   readonly #settling = new Map<string, Promise<void>>();
+  readonly #lock = new KeyedLock();
+  readonly #cleanups: FunctionCleanup[] = [];
 
   constructor(deps: RegistryDeps) {
     super();
     this.#deps = deps;
-    for (const record of deps.store.functions.list()) this.#functions.set(record.name, record);
+  }
+
+  /** Reads every function from the store (at start, before the API listens). */
+  async load(): Promise<void> {
+    for (const record of await this.#deps.store.functions.list()) this.#functions.set(record.name, record);
+  }
+
+  /**
+   * Runs `task` in the function's turn: after every write about it asked for earlier, before any
+   * asked for later. Tasks must not ask for the same function's turn again (they would wait forever).
+   */
+  exclusive<T>(name: string, task: () => Promise<T> | T): Promise<T> {
+    return this.#lock.run(name, task);
+  }
+
+  /** Registers what DeleteFunction removes besides the function, awaited (in its turn) before it answers. */
+  onDelete(cleanup: FunctionCleanup): void {
+    this.#cleanups.push(cleanup);
   }
 
   /** The record for a name or ARN; throws ResourceNotFoundException like Lambda. */
@@ -119,13 +145,12 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const tags = v.validateTags(body['Tags']) ?? {};
     v.validateKindlingTags(tags, this.#deps.sandboxNames);
     const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn) ?? undefined;
-    const layers = this.#deps.layers.resolve(body['Layers']);
+    const layers = await this.#deps.layers.resolve(body['Layers']);
     const zip = image ? undefined : v.decodeZipFile(body['Code']);
     this.#assertFree(ref.name);
 
     const code: UnpackedCode & { fields?: Partial<FunctionRecord> } = image ? await image.pull(architectures[0]!) : await this.#deps.code.put(zip!);
-    if (!image) this.#checkSize(code.unzippedSize, layers); // images: the image store's own limit
-    this.#assertFree(ref.name); // another create may have won while the zip was unpacked
+    if (!image) await this.#checkSize(code.unzippedSize, layers); // images: the image store's own limit
     const record: FunctionRecord = {
       name: ref.name,
       runtime,
@@ -155,8 +180,11 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       unzippedSize: code.unzippedSize,
       ...code.fields, // PackageType Image
     };
-    this.#deps.store.functions.insert(record);
-    this.#functions.set(record.name, record);
+    await this.exclusive(record.name, async () => {
+      this.#assertFree(record.name); // another create may have won while the zip was unpacked
+      await this.#deps.store.functions.insert(record);
+      this.#functions.set(record.name, record);
+    });
     this.#settle(record.name, (current) => ({
       ...current,
       state: 'Active',
@@ -175,18 +203,24 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const image = current.packageType === 'Image' ? imageSupport(this.#deps.images).forCodeUpdate(body) : undefined;
     const zip = image ? undefined : v.decodeZipFile(body);
     const code: UnpackedCode & { fields?: Partial<FunctionRecord> } = image ? await image.pull(current.architectures[0]!) : await this.#deps.code.put(zip!);
-    if (!image) this.#checkSize(code.unzippedSize, current.layers ?? []);
+    if (!image) await this.#checkSize(code.unzippedSize, current.layers ?? []);
     if (body['DryRun'] === true) return { ...current, codeSha256: code.sha256, codeSize: code.size };
-    return this.#beginUpdate(this.#updatable(ref, body['RevisionId']), 'code', {
-      unzippedSize: code.unzippedSize,
-      codeSha256: code.sha256,
-      codeKey: code.key,
-      codeSize: code.size,
-      ...code.fields, // PackageType Image
-    });
+    return this.exclusive(current.name, () =>
+      this.#beginUpdate(this.#updatable(ref, body['RevisionId']), 'code', {
+        unzippedSize: code.unzippedSize,
+        codeSha256: code.sha256,
+        codeKey: code.key,
+        codeSize: code.size,
+        ...code.fields, // PackageType Image
+      }),
+    );
   }
 
-  updateConfiguration(ref: string, body: Record<string, unknown>): FunctionRecord {
+  async updateConfiguration(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
+    return this.exclusive(this.get(ref).name, () => this.#updateConfiguration(ref, body));
+  }
+
+  async #updateConfiguration(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
     const current = this.#updatable(ref, body['RevisionId']);
     // PackageType Image: ImageConfig; no Runtime/Handler/Layers (image-function.ts).
     const changes: Partial<FunctionRecord> = imageConfigChanges(this.#deps.images, current, body);
@@ -211,26 +245,30 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn);
     if (deadLetterTarget !== undefined) changes.deadLetterTarget = deadLetterTarget ?? undefined;
     if (body['Layers'] !== undefined) {
-      const layers = this.#deps.layers.resolve(body['Layers']);
-      this.#checkSize(current.unzippedSize ?? 0, layers);
+      const layers = await this.#deps.layers.resolve(body['Layers']);
+      await this.#checkSize(current.unzippedSize ?? 0, layers);
       changes.layers = layers;
     }
     return this.#beginUpdate(current, 'configuration', changes);
   }
 
   /** Deletes the function with all its versions and aliases (a qualified delete is FunctionVersions'). */
-  delete(name: string): void {
+  async delete(name: string): Promise<void> {
     this.getByName(name);
-    this.#deps.store.functions.delete(name);
-    this.#functions.delete(name);
-    this.emit('change', name, 'deleted');
+    await this.exclusive(name, async () => {
+      this.getByName(name); // deleted by another call while this one waited for its turn
+      await this.#deps.store.functions.delete(name);
+      this.#functions.delete(name);
+      this.emit('change', name, 'deleted');
+      await Promise.all(this.#cleanups.map((cleanup) => cleanup(name)));
+    });
     this.#deps.logger.info('function deleted', { name });
   }
 
-  /** Records on $LATEST the number of the version just published from it. */
-  notePublished(name: string, version: number): void {
+  /** Records on $LATEST the number of the version just published from it. Called in the function's turn. */
+  async notePublished(name: string, version: number): Promise<void> {
     const record = { ...this.getByName(name), lastPublishedVersion: version };
-    this.#deps.store.functions.replace(record);
+    await this.#deps.store.functions.replace(record);
     this.#functions.set(name, record);
   }
 
@@ -240,8 +278,8 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
   }
 
   /** Lambda's 250 MB unzipped limit counts the function's code and its layers together. */
-  #checkSize(codeBytes: number, layers: readonly FunctionLayer[]): void {
-    const total = codeBytes + (layers.length > 0 ? this.#deps.layers.unzippedBytes(layers) : 0);
+  async #checkSize(codeBytes: number, layers: readonly FunctionLayer[]): Promise<void> {
+    const total = codeBytes + (layers.length > 0 ? await this.#deps.layers.unzippedBytes(layers) : 0);
     if (total > MAX_UNZIPPED_BYTES) {
       throw new InvalidParameterValueException(
         `Function code combined with layers exceeds the maximum allowed size of ${MAX_UNZIPPED_BYTES} bytes. The actual size is ${total} bytes.`,
@@ -272,7 +310,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     return current;
   }
 
-  #beginUpdate(current: FunctionRecord, kind: FunctionChange, changes: Partial<FunctionRecord>): FunctionRecord {
+  async #beginUpdate(current: FunctionRecord, kind: FunctionChange, changes: Partial<FunctionRecord>): Promise<FunctionRecord> {
     const record: FunctionRecord = {
       ...current,
       ...changes,
@@ -284,7 +322,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       lastUpdateStatusReason: 'The function is being created.',
       lastUpdateStatusReasonCode: 'Creating',
     };
-    this.#deps.store.functions.replace(record);
+    await this.#deps.store.functions.replace(record);
     this.#functions.set(record.name, record);
     this.emit('change', record.name, kind);
     this.#settle(record.name, (latest) => ({
@@ -300,19 +338,24 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
   /**
    * Lambda answers a create or update while the function is still Pending / InProgress and moves
    * it on shortly after; clients wait with GetFunction (the SDK's waiters). Kindling has already
-   * unpacked the code by then, so the transition happens on the next turn of the event loop.
+   * unpacked the code by then, so the transition happens on the next turn of the event loop, in
+   * the function's turn (after a version published with the create or update).
    */
   #settle(name: string, next: (record: FunctionRecord) => FunctionRecord): void {
     const done = new Promise<void>((resolve) => {
       setImmediate(() => {
-        const latest = this.#functions.get(name);
-        if (latest) {
+        void this.exclusive(name, async () => {
+          const latest = this.#functions.get(name);
+          if (!latest) return;
           const record = next(latest);
-          this.#deps.store.functions.replace(record);
+          await this.#deps.store.functions.replace(record);
           this.#functions.set(name, record);
-        }
-        this.#settling.delete(name);
-        resolve();
+        })
+          .catch((err: unknown) => this.#deps.logger.error('could not record the end of a function update', { name, error: String(err) }))
+          .finally(() => {
+            if (this.#settling.get(name) === done) this.#settling.delete(name);
+            resolve();
+          });
       });
     });
     this.#settling.set(name, done);

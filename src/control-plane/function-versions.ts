@@ -36,12 +36,15 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
     this.#registry = deps.registry;
     this.#partition = deps.partition;
     this.#clock = deps.clock;
-    for (const record of deps.store.versions.list()) this.#of(record.name).set(record.version!, record);
-    deps.registry.on('change', (name, kind) => {
-      if (kind !== 'deleted') return;
+    deps.registry.onDelete(async (name) => {
       this.#versions.delete(name);
-      deps.store.versions.deleteFunction(name);
+      await deps.store.versions.deleteFunction(name);
     });
+  }
+
+  /** Reads every published version from the store (at start, before the API listens). */
+  async load(): Promise<void> {
+    for (const record of await this.#store.versions.list()) this.#of(record.name).set(record.version!, record);
   }
 
   /** Lets aliases veto deleting a version they point at. */
@@ -78,7 +81,12 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
    * Snapshots $LATEST. When nothing changed since the last version, Lambda publishes nothing and
    * answers with that version.
    */
-  publish(ref: string, body: Record<string, unknown>): FunctionRecord {
+  async publish(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
+    const { name } = this.#registry.get(ref);
+    return this.#registry.exclusive(name, () => this.#publish(ref, body));
+  }
+
+  #publish(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
     const latest = this.#registry.get(ref);
     if (latest.state === 'Pending' || latest.lastUpdateStatus === 'InProgress') {
       throw new ResourceConflictException(
@@ -104,11 +112,13 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
    * CreateFunction and UpdateFunctionCode with `Publish: true`: Lambda publishes the version in the
    * same call, while $LATEST is still Pending / InProgress.
    */
-  publishWithUpdate(name: string): FunctionRecord {
-    return this.#snapshot(this.#registry.getByName(name), undefined);
+  async publishWithUpdate(name: string): Promise<FunctionRecord> {
+    this.#registry.getByName(name);
+    return this.#registry.exclusive(name, () => this.#snapshot(this.#registry.getByName(name), undefined));
   }
 
-  #snapshot(latest: FunctionRecord, description: string | undefined): FunctionRecord {
+  /** In the function's turn: the number comes from $LATEST, which no other write changes meanwhile. */
+  async #snapshot(latest: FunctionRecord, description: string | undefined): Promise<FunctionRecord> {
     const versions = this.#of(latest.name);
     const newest = [...versions.values()].sort((a, b) => Number(b.version) - Number(a.version))[0];
     if (newest && fingerprint(newest) === fingerprint(latest)) return newest;
@@ -128,14 +138,14 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
       lastUpdateStatusReasonCode: undefined,
     };
     delete record.lastPublishedVersion;
-    this.#store.versions.insert(record);
+    await this.#store.versions.insert(record);
     versions.set(record.version!, record);
-    this.#registry.notePublished(latest.name, number);
+    await this.#registry.notePublished(latest.name, number);
     return record;
   }
 
   /** DeleteFunction with a version qualifier (the function itself must exist). */
-  delete(name: string, version: string): void {
+  async delete(name: string, version: string): Promise<void> {
     if (version === '$LATEST') {
       throw new InvalidParameterValueException('$LATEST version cannot be deleted without deleting the function.');
     }
@@ -143,15 +153,18 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
       throw new InvalidParameterValueException('Deletion of aliases is not supported');
     }
     this.#registry.getByName(name);
-    // Lambda answers 204 for a version that does not exist (test_lambda_api snapshots).
-    if (!this.find(name, version)) return;
-    const aliases = this.#referencedBy(name, version);
-    if (aliases.length > 0) {
-      throw new ResourceConflictException(`Unable to delete version because the following aliases reference it: [${aliases.join(', ')}]`);
-    }
-    this.#store.versions.delete(name, version);
-    this.#versions.get(name)?.delete(version);
-    this.emit('deleted', name, version);
+    await this.#registry.exclusive(name, async () => {
+      this.#registry.getByName(name);
+      // Lambda answers 204 for a version that does not exist (test_lambda_api snapshots).
+      if (!this.find(name, version)) return;
+      const aliases = this.#referencedBy(name, version);
+      if (aliases.length > 0) {
+        throw new ResourceConflictException(`Unable to delete version because the following aliases reference it: [${aliases.join(', ')}]`);
+      }
+      await this.#store.versions.delete(name, version);
+      this.#versions.get(name)?.delete(version);
+      this.emit('deleted', name, version);
+    });
   }
 
   /** Parses `ref` and an optional Qualifier parameter into a name and a qualifier. */

@@ -74,7 +74,7 @@ export class LayerRegistry {
     const zip = v.decodeLayerContent(body['Content']);
     // Unpacked (and refused if unsafe) before a version number is taken: a bad zip uses none.
     const code = await this.#deps.code.put(zip);
-    const record = this.#deps.store.layerVersions.publish({
+    const record = await this.#deps.store.layerVersions.publish({
       layerName,
       description,
       ...(licenseInfo !== undefined ? { licenseInfo } : {}),
@@ -90,13 +90,13 @@ export class LayerRegistry {
     return record;
   }
 
-  get(nameInput: string, versionInput: string): LayerVersionRecord {
-    const record = this.#deps.store.layerVersions.get(this.#name(nameInput), this.#version(versionInput));
+  async get(nameInput: string, versionInput: string): Promise<LayerVersionRecord> {
+    const record = await this.#deps.store.layerVersions.get(this.#name(nameInput), this.#version(versionInput));
     if (!record) throw new ResourceNotFoundException(NOT_FOUND);
     return record;
   }
 
-  getByArn(arn: string | null): LayerVersionRecord {
+  async getByArn(arn: string | null): Promise<LayerVersionRecord> {
     if (arn === null) throw ValidationException.constraint('null', 'arn', 'Member must not be null');
     if (arn.length > NAME_MAX) throw ValidationException.constraint(arn, 'arn', `Member must have length less than or equal to ${NAME_MAX}`);
     if (!BY_ARN.test(arn)) throw ValidationException.constraint(arn, 'arn', `Member must satisfy regular expression pattern: ${BY_ARN_PATTERN}`);
@@ -105,21 +105,21 @@ export class LayerRegistry {
   }
 
   /** Lambda answers 204 whether or not the version existed. */
-  delete(nameInput: string, versionInput: string): void {
+  async delete(nameInput: string, versionInput: string): Promise<void> {
     const layerName = this.#name(nameInput);
     const version = this.#version(versionInput);
-    if (this.#deps.store.layerVersions.delete(layerName, version)) {
+    if (await this.#deps.store.layerVersions.delete(layerName, version)) {
       this.#deps.logger.info('layer version deleted', { layer: layerName, version });
     }
   }
 
   /** ListLayers: each layer with its latest version matching the filters, by name. */
-  listLayers(query: LayerListQuery): Record<string, unknown> {
+  async listLayers(query: LayerListQuery): Promise<Record<string, unknown>> {
     const filter = v.validateLayerFilters(query.compatibleRuntime, query.compatibleArchitecture);
     const maxItems = parseMaxItems(query.maxItems);
     const latest = new Map<string, LayerVersionRecord>();
     // Newest first within a layer: the first match is the latest matching version.
-    for (const record of this.#deps.store.layerVersions.list()) {
+    for (const record of await this.#deps.store.layerVersions.list()) {
       if (!latest.has(record.layerName) && matches(record, filter)) latest.set(record.layerName, record);
     }
     const all = [...latest.values()].filter((record) => query.marker === null || record.layerName > query.marker);
@@ -135,15 +135,13 @@ export class LayerRegistry {
   }
 
   /** ListLayerVersions: newest first; an unknown layer has no versions (not an error, as on Lambda). */
-  listVersions(nameInput: string, query: LayerListQuery): Record<string, unknown> {
+  async listVersions(nameInput: string, query: LayerListQuery): Promise<Record<string, unknown>> {
     const layerName = this.#name(nameInput);
     const filter = v.validateLayerFilters(query.compatibleRuntime, query.compatibleArchitecture);
     const maxItems = parseMaxItems(query.maxItems);
     const before = query.marker === null ? Infinity : Number(query.marker);
     if (Number.isNaN(before)) throw new InvalidParameterValueException(`Invalid marker: ${query.marker}`);
-    const all = this.#deps.store.layerVersions
-      .listVersions(layerName)
-      .filter((record) => record.version < before && matches(record, filter));
+    const all = (await this.#deps.store.layerVersions.listVersions(layerName)).filter((record) => record.version < before && matches(record, filter));
     const page = all.slice(0, maxItems);
     return {
       LayerVersions: page.map((record) => this.#listItem(record)),
@@ -152,13 +150,13 @@ export class LayerRegistry {
   }
 
   /** Bytes of every live layer version's zip: part of GetAccountSettings' TotalCodeSize. */
-  totalCodeSize(): number {
-    return this.#deps.store.layerVersions.list().reduce((sum, record) => sum + record.codeSize, 0);
+  async totalCodeSize(): Promise<number> {
+    return (await this.#deps.store.layerVersions.list()).reduce((sum, record) => sum + record.codeSize, 0);
   }
 
   /** Whether `key` is the zip of a live layer version (Content.Location serves only those). */
-  hasCode(key: string): boolean {
-    return this.#deps.store.layerVersions.list().some((record) => record.codeKey === key);
+  async hasCode(key: string): Promise<boolean> {
+    return (await this.#deps.store.layerVersions.list()).some((record) => record.codeKey === key);
   }
 
   /**
@@ -166,7 +164,7 @@ export class LayerRegistry {
    * version ARNs, each existing, no layer twice. Returns them in the given order; undefined or
    * null gives an empty list.
    */
-  resolve(layers: unknown): FunctionLayer[] {
+  async resolve(layers: unknown): Promise<FunctionLayer[]> {
     if (layers === undefined || layers === null) return [];
     if (!Array.isArray(layers)) throw ValidationException.constraint(layers, 'layers', 'Member must be a list');
     const arns = layers as unknown[];
@@ -179,8 +177,10 @@ export class LayerRegistry {
     }
     if (arns.length > MAX_FUNCTION_LAYERS) throw new InvalidParameterValueException(`Cannot reference more than ${MAX_FUNCTION_LAYERS} layers.`);
     const seen = new Map<string, string>();
-    return arns.map((arn) => {
-      const record = this.#find(arn);
+    const out: FunctionLayer[] = [];
+    // One at a time, in the given order: the first bad ARN is the one Lambda names.
+    for (const arn of arns) {
+      const record = await this.#find(arn);
       const previous = seen.get(record.layerName);
       if (previous !== undefined) {
         throw new InvalidParameterValueException(
@@ -188,16 +188,17 @@ export class LayerRegistry {
         );
       }
       seen.set(record.layerName, arn);
-      return { arn: this.versionArn(record.layerName, record.version), codeKey: record.codeKey, codeSize: record.codeSize };
-    });
+      out.push({ arn: this.versionArn(record.layerName, record.version), codeKey: record.codeKey, codeSize: record.codeSize });
+    }
+    return out;
   }
 
   /** The unpacked size of a function's layers (deleted versions included: the function still has them). */
-  unzippedBytes(layers: readonly FunctionLayer[]): number {
+  async unzippedBytes(layers: readonly FunctionLayer[]): Promise<number> {
     let total = 0;
     for (const layer of layers) {
       const [, , , name, version] = VERSION_ARN.exec(layer.arn) ?? [];
-      const record = name && this.#deps.store.layerVersions.get(name, Number(version), { includeDeleted: true });
+      const record = name && (await this.#deps.store.layerVersions.get(name, Number(version), { includeDeleted: true }));
       // Versions are only ever flagged deleted, never removed: a missing one is a bug of ours.
       if (!record) throw new Error(`Layer version ${layer.arn} is not in the store`);
       total += record.unzippedSize;
@@ -228,7 +229,7 @@ export class LayerRegistry {
   }
 
   /** A live layer version named by a function's `Layers` entry, or Lambda's refusal. */
-  #find(arn: string): LayerVersionRecord {
+  async #find(arn: string): Promise<LayerVersionRecord> {
     const [, region, account, name, version] = VERSION_ARN.exec(arn) ?? [];
     const { partition } = this.#deps;
     if (region !== undefined && region !== partition.region) {
@@ -237,7 +238,7 @@ export class LayerRegistry {
       );
     }
     // Kindling is one account: another account's layer (or an AWS-managed one) does not exist here.
-    const record = name !== undefined && account === partition.accountId ? this.#deps.store.layerVersions.get(name, Number(version)) : undefined;
+    const record = name !== undefined && account === partition.accountId ? await this.#deps.store.layerVersions.get(name, Number(version)) : undefined;
     if (!record) throw new InvalidParameterValueException(`Layer version ${arn} does not exist.`);
     return record;
   }

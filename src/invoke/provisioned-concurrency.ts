@@ -44,16 +44,15 @@ export class ProvisionedConcurrency {
     this.#fleet = deps.fleet;
     this.#partition = deps.partition;
     this.#clock = deps.clock;
-    deps.registry.on('change', (name, kind) => {
-      if (kind !== 'deleted') return;
+    deps.registry.onDelete(async (name) => {
       for (const [key, record] of this.#configs) if (record.functionName === name) this.#configs.delete(key);
-      deps.store.concurrency.deleteProvisioned(name);
+      await deps.store.concurrency.deleteProvisioned(name);
     });
   }
 
   /** Provisions what the store says (at start). */
-  start(): void {
-    for (const record of this.#store.concurrency.listProvisioned()) {
+  async start(): Promise<void> {
+    for (const record of await this.#store.concurrency.listProvisioned()) {
       const version = this.#version(record.functionName, record.qualifier, false);
       if (!version) continue;
       this.#configs.set(key(record.functionName, record.qualifier), record);
@@ -61,7 +60,12 @@ export class ProvisionedConcurrency {
     }
   }
 
-  put(ref: string, qualifier: string | null, value: unknown): Record<string, unknown> {
+  put(ref: string, qualifier: string | null, value: unknown): Promise<Record<string, unknown>> {
+    const { name } = parseFunctionRef(ref, this.#partition);
+    return this.#registry.exclusive(name, () => this.#put(ref, qualifier, value));
+  }
+
+  async #put(ref: string, qualifier: string | null, value: unknown): Promise<Record<string, unknown>> {
     const { name, qualifier: q } = this.#target(ref, qualifier, 'Provisioned Concurrency Configs cannot be applied to unpublished function versions.');
     const version = this.#version(name, q, true)!;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
@@ -76,7 +80,7 @@ export class ProvisionedConcurrency {
       );
     }
     const record: ProvisionedConcurrencyRecord = { functionName: name, qualifier: q, requested: value, lastModified: this.#clock.now() };
-    this.#store.concurrency.putProvisioned(record);
+    await this.#store.concurrency.putProvisioned(record);
     this.#configs.set(key(name, q), record);
     this.#fleet.provision(version, value);
     return this.#shape(record, version);
@@ -89,13 +93,16 @@ export class ProvisionedConcurrency {
   }
 
   /** Lambda answers 204 when the version or alias has no config. */
-  delete(ref: string, qualifier: string | null): void {
-    const record = this.#find(ref, qualifier);
-    if (!record) return;
-    this.#store.concurrency.deleteProvisioned(record.functionName, record.qualifier);
-    this.#configs.delete(key(record.functionName, record.qualifier));
-    const version = this.#version(record.functionName, record.qualifier, false);
-    if (version) this.#fleet.provision(version, 0);
+  delete(ref: string, qualifier: string | null): Promise<void> {
+    const { name } = parseFunctionRef(ref, this.#partition);
+    return this.#registry.exclusive(name, async () => {
+      const record = this.#find(ref, qualifier);
+      if (!record) return;
+      await this.#store.concurrency.deleteProvisioned(record.functionName, record.qualifier);
+      this.#configs.delete(key(record.functionName, record.qualifier));
+      const version = this.#version(record.functionName, record.qualifier, false);
+      if (version) this.#fleet.provision(version, 0);
+    });
   }
 
   list(ref: string): Record<string, unknown>[] {

@@ -18,19 +18,19 @@ export interface ScanResult {
  * Reads a query's events in batches until `query.limit` of them matched, the response is full
  * (RESPONSE_BYTES), `budget` events were examined, or the events ran out.
  */
-export function scanEvents(
+export async function scanEvents(
   logs: LogTables,
   query: LogEventQuery,
   matches: (event: LogEventRecord) => boolean,
   budget: number,
-): ScanResult {
+): Promise<ScanResult> {
   const events: LogEventRecord[] = [];
   let bytes = 0;
   let examined = 0;
   let from = query.from;
   while (examined < budget) {
     const want = Math.min(SCAN_BATCH, budget - examined);
-    const batch = logs.queryEvents({ ...query, ...(from ? { from } : {}), limit: want });
+    const batch = await logs.queryEvents({ ...query, ...(from ? { from } : {}), limit: want });
     for (const event of batch) {
       if (matches(event)) {
         const size = Buffer.byteLength(event.message) + EVENT_OVERHEAD;
@@ -42,7 +42,7 @@ export function scanEvents(
       examined++;
       from = event;
       if (events.length === query.limit) {
-        const more = logs.queryEvents({ ...query, from: event, limit: 1 }).length > 0;
+        const more = (await logs.queryEvents({ ...query, from: event, limit: 1 })).length > 0;
         return { events, ...(more ? { resume: event } : {}) };
       }
     }

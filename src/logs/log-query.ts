@@ -65,9 +65,9 @@ export class LogQueryService {
     this.#partition = deps.partition;
   }
 
-  describeLogGroups(input: DescribeLogGroupsInput) {
+  async describeLogGroups(input: DescribeLogGroupsInput) {
     const limit = checkLimit(input.limit, 50);
-    const groups = this.#logs.queryGroups({
+    const groups = await this.#logs.queryGroups({
       ...(input.logGroupNamePrefix === undefined ? {} : { prefix: input.logGroupNamePrefix }),
       ...(input.nextToken === undefined ? {} : { after: decodeName(input.nextToken) }),
       limit: limit + 1,
@@ -80,8 +80,8 @@ export class LogQueryService {
     };
   }
 
-  describeLogStreams(input: DescribeLogStreamsInput) {
-    const group = this.#group(input);
+  async describeLogStreams(input: DescribeLogStreamsInput) {
+    const group = await this.#group(input);
     const orderBy = input.orderBy ?? 'LogStreamName';
     if (orderBy !== 'LogStreamName' && orderBy !== 'LastEventTime') {
       throw new InvalidParameterException(`orderBy must be LogStreamName or LastEventTime, got '${orderBy}'.`);
@@ -90,7 +90,7 @@ export class LogQueryService {
       throw new InvalidParameterException('Cannot order by LastEventTime with a logStreamNamePrefix.');
     }
     const limit = checkLimit(input.limit, 50);
-    const streams = this.#logs.queryStreams(group.logGroupName, {
+    const streams = await this.#logs.queryStreams(group.logGroupName, {
       orderBy,
       descending: input.descending ?? false,
       ...(input.logStreamNamePrefix === undefined ? {} : { prefix: input.logStreamNamePrefix }),
@@ -113,16 +113,16 @@ export class LogQueryService {
    * forward, `b/` backward; a page with nothing new hands back the token it was given, which is
    * how the SDK paginator and the AWS CLI know they have reached the end.
    */
-  getLogEvents(input: GetLogEventsInput) {
-    const group = this.#group(input);
+  async getLogEvents(input: GetLogEventsInput) {
+    const group = await this.#group(input);
     if (!input.logStreamName) throw new InvalidParameterException('logStreamName is required.');
-    if (!this.#logs.getStream(group.logGroupName, input.logStreamName)) {
+    if (!(await this.#logs.getStream(group.logGroupName, input.logStreamName))) {
       throw new ResourceNotFoundException('The specified log stream does not exist.');
     }
     const limit = checkLimit(input.limit, 10_000);
     const token = input.nextToken === undefined ? undefined : EventToken.parse(input.nextToken);
     const descending = token ? token.direction === 'b' : input.startFromHead !== true;
-    const { events } = scanEvents(
+    const { events } = await scanEvents(
       this.#logs,
       {
         group: group.logGroupName,
@@ -165,11 +165,11 @@ export class LogQueryService {
    * time order (newest first with startFromHead false). `nextToken` comes only while the search
    * has not reached the end of the events.
    */
-  filterLogEvents(input: FilterLogEventsInput) {
-    const group = this.#group(input);
+  async filterLogEvents(input: FilterLogEventsInput) {
+    const group = await this.#group(input);
     const limit = checkLimit(input.limit, 10_000);
     const pattern = parseFilterPattern(input.filterPattern ?? '');
-    const streams = this.#selectStreams(group.logGroupName, input);
+    const streams = await this.#selectStreams(group.logGroupName, input);
     // The token carries the direction of the first request, as on CloudWatch.
     const token = input.nextToken === undefined ? undefined : EventToken.parse(input.nextToken);
     const direction = token?.direction ?? (input.startFromHead === false ? 'b' : 'f');
@@ -183,7 +183,7 @@ export class LogQueryService {
       limit,
     };
     const { events, resume } =
-      streams?.length === 0 ? { events: [] } : scanEvents(this.#logs, query, (event) => pattern.matches(event.message), FILTER_SCAN_BUDGET);
+      streams?.length === 0 ? { events: [] } : await scanEvents(this.#logs, query, (event) => pattern.matches(event.message), FILTER_SCAN_BUDGET);
     return {
       events: events.map((event) => ({
         logStreamName: event.stream,
@@ -199,7 +199,7 @@ export class LogQueryService {
   }
 
   /** The streams FilterLogEvents searches: those named (that exist), by prefix, or all (undefined). */
-  #selectStreams(group: string, input: FilterLogEventsInput): string[] | undefined {
+  async #selectStreams(group: string, input: FilterLogEventsInput): Promise<string[] | undefined> {
     if (input.logStreamNames !== undefined && input.logStreamNamePrefix !== undefined) {
       throw new InvalidParameterException('logStreamNames and logStreamNamePrefix cannot both be specified.');
     }
@@ -207,10 +207,12 @@ export class LogQueryService {
       if (input.logStreamNames.length < 1 || input.logStreamNames.length > 100) {
         throw new InvalidParameterException('logStreamNames must name between 1 and 100 log streams.');
       }
-      return input.logStreamNames.filter((name) => this.#logs.getStream(group, name) !== undefined);
+      const found: string[] = [];
+      for (const name of input.logStreamNames) if ((await this.#logs.getStream(group, name)) !== undefined) found.push(name);
+      return found;
     }
     if (input.logStreamNamePrefix === undefined) return undefined;
-    const streams = this.#logs.queryStreams(group, {
+    const streams = await this.#logs.queryStreams(group, {
       prefix: input.logStreamNamePrefix,
       orderBy: 'LogStreamName',
       descending: false,
@@ -220,14 +222,14 @@ export class LogQueryService {
   }
 
   /** The group a request names, by logGroupName or logGroupIdentifier (a name or an ARN). */
-  #group(input: GroupSelector): LogGroupInfo {
+  async #group(input: GroupSelector): Promise<LogGroupInfo> {
     if (input.logGroupName !== undefined && input.logGroupIdentifier !== undefined) {
       throw new InvalidParameterException('LogGroup name and LogGroup ARN are mutually exclusive parameters.');
     }
     const given = input.logGroupName ?? input.logGroupIdentifier;
     if (!given) throw new InvalidParameterException('Either logGroupName or logGroupIdentifier must be specified.');
     const name = input.logGroupIdentifier === undefined ? given : this.#nameFromIdentifier(given);
-    const group = name === undefined ? undefined : this.#logs.getGroup(name);
+    const group = name === undefined ? undefined : await this.#logs.getGroup(name);
     if (!group) throw new ResourceNotFoundException('The specified log group does not exist.');
     return group;
   }

@@ -28,7 +28,9 @@ export class LogSink {
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
   #drainWaiters: (() => void)[] = [];
-  #closed = false;
+  /** The last write handed to the store (settled, never rejecting): writes go in order, one at a time. */
+  #writing: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | undefined;
 
   constructor(deps: { store: Store; clock: Clock; logger: Logger; flushMs?: number }) {
     this.#store = deps.store;
@@ -43,7 +45,7 @@ export class LogSink {
   }
 
   write(group: string, stream: string, timestamp: number, message: string): void {
-    if (this.#closed) return;
+    if (this.#closing) return;
     const key = `${group}\n${stream}`;
     let batch = this.#pending.get(key);
     if (!batch) {
@@ -65,33 +67,38 @@ export class LogSink {
   }
 
   /**
-   * Commits every event written so far; resolves once they are committed, rejects when they could
-   * not be. Callers that settle work on the strength of its log (the poller fleet) wait for this.
+   * Commits every event written so far; resolves once they are committed (and every write handed
+   * to the store before them), rejects when they could not be. Callers that settle work on the
+   * strength of its log (the poller fleet) wait for this.
    */
   flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = undefined;
     this.#immediate = undefined;
-    if (this.#count === 0) return Promise.resolve();
+    if (this.#count === 0) return this.#writing;
     const batches = [...this.#pending.values()];
+    const ingestionTime = this.#clock.now();
     this.#pending = new Map();
     this.#count = 0;
     this.#bytes = 0;
-    let failure: unknown;
-    try {
-      this.#store.logs.append(batches, this.#clock.now());
-    } catch (err) {
-      failure = err;
-      this.#logger.error('could not store function logs', { error: String(err) });
-    }
-    for (const resolve of this.#drainWaiters.splice(0)) resolve();
-    return failure === undefined ? Promise.resolve() : Promise.reject(failure instanceof Error ? failure : new Error(String(failure)));
+    const write = this.#writing
+      .then(() => this.#store.logs.append(batches, ingestionTime))
+      .catch((err: unknown) => {
+        this.#logger.error('could not store function logs', { error: String(err) });
+        throw err instanceof Error ? err : new Error(String(err));
+      })
+      .finally(() => {
+        // Filled up again meanwhile: the flush already scheduled for that wakes them.
+        if (!this.full) for (const resolve of this.#drainWaiters.splice(0)) resolve();
+      });
+    this.#writing = write.catch(() => {});
+    return write;
   }
 
-  close(): void {
-    if (this.#closed) return;
-    void this.flush().catch(() => {});
-    this.#closed = true;
+  /** Writes what is held and takes no more; resolves once it is written. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.flush().catch(() => {});
+    return this.#closing;
   }
 }

@@ -30,18 +30,19 @@ export class EventQueue extends EventEmitter<{ available: [] }> {
       this.#waiting.push({ event, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => this.#flush());
+        setImmediate(() => void this.#flush());
       }
     });
   }
 
-  #flush(): void {
+  /** The 202s wait for this: each batch's events are resolved only once the store has committed them. */
+  async #flush(): Promise<void> {
     this.#scheduled = false;
     const batch = this.#waiting;
     this.#waiting = [];
     if (batch.length === 0) return;
     try {
-      this.#table.enqueue(batch.map((w) => w.event));
+      await this.#table.enqueue(batch.map((w) => w.event));
     } catch (err) {
       this.#logger.error('could not store events', { count: batch.length, error: String(err) });
       const failure = new ServiceException('Kindling could not store the event; nothing was queued. Try again.', { cause: err });

@@ -52,6 +52,9 @@ export class PollerFleet {
   readonly #writer: SettlementWriter;
   readonly #loops: Promise<void>[] = [];
   #wakers = new Set<() => void>();
+  /** Counts wake-ups, so a poller that was busy with the store when one came does not go to sleep. */
+  #wakeups = 0;
+  #starting: Promise<void> | undefined;
   #running = false;
   #closing: Promise<void> | undefined;
 
@@ -70,11 +73,17 @@ export class PollerFleet {
   }
 
   /** Takes back the leases of a previous process, then starts polling. */
-  start(): void {
-    if (this.#running || this.#closing) return;
-    const released = this.#deps.table.releaseOthers(this.#options.owner, this.#deps.clock.now());
-    if (released > 0) this.#deps.logger.info('resuming events that were in flight when Kindling last stopped', { events: released });
+  start(): Promise<void> {
+    if (this.#running || this.#closing) return this.#starting ?? Promise.resolve();
     this.#running = true;
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const released = await this.#deps.table.releaseOthers(this.#options.owner, this.#deps.clock.now());
+    if (!this.#running) return; // closed meanwhile
+    if (released > 0) this.#deps.logger.info('resuming events that were in flight when Kindling last stopped', { events: released });
     for (let i = 0; i < this.#options.pollers; i++) this.#loops.push(this.#poll());
   }
 
@@ -83,6 +92,7 @@ export class PollerFleet {
     this.#closing ??= (async () => {
       this.#running = false;
       this.#wake();
+      await this.#starting?.catch(() => {});
       await Promise.all(this.#loops);
       await this.#writer.flush();
     })();
@@ -92,15 +102,16 @@ export class PollerFleet {
   async #poll(): Promise<void> {
     while (this.#running) {
       const now = this.#deps.clock.now();
+      const wakeups = this.#wakeups;
       let batch: QueuedEvent[];
       try {
-        batch = this.#deps.table.lease(this.#options.owner, this.#options.batchSize, now, now + this.#options.visibilityTimeoutMs);
+        batch = await this.#deps.table.lease(this.#options.owner, this.#options.batchSize, now, now + this.#options.visibilityTimeoutMs);
       } catch (err) {
         this.#deps.logger.error('could not lease events', { error: String(err) });
         batch = [];
       }
       if (batch.length === 0) {
-        await this.#idle();
+        await this.#idle(wakeups);
         continue;
       }
       await Promise.all(batch.map((event) => this.#process(event)));
@@ -108,21 +119,38 @@ export class PollerFleet {
   }
 
   /** Waits for new events, the next retry coming due, or close. */
-  #idle(): Promise<void> {
+  #idle(wakeups: number): Promise<void> {
+    // Woken while leasing (new events, close): look again at once.
+    if (wakeups !== this.#wakeups || !this.#running) return Promise.resolve();
     return new Promise((resolve) => {
-      const next = this.#deps.table.nextVisibleAt();
-      const wait = next === undefined ? 1000 : Math.min(1000, Math.max(1, next - this.#deps.clock.now()));
+      let timer: NodeJS.Timeout | undefined;
+      let finished = false;
       const done = () => {
-        this.#deps.clock.clearTimeout(timer);
+        if (finished) return;
+        finished = true;
+        if (timer !== undefined) this.#deps.clock.clearTimeout(timer);
         this.#wakers.delete(done);
         resolve();
       };
-      const timer = this.#deps.clock.setTimeout(done, wait);
+      // Listening before asking the store, so a wake-up while it answers is not missed.
       this.#wakers.add(done);
+      this.#deps.table.nextVisibleAt().then(
+        (next) => {
+          if (finished) return;
+          const wait = next === undefined ? 1000 : Math.min(1000, Math.max(1, next - this.#deps.clock.now()));
+          timer = this.#deps.clock.setTimeout(done, wait);
+        },
+        (err: unknown) => {
+          if (finished) return;
+          this.#deps.logger.error('could not read the queue', { error: String(err) });
+          timer = this.#deps.clock.setTimeout(done, 1000);
+        },
+      );
     });
   }
 
   #wake(): void {
+    this.#wakeups++;
     const wakers = this.#wakers;
     this.#wakers = new Set();
     for (const wake of wakers) wake();

@@ -56,7 +56,7 @@ export class SettlementWriter {
         // The attempts' lines (END, REPORT, a drop notice) were written before they were settled:
         // one log commit carries them all, strictly before the settlements' own.
         await this.#commitLogs();
-        this.#table.apply(settlements, retries);
+        await this.#table.apply(settlements, retries);
       } catch (err) {
         // The events stay leased and come back when their lease ends: delivered again, not lost.
         this.#logger.error('could not record event outcomes; they will be delivered again', { error: String(err) });

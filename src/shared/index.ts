@@ -21,6 +21,7 @@ export { parseFunctionRef, functionArn, FUNCTION_NAME_MAX, FUNCTION_REF_MAX, CRE
 export type { Partition, FunctionRef } from './arn.js';
 export { newRequestId, newRevisionId, newLogStreamName, newEnvironmentId } from './ids.js';
 export { systemClock, lambdaTimestamp } from './clock.js';
+export { KeyedLock } from './keyed-lock.js';
 export type { Clock } from './clock.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';

@@ -142,31 +142,33 @@ export interface LogStreamQuery {
 }
 
 export interface FunctionTable {
-  list(): FunctionRecord[];
+  list(): Promise<FunctionRecord[]>;
   /** Fails if the name is taken (the registry checks first; this is the last line). */
-  insert(record: FunctionRecord): void;
-  replace(record: FunctionRecord): void;
-  delete(name: string): void;
+  insert(record: FunctionRecord): Promise<void>;
+  replace(record: FunctionRecord): Promise<void>;
+  delete(name: string): Promise<void>;
 }
 
 export interface LogTables {
   /** Writes every batch in one transaction: one fsync for many invocations' lines. */
-  append(batches: LogBatch[], ingestionTime: number): void;
-  listStreams(group: string): LogStreamInfo[];
-  listGroups(): { logGroupName: string; creationTime: number; storedBytes: number }[];
-  getEvents(group: string, stream: string, options?: { startTime?: number; endTime?: number; limit?: number }): StoredLogEvent[];
-  getGroup(name: string): LogGroupInfo | undefined;
-  getStream(group: string, name: string): LogStreamInfo | undefined;
+  append(batches: LogBatch[], ingestionTime: number): Promise<void>;
+  listStreams(group: string): Promise<LogStreamInfo[]>;
+  listGroups(): Promise<{ logGroupName: string; creationTime: number; storedBytes: number }[]>;
+  getEvents(group: string, stream: string, options?: { startTime?: number; endTime?: number; limit?: number }): Promise<StoredLogEvent[]>;
+  getGroup(name: string): Promise<LogGroupInfo | undefined>;
+  getStream(group: string, name: string): Promise<LogStreamInfo | undefined>;
   /** Groups by name, after `after` (exclusive), up to `limit`. */
-  queryGroups(options: { prefix?: string; after?: string; limit: number }): LogGroupInfo[];
-  queryStreams(group: string, query: LogStreamQuery): LogStreamInfo[];
+  queryGroups(options: { prefix?: string; after?: string; limit: number }): Promise<LogGroupInfo[]>;
+  queryStreams(group: string, query: LogStreamQuery): Promise<LogStreamInfo[]>;
   /** Events in (timestamp, id) order (reversed when descending), up to `limit`. */
-  queryEvents(query: LogEventQuery): LogEventRecord[];
+  queryEvents(query: LogEventQuery): Promise<LogEventRecord[]>;
 }
 
 /**
  * Persistence behind one interface (STYLE.md 5), one part per area: the SQLite store is the
  * embedded default; another store (PostgreSQL) implements the same and passes the same contract suite.
+ * Every operation returns a Promise, even where SQLite answers at once: a network database cannot
+ * implement a synchronous interface (issue 11).
  */
 export interface Store {
   readonly functions: FunctionTable;
@@ -178,7 +180,7 @@ export interface Store {
   readonly aliases: AliasTable;
   readonly concurrency: ConcurrencyTable;
   readonly layerVersions: LayerTable;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** An event-mode invocation waiting in (or leased from) the durable queue. */
@@ -248,25 +250,25 @@ export interface EventRetry {
 
 export interface EventQueueTable {
   /** Inserts in one fsynced transaction; returns the new ids. */
-  enqueue(events: readonly NewEvent[]): number[];
+  enqueue(events: readonly NewEvent[]): Promise<number[]>;
   /** Takes up to `limit` visible events, hiding them until `visibleUntil`. */
-  lease(owner: string, limit: number, now: number, visibleUntil: number): QueuedEvent[];
+  lease(owner: string, limit: number, now: number, visibleUntil: number): Promise<QueuedEvent[]>;
   /** The earliest time an event becomes visible, if any are waiting. */
-  nextVisibleAt(): number | undefined;
+  nextVisibleAt(): Promise<number | undefined>;
   /** Ends leases held by owners other than `owner` (a previous process): their events are visible now. */
-  releaseOthers(owner: string, now: number): number;
+  releaseOthers(owner: string, now: number): Promise<number>;
   /** Applies settlements and retries in one transaction. */
-  apply(settlements: readonly EventSettlement[], retries: readonly EventRetry[]): void;
-  count(functionName?: string): number;
-  deleteFunction(functionName: string): void;
+  apply(settlements: readonly EventSettlement[], retries: readonly EventRetry[]): Promise<void>;
+  count(functionName?: string): Promise<number>;
+  deleteFunction(functionName: string): Promise<void>;
 }
 
 export interface DeadLetterTable {
-  list(sourceFunction: string, options?: { limit?: number; afterId?: number }): DeadLetter[];
-  get(id: number): DeadLetter | undefined;
+  list(sourceFunction: string, options?: { limit?: number; afterId?: number }): Promise<DeadLetter[]>;
+  get(id: number): Promise<DeadLetter | undefined>;
   /** Deletes the dead letters and enqueues their payloads again, in one transaction. */
-  redrive(letters: readonly DeadLetter[], events: readonly NewEvent[]): void;
-  countDropped(sourceFunction: string): number;
+  redrive(letters: readonly DeadLetter[], events: readonly NewEvent[]): Promise<void>;
+  countDropped(sourceFunction: string): Promise<number>;
 }
 
 export interface EventInvokeConfigRecord {
@@ -280,9 +282,9 @@ export interface EventInvokeConfigRecord {
 }
 
 export interface EventInvokeConfigTable {
-  list(): EventInvokeConfigRecord[];
-  put(record: EventInvokeConfigRecord): void;
-  delete(functionName: string, qualifier?: string): void;
+  list(): Promise<EventInvokeConfigRecord[]>;
+  put(record: EventInvokeConfigRecord): Promise<void>;
+  delete(functionName: string, qualifier?: string): Promise<void>;
 }
 
 export interface AliasRecord {
@@ -298,17 +300,17 @@ export interface AliasRecord {
 
 export interface VersionTable {
   /** Every published version of every function. */
-  list(): FunctionRecord[];
-  insert(record: FunctionRecord): void;
-  delete(functionName: string, version: string): void;
-  deleteFunction(functionName: string): void;
+  list(): Promise<FunctionRecord[]>;
+  insert(record: FunctionRecord): Promise<void>;
+  delete(functionName: string, version: string): Promise<void>;
+  deleteFunction(functionName: string): Promise<void>;
 }
 
 export interface AliasTable {
-  list(): AliasRecord[];
-  put(record: AliasRecord): void;
-  delete(functionName: string, name: string): void;
-  deleteFunction(functionName: string): void;
+  list(): Promise<AliasRecord[]>;
+  put(record: AliasRecord): Promise<void>;
+  delete(functionName: string, name: string): Promise<void>;
+  deleteFunction(functionName: string): Promise<void>;
 }
 
 export interface ProvisionedConcurrencyRecord {
@@ -320,12 +322,12 @@ export interface ProvisionedConcurrencyRecord {
 
 export interface ConcurrencyTable {
   /** Reserved concurrency per function. */
-  listReserved(): { functionName: string; reserved: number }[];
-  putReserved(functionName: string, reserved: number): void;
-  deleteReserved(functionName: string): void;
-  listProvisioned(): ProvisionedConcurrencyRecord[];
-  putProvisioned(record: ProvisionedConcurrencyRecord): void;
-  deleteProvisioned(functionName: string, qualifier?: string): void;
+  listReserved(): Promise<{ functionName: string; reserved: number }[]>;
+  putReserved(functionName: string, reserved: number): Promise<void>;
+  deleteReserved(functionName: string): Promise<void>;
+  listProvisioned(): Promise<ProvisionedConcurrencyRecord[]>;
+  putProvisioned(record: ProvisionedConcurrencyRecord): Promise<void>;
+  deleteProvisioned(functionName: string, qualifier?: string): Promise<void>;
 }
 
 /** One version of a layer: an immutable zip plus what PublishLayerVersion was told about it. */
@@ -351,13 +353,13 @@ export type NewLayerVersion = Omit<LayerVersionRecord, 'version'>;
 
 export interface LayerTable {
   /** Stores the next version of the layer (one past the highest ever used) in one transaction. */
-  publish(layer: NewLayerVersion): LayerVersionRecord;
+  publish(layer: NewLayerVersion): Promise<LayerVersionRecord>;
   /** A live version; a deleted one only with `includeDeleted`. */
-  get(layerName: string, version: number, options?: { includeDeleted?: boolean }): LayerVersionRecord | undefined;
+  get(layerName: string, version: number, options?: { includeDeleted?: boolean }): Promise<LayerVersionRecord | undefined>;
   /** A layer's live versions, newest first. */
-  listVersions(layerName: string): LayerVersionRecord[];
+  listVersions(layerName: string): Promise<LayerVersionRecord[]>;
   /** Every live version, by layer name, newest first within a layer. */
-  list(): LayerVersionRecord[];
+  list(): Promise<LayerVersionRecord[]>;
   /** Marks a version deleted; false if there was no live version to delete. */
-  delete(layerName: string, version: number): boolean;
+  delete(layerName: string, version: number): Promise<boolean>;
 }

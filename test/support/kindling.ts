@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKindling, type Kindling } from '../../src/app.js';
+import type { Store } from '../../src/store/index.js';
 import { loadConfig, type KindlingConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/shared/index.js';
 
@@ -16,12 +17,19 @@ export interface TestServer {
 }
 
 /** The real server on port 0 with a fresh data directory, and a real AWS SDK client for it. */
-export async function startTestServer(overrides: Partial<KindlingConfig> = {}, dataDir?: string): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<KindlingConfig> = {},
+  dataDir?: string,
+  options: { openStore?: (path: string) => Store } = {},
+): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'kindling-test-'));
   // Functional tests run in the process sandbox (their functions write to the test's files);
   // the sandbox suites ask for namespace or microvm themselves.
   const config = loadConfig([], {}, { port: 0, dataDir: dir, sandbox: 'process', ...overrides });
-  const kindling = await startKindling(config, { logger: createLogger(process.env['KINDLING_TEST_LOG'] ? 'debug' : 'error') });
+  const kindling = await startKindling(config, {
+    logger: createLogger(process.env['KINDLING_TEST_LOG'] ? 'debug' : 'error'),
+    ...(options.openStore ? { openStore: options.openStore } : {}),
+  });
   const lambda = clientFor(kindling.url);
   return {
     kindling,

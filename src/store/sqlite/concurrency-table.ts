@@ -21,27 +21,27 @@ export class SqliteConcurrencyTable implements ConcurrencyTable {
     this.#deleteProvisionedAll = db.prepare('DELETE FROM provisioned_concurrency WHERE function_name = ?');
   }
 
-  listReserved(): { functionName: string; reserved: number }[] {
+  async listReserved(): Promise<{ functionName: string; reserved: number }[]> {
     return this.#listReserved.all() as { functionName: string; reserved: number }[];
   }
 
-  putReserved(functionName: string, reserved: number): void {
+  async putReserved(functionName: string, reserved: number): Promise<void> {
     this.#putReserved.run(functionName, reserved);
   }
 
-  deleteReserved(functionName: string): void {
+  async deleteReserved(functionName: string): Promise<void> {
     this.#deleteReserved.run(functionName);
   }
 
-  listProvisioned(): ProvisionedConcurrencyRecord[] {
+  async listProvisioned(): Promise<ProvisionedConcurrencyRecord[]> {
     return (this.#listProvisioned.all() as { record: string }[]).map((row) => JSON.parse(row.record) as ProvisionedConcurrencyRecord);
   }
 
-  putProvisioned(record: ProvisionedConcurrencyRecord): void {
+  async putProvisioned(record: ProvisionedConcurrencyRecord): Promise<void> {
     this.#putProvisioned.run(record.functionName, record.qualifier, JSON.stringify(record));
   }
 
-  deleteProvisioned(functionName: string, qualifier?: string): void {
+  async deleteProvisioned(functionName: string, qualifier?: string): Promise<void> {
     if (qualifier === undefined) this.#deleteProvisionedAll.run(functionName);
     else this.#deleteProvisioned.run(functionName, qualifier);
   }

@@ -74,23 +74,23 @@ export class SqliteDeadLetterTable implements DeadLetterTable {
     );
   }
 
-  list(sourceFunction: string, options: { limit?: number; afterId?: number } = {}): DeadLetter[] {
+  async list(sourceFunction: string, options: { limit?: number; afterId?: number } = {}): Promise<DeadLetter[]> {
     return (this.#list.all(sourceFunction, options.afterId ?? 0, options.limit ?? 1000) as LetterRow[]).map(toLetter);
   }
 
-  get(id: number): DeadLetter | undefined {
+  async get(id: number): Promise<DeadLetter | undefined> {
     const row = this.#get.get(id) as LetterRow | undefined;
     return row && toLetter(row);
   }
 
-  redrive(letters: readonly DeadLetter[], events: readonly NewEvent[]): void {
+  async redrive(letters: readonly DeadLetter[], events: readonly NewEvent[]): Promise<void> {
     this.#db.transaction(() => {
       for (const letter of letters) this.#delete.run(letter.id);
       for (const event of events) this.#enqueue(event);
     })();
   }
 
-  countDropped(sourceFunction: string): number {
+  async countDropped(sourceFunction: string): Promise<number> {
     return (this.#countDropped.get(sourceFunction) as { n: number }).n;
   }
 }

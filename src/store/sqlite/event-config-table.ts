@@ -15,15 +15,15 @@ export class SqliteEventConfigTable implements EventInvokeConfigTable {
     this.#deleteAll = db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ?');
   }
 
-  list(): EventInvokeConfigRecord[] {
+  async list(): Promise<EventInvokeConfigRecord[]> {
     return (this.#list.all() as { record: string }[]).map((row) => JSON.parse(row.record) as EventInvokeConfigRecord);
   }
 
-  put(record: EventInvokeConfigRecord): void {
+  async put(record: EventInvokeConfigRecord): Promise<void> {
     this.#put.run(record.functionName, record.qualifier, JSON.stringify(record));
   }
 
-  delete(functionName: string, qualifier?: string): void {
+  async delete(functionName: string, qualifier?: string): Promise<void> {
     if (qualifier === undefined) this.#deleteAll.run(functionName);
     else this.#delete.run(functionName, qualifier);
   }

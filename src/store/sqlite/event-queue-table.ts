@@ -65,7 +65,7 @@ export class SqliteEventQueueTable implements EventQueueTable {
     this.#deleteFunction = db.prepare('DELETE FROM events WHERE function_name = ?');
   }
 
-  enqueue(events: readonly NewEvent[]): number[] {
+  async enqueue(events: readonly NewEvent[]): Promise<number[]> {
     return this.#db.transaction(() => events.map((event) => this.insert(event)))();
   }
 
@@ -75,7 +75,7 @@ export class SqliteEventQueueTable implements EventQueueTable {
     return Number(result.lastInsertRowid);
   }
 
-  lease(owner: string, limit: number, now: number, visibleUntil: number): QueuedEvent[] {
+  async lease(owner: string, limit: number, now: number, visibleUntil: number): Promise<QueuedEvent[]> {
     const rows = this.#relaxed(() => this.#lease.all(visibleUntil, owner, now, limit) as EventRow[]);
     return rows.map(toEvent).sort((a, b) => a.id - b.id);
   }
@@ -94,16 +94,16 @@ export class SqliteEventQueueTable implements EventQueueTable {
     }
   }
 
-  nextVisibleAt(): number | undefined {
+  async nextVisibleAt(): Promise<number | undefined> {
     const row = this.#nextVisible.get() as { at: number | null };
     return row.at ?? undefined;
   }
 
-  releaseOthers(owner: string, now: number): number {
+  async releaseOthers(owner: string, now: number): Promise<number> {
     return this.#releaseOthers.run(now, owner).changes;
   }
 
-  apply(settlements: readonly EventSettlement[], retries: readonly EventRetry[]): void {
+  async apply(settlements: readonly EventSettlement[], retries: readonly EventRetry[]): Promise<void> {
     this.#relaxed(() => this.#db.transaction(() => {
       for (const settlement of settlements) {
         this.#delete.run(settlement.event.id);
@@ -116,12 +116,12 @@ export class SqliteEventQueueTable implements EventQueueTable {
     })());
   }
 
-  count(functionName?: string): number {
+  async count(functionName?: string): Promise<number> {
     const row = (functionName === undefined ? this.#count.get() : this.#countFunction.get(functionName)) as { n: number };
     return row.n;
   }
 
-  deleteFunction(functionName: string): void {
+  async deleteFunction(functionName: string): Promise<void> {
     this.#deleteFunction.run(functionName);
   }
 }

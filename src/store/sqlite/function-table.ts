@@ -15,19 +15,19 @@ export class SqliteFunctionTable implements FunctionTable {
     this.#delete = db.prepare('DELETE FROM functions WHERE name = ?');
   }
 
-  list(): FunctionRecord[] {
+  async list(): Promise<FunctionRecord[]> {
     return (this.#list.all() as { record: string }[]).map((row) => JSON.parse(row.record) as FunctionRecord);
   }
 
-  insert(record: FunctionRecord): void {
+  async insert(record: FunctionRecord): Promise<void> {
     this.#insert.run(record.name, JSON.stringify(record));
   }
 
-  replace(record: FunctionRecord): void {
+  async replace(record: FunctionRecord): Promise<void> {
     this.#replace.run(JSON.stringify(record), record.name);
   }
 
-  delete(name: string): void {
+  async delete(name: string): Promise<void> {
     this.#delete.run(name);
   }
 }

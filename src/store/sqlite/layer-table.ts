@@ -24,7 +24,7 @@ export class SqliteLayerTable implements LayerTable {
     this.#delete = db.prepare('UPDATE layer_versions SET deleted = 1 WHERE layer_name = ? AND version = ? AND deleted = 0');
   }
 
-  publish(layer: NewLayerVersion): LayerVersionRecord {
+  async publish(layer: NewLayerVersion): Promise<LayerVersionRecord> {
     return this.#db.transaction(() => {
       const { next } = this.#next.get(layer.layerName) as { next: number };
       const record: LayerVersionRecord = { ...layer, version: next };
@@ -33,21 +33,21 @@ export class SqliteLayerTable implements LayerTable {
     })();
   }
 
-  get(layerName: string, version: number, options: { includeDeleted?: boolean } = {}): LayerVersionRecord | undefined {
+  async get(layerName: string, version: number, options: { includeDeleted?: boolean } = {}): Promise<LayerVersionRecord | undefined> {
     const row = this.#get.get(layerName, version) as { record: string; deleted: number } | undefined;
     if (!row || (row.deleted !== 0 && !options.includeDeleted)) return undefined;
     return JSON.parse(row.record) as LayerVersionRecord;
   }
 
-  listVersions(layerName: string): LayerVersionRecord[] {
+  async listVersions(layerName: string): Promise<LayerVersionRecord[]> {
     return (this.#versions.all(layerName) as { record: string }[]).map((row) => JSON.parse(row.record) as LayerVersionRecord);
   }
 
-  list(): LayerVersionRecord[] {
+  async list(): Promise<LayerVersionRecord[]> {
     return (this.#list.all() as { record: string }[]).map((row) => JSON.parse(row.record) as LayerVersionRecord);
   }
 
-  delete(layerName: string, version: number): boolean {
+  async delete(layerName: string, version: number): Promise<boolean> {
     return this.#delete.run(layerName, version).changes > 0;
   }
 }

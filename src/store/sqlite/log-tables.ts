@@ -71,7 +71,7 @@ export class SqliteLogTables implements LogTables {
       WHERE substr(name, 1, length(@prefix)) = @prefix AND name > @after ORDER BY name LIMIT @limit`);
   }
 
-  append(batches: LogBatch[], ingestionTime: number): void {
+  async append(batches: LogBatch[], ingestionTime: number): Promise<void> {
     this.#db.transaction(() => {
       for (const { group, stream, events } of batches) {
         if (events.length === 0) continue;
@@ -92,15 +92,15 @@ export class SqliteLogTables implements LogTables {
     })();
   }
 
-  listStreams(group: string): LogStreamInfo[] {
+  async listStreams(group: string): Promise<LogStreamInfo[]> {
     return (this.#listStreams.all(group) as StreamRow[]).map(toStreamInfo);
   }
 
-  listGroups(): LogGroupInfo[] {
+  async listGroups(): Promise<LogGroupInfo[]> {
     return (this.#listGroups.all() as GroupRow[]).map(toGroupInfo);
   }
 
-  getEvents(group: string, stream: string, options: { startTime?: number; endTime?: number; limit?: number } = {}): StoredLogEvent[] {
+  async getEvents(group: string, stream: string, options: { startTime?: number; endTime?: number; limit?: number } = {}): Promise<StoredLogEvent[]> {
     const rows = this.#events.all(
       group,
       stream,
@@ -111,22 +111,22 @@ export class SqliteLogTables implements LogTables {
     return rows.map((row) => ({ timestamp: row.timestamp, ingestionTime: row.ingestion_time, message: row.message }));
   }
 
-  getGroup(name: string): LogGroupInfo | undefined {
+  async getGroup(name: string): Promise<LogGroupInfo | undefined> {
     const row = this.#group.get(name) as GroupRow | undefined;
     return row && toGroupInfo(row);
   }
 
-  getStream(group: string, name: string): LogStreamInfo | undefined {
+  async getStream(group: string, name: string): Promise<LogStreamInfo | undefined> {
     const row = this.#stream.get(group, name) as StreamRow | undefined;
     return row && toStreamInfo(row);
   }
 
-  queryGroups(options: { prefix?: string; after?: string; limit: number }): LogGroupInfo[] {
+  async queryGroups(options: { prefix?: string; after?: string; limit: number }): Promise<LogGroupInfo[]> {
     const rows = this.#groups.all({ prefix: options.prefix ?? '', after: options.after ?? '', limit: options.limit }) as GroupRow[];
     return rows.map(toGroupInfo);
   }
 
-  queryStreams(group: string, query: LogStreamQuery): LogStreamInfo[] {
+  async queryStreams(group: string, query: LogStreamQuery): Promise<LogStreamInfo[]> {
     const byTime = query.orderBy === 'LastEventTime';
     const key = byTime ? '(COALESCE(last_event, 0), name)' : 'name';
     const sql = `SELECT * FROM log_streams
@@ -146,7 +146,7 @@ export class SqliteLogTables implements LogTables {
     return rows.map(toStreamInfo);
   }
 
-  queryEvents(query: LogEventQuery): LogEventRecord[] {
+  async queryEvents(query: LogEventQuery): Promise<LogEventRecord[]> {
     const one = query.streams?.length === 1;
     const scope = query.streams === undefined ? '' : one ? 'AND stream = @stream' : 'AND stream IN (SELECT value FROM json_each(@streams))';
     const dir = query.descending ? 'DESC' : 'ASC';

@@ -15,19 +15,19 @@ export class SqliteVersionTable implements VersionTable {
     this.#deleteFunction = db.prepare('DELETE FROM function_versions WHERE function_name = ?');
   }
 
-  list(): FunctionRecord[] {
+  async list(): Promise<FunctionRecord[]> {
     return (this.#list.all() as { record: string }[]).map((row) => JSON.parse(row.record) as FunctionRecord);
   }
 
-  insert(record: FunctionRecord): void {
+  async insert(record: FunctionRecord): Promise<void> {
     this.#insert.run(record.name, Number(record.version), JSON.stringify(record));
   }
 
-  delete(functionName: string, version: string): void {
+  async delete(functionName: string, version: string): Promise<void> {
     this.#delete.run(functionName, Number(version));
   }
 
-  deleteFunction(functionName: string): void {
+  async deleteFunction(functionName: string): Promise<void> {
     this.#deleteFunction.run(functionName);
   }
 }
@@ -46,19 +46,19 @@ export class SqliteAliasTable implements AliasTable {
     this.#deleteFunction = db.prepare('DELETE FROM aliases WHERE function_name = ?');
   }
 
-  list(): AliasRecord[] {
+  async list(): Promise<AliasRecord[]> {
     return (this.#list.all() as { record: string }[]).map((row) => JSON.parse(row.record) as AliasRecord);
   }
 
-  put(record: AliasRecord): void {
+  async put(record: AliasRecord): Promise<void> {
     this.#put.run(record.functionName, record.name, JSON.stringify(record));
   }
 
-  delete(functionName: string, name: string): void {
+  async delete(functionName: string, name: string): Promise<void> {
     this.#delete.run(functionName, name);
   }
 
-  deleteFunction(functionName: string): void {
+  async deleteFunction(functionName: string): Promise<void> {
     this.#deleteFunction.run(functionName);
   }
 }
