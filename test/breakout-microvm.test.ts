@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { MicroVmSandboxDriver } from '../src/sandbox/microvm/microvm-driver.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
+import { PROBE_PRELUDE } from './support/probe.js';
 
 const unavailable = await new MicroVmSandboxDriver({ dataDir: tmpdir() }).unavailable();
 if (unavailable) console.log(`# microvm breakout tests skipped: ${unavailable}`);
@@ -22,17 +23,7 @@ if (unavailable) console.log(`# microvm breakout tests skipped: ${unavailable}`)
 const SECRET = `s3cret-${process.pid}-${Date.now()}`;
 
 /** Every probe a function can run against its surroundings; each answers {ok, value | code}. */
-const PROBE = `
-const fs = require('fs');
-const net = require('net');
-const attempt = (fn) => { try { return { ok: true, value: fn() }; } catch (err) { return { ok: false, code: err.code }; } };
-const connect = (host, port) => new Promise((resolve) => {
-  const socket = net.connect({ host, port, timeout: 3000 });
-  socket.once('connect', () => { socket.destroy(); resolve({ ok: true }); });
-  socket.once('timeout', () => { socket.destroy(); resolve({ ok: false, code: 'ETIMEDOUT' }); });
-  socket.once('error', (err) => resolve({ ok: false, code: err.code }));
-});
-exports.handler = async (e) => {
+const PROBE = `${PROBE_PRELUDE}exports.handler = async (e) => {
   switch (e.action) {
     case 'read': return attempt(() => fs.readFileSync(e.path, 'utf8'));
     case 'list': return attempt(() => fs.readdirSync(e.path));

@@ -17,6 +17,7 @@ import { zipFiles } from '../src/code/index.js';
 import { MicroVmSandboxDriver } from '../src/sandbox/microvm/microvm-driver.js';
 import { NamespaceSandboxDriver } from '../src/sandbox/namespace/namespace-driver.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
+import { PROBE_PRELUDE } from './support/probe.js';
 
 const root = process.getuid?.() === 0;
 const namespaceUnavailable = await new NamespaceSandboxDriver().unavailable();
@@ -25,17 +26,7 @@ const microvmUnavailable = await new MicroVmSandboxDriver({ dataDir: tmpdir() })
 if (microvmUnavailable) console.log(`# microvm functions skipped: ${microvmUnavailable}`);
 const SECRET = `own-code-${process.pid}-${Date.now()}`;
 
-const PROBE = `
-const fs = require('fs');
-const net = require('net');
-const attempt = (fn) => { try { return { ok: true, value: fn() }; } catch (err) { return { ok: false, code: err.code }; } };
-const connect = (host, port) => new Promise((resolve) => {
-  const socket = net.connect({ host, port, timeout: 3000 });
-  socket.once('connect', () => { socket.destroy(); resolve({ ok: true }); });
-  socket.once('timeout', () => { socket.destroy(); resolve({ ok: false, code: 'ETIMEDOUT' }); });
-  socket.once('error', (err) => resolve({ ok: false, code: err.code }));
-});
-exports.handler = async (e) => {
+const PROBE = `${PROBE_PRELUDE}exports.handler = async (e) => {
   switch (e.action) {
     case 'hold': await new Promise((r) => setTimeout(r, e.ms)); return { real: e.marker };
     case 'read': return attempt(() => fs.readFileSync(e.path, 'utf8'));
