@@ -8,14 +8,13 @@
 import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { MicroVmSandboxDriver } from '../src/sandbox/microvm/microvm-driver.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
-import { PROBE_PRELUDE } from './support/probe.js';
+import { hostConnects, PROBE_PRELUDE } from './support/probe.js';
 
 const unavailable = await new MicroVmSandboxDriver({ dataDir: tmpdir() }).unavailable();
 if (unavailable) console.log(`# microvm breakout tests skipped: ${unavailable}`);
@@ -188,13 +187,7 @@ describe('breaking out of the microvm sandbox', { skip: unavailable ?? false }, 
       .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
     const reachable = [{ host: '127.0.0.1', port: apiPort }, ...(hostAddress ? [{ host: hostAddress, port: apiPort }] : [])];
     for (const target of reachable) {
-      await new Promise<void>((resolve, reject) => {
-        const socket = net.connect(target, () => {
-          socket.destroy();
-          resolve();
-        });
-        socket.once('error', reject);
-      }); // the host can: the address is right
+      await hostConnects(target); // the host can: the address is right
     }
     // 10.0.2.2 is QEMU's user-mode alias for the host's loopback, where the server listens.
     for (const target of [...reachable, { host: '10.0.2.2', port: apiPort }]) {

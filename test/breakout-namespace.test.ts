@@ -8,14 +8,13 @@ import { CloudWatchLogsClient, DescribeLogStreamsCommand, GetLogEventsCommand } 
 import { CreateFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { NamespaceSandboxDriver } from '../src/sandbox/namespace/namespace-driver.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
-import { PROBE_PRELUDE } from './support/probe.js';
+import { hostConnects, PROBE_PRELUDE } from './support/probe.js';
 
 const unavailable = await new NamespaceSandboxDriver().unavailable();
 if (unavailable) console.log(`# namespace breakout tests skipped: ${unavailable}`);
@@ -209,13 +208,7 @@ describe('breaking out of the namespace sandbox', { skip: unavailable ?? false }
       .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
     const targets = [{ host: '127.0.0.1', port: apiPort }, ...(hostAddress ? [{ host: hostAddress, port: apiPort }] : [])];
     for (const target of targets) {
-      await new Promise<void>((resolve, reject) => {
-        const socket = net.connect(target, () => {
-          socket.destroy();
-          resolve();
-        });
-        socket.once('error', reject);
-      }); // the host can: the address is right
+      await hostConnects(target); // the host can: the address is right
       const seen = await probe('spy', { action: 'connect', ...target });
       assert.equal(seen.ok, false, `the spy connected to ${target.host}:${target.port}`);
       assert.match(seen.code ?? '', /ECONNREFUSED|ENETUNREACH|EHOSTUNREACH/);

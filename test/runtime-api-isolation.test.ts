@@ -17,7 +17,7 @@ import { zipFiles } from '../src/code/index.js';
 import { MicroVmSandboxDriver } from '../src/sandbox/microvm/microvm-driver.js';
 import { NamespaceSandboxDriver } from '../src/sandbox/namespace/namespace-driver.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
-import { PROBE_PRELUDE } from './support/probe.js';
+import { hostConnects, PROBE_PRELUDE } from './support/probe.js';
 
 const root = process.getuid?.() === 0;
 const namespaceUnavailable = await new NamespaceSandboxDriver().unavailable();
@@ -207,13 +207,7 @@ describe('the Runtime API answers only its own environment; no sandbox reaches t
           ...hostAddresses.map((host) => ({ host, port: apiPort })),
         ];
         for (const target of targets) {
-          await new Promise<void>((resolve, reject) => {
-            const socket = net.connect(target, () => {
-              socket.destroy();
-              resolve();
-            });
-            socket.once('error', reject);
-          }); // the host can: the address is right
+          await hostConnects(target); // the host can: the address is right
           const seen: Probe = await invoke(`probe-${driver}`, { action: 'connect', ...target });
           assert.equal(seen.ok, false, `the function connected to ${target.host}:${target.port}`);
           assert.match(seen.code ?? '', /ECONNREFUSED|ENETUNREACH|EHOSTUNREACH|ETIMEDOUT/);

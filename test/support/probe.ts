@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+
 /**
  * The first lines of every probe function the break-out and isolation suites run inside a
  * sandbox: `attempt(fn)` answers `{ok, value | code}`, `connect(host, port)` whether a TCP
@@ -14,3 +16,14 @@ const connect = (host, port) => new Promise((resolve) => {
   socket.once('error', (err) => resolve({ ok: false, code: err.code }));
 });
 `;
+
+/** Connects from the host (the test) to `target` and closes: proof the address a probe is refused is right. */
+export function hostConnects(target: { host: string; port: number }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const socket = connect(target, () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
