@@ -93,6 +93,7 @@ export async function startKindling(
   await aliases.load();
   await concurrency.load();
   await eventConfigs.load();
+  registry.watch();
   const logs = new LogSink({ store, clock, logger });
   const fleet = new WorkerFleet(
     {
@@ -178,6 +179,7 @@ export async function startKindling(
         await pollers.close();
         await fleet.close();
         await logs.close();
+        registry.close();
         await store.close();
         logger.info('Kindling stopped');
       })()),

@@ -71,7 +71,7 @@ export const DEFAULTS = {
   pollers: 2,
   pollerBatchSize: 10,
   // Lambda's longest timeout (900 s) and a margin: a lease never ends under a running invocation.
-  visibilityTimeoutMs: 960_000,
+  visibilityTimeoutMs: 30_000,
   retryDelayScale: 1,
   sandbox: 'auto',
   accountConcurrency: 1000,

@@ -41,9 +41,11 @@ export class Aliases {
         .filter((a) => a.functionVersion === version || a.additionalVersionWeights?.[version] !== undefined)
         .map((a) => a.name),
     );
-    deps.registry.onDelete(async (name) => {
-      this.#aliases.delete(name);
-      await deps.store.aliases.deleteFunction(name);
+    deps.registry.cache({
+      apply: ({ name, aliases }) => {
+        this.#aliases.delete(name);
+        for (const record of aliases) this.#of(name).set(record.name, record);
+      },
     });
   }
 

@@ -34,11 +34,13 @@ export class ConcurrencySettings {
     this.#registry = deps.registry;
     this.#partition = deps.partition;
     this.limits = deps.limits;
-    deps.registry.onDelete(async (name) => {
-      if (!this.#reserved.has(name)) return;
-      this.#reserved.delete(name);
-      this.#notify(name, undefined);
-      await deps.store.concurrency.deleteReserved(name);
+    deps.registry.cache({
+      apply: ({ name, reserved }) => {
+        if (this.#reserved.get(name) === reserved) return;
+        if (reserved === undefined) this.#reserved.delete(name);
+        else this.#reserved.set(name, reserved);
+        this.#notify(name, reserved);
+      },
     });
   }
 

@@ -54,9 +54,11 @@ export class EventInvokeConfigs {
     this.#clock = deps.clock;
     this.#deliverable = deps.deliverable;
     this.#qualifierExists = deps.qualifierExists;
-    deps.registry.onDelete(async (name) => {
-      for (const [k, record] of this.#configs) if (record.functionName === name) this.#configs.delete(k);
-      await deps.store.eventConfigs.delete(name);
+    deps.registry.cache({
+      apply: ({ name, eventConfigs }) => {
+        for (const [k, record] of this.#configs) if (record.functionName === name) this.#configs.delete(k);
+        for (const record of eventConfigs) this.#configs.set(key(record.functionName, record.qualifier), record);
+      },
     });
   }
 

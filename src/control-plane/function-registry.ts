@@ -17,7 +17,8 @@ import {
   type Partition,
 } from '../shared/index.js';
 import { MAX_UNZIPPED_BYTES } from '../code/index.js';
-import type { FunctionLayer, FunctionRecord, Store } from '../store/index.js';
+import type { FunctionLayer, FunctionRecord, FunctionSnapshot, Store } from '../store/index.js';
+import { FunctionCache, type CachedPart } from './function-cache.js';
 import * as v from './validation.js';
 import { imageConfigChanges, imageSupport, refuseImageFields, type ImageFunctions } from './image-function.js';
 import { validateLoggingConfig } from './logging-config.js';
@@ -45,9 +46,6 @@ export interface LayerResolver {
   unzippedBytes(layers: readonly FunctionLayer[]): Promise<number>;
 }
 
-/** What a deleted function leaves elsewhere (versions, aliases, settings): removed before DeleteFunction answers. */
-export type FunctionCleanup = (name: string) => Promise<void>;
-
 const DEFAULTS = { timeout: 3, memorySize: 128, ephemeralStorage: 512, architectures: ['x86_64'] } as const;
 
 /**
@@ -58,7 +56,8 @@ const DEFAULTS = { timeout: 3, memorySize: 128, ephemeralStorage: 512, architect
  * one step although the store's answer is awaited in between.
  *
  * Emits `change(name, kind)` after code or configuration changes, so the worker can retire the
- * environments of the old revision.
+ * environments of the old revision: made here, or by another server on the same store (seen through
+ * the store's change feed, `FunctionCache`).
  */
 export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind: FunctionChange] }> {
   readonly #deps: RegistryDeps;
@@ -66,11 +65,18 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
   /** Pending → Active and InProgress → Successful transitions still to come, by function name. */
   readonly #settling = new Map<string, Promise<void>>();
   readonly #lock = new KeyedLock();
-  readonly #cleanups: FunctionCleanup[] = [];
+  readonly #cache: FunctionCache;
 
   constructor(deps: RegistryDeps) {
     super();
     this.#deps = deps;
+    this.#cache = new FunctionCache({
+      store: deps.store,
+      turn: (name, task) => this.exclusive(name, task),
+      names: () => this.#functions.keys(),
+      logger: deps.logger,
+    });
+    this.#cache.add({ apply: (snapshot) => this.#apply(snapshot) });
   }
 
   /** Reads every function from the store (at start, before the API listens). */
@@ -86,9 +92,35 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     return this.#lock.run(name, task);
   }
 
-  /** Registers what DeleteFunction removes besides the function, awaited (in its turn) before it answers. */
-  onDelete(cleanup: FunctionCleanup): void {
-    this.#cleanups.push(cleanup);
+  /** Registers a cache of something about functions, kept true to the store with the registry's own. */
+  cache(part: CachedPart): void {
+    this.#cache.add(part);
+  }
+
+  /** Follows the store's change feed (after every cache was loaded, before the API listens). */
+  watch(): void {
+    this.#cache.watch();
+  }
+
+  close(): void {
+    this.#cache.close();
+  }
+
+  /** The function as stored now: created, changed or deleted here or by another server. */
+  #apply(snapshot: FunctionSnapshot): void {
+    const { name } = snapshot;
+    const cached = this.#functions.get(name);
+    const stored = snapshot.function;
+    if (!stored) {
+      if (!cached) return;
+      this.#functions.delete(name);
+      this.emit('change', name, 'deleted');
+      return;
+    }
+    this.#functions.set(name, stored);
+    if (!cached) return;
+    if (cached.codeKey !== stored.codeKey) this.emit('change', name, 'code');
+    else if (settingsOf(cached) !== settingsOf(stored)) this.emit('change', name, 'configuration');
   }
 
   /** The record for a name or ARN; throws ResourceNotFoundException like Lambda. */
@@ -257,10 +289,9 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     this.getByName(name);
     await this.exclusive(name, async () => {
       this.getByName(name); // deleted by another call while this one waited for its turn
+      // One transaction removes the function and everything about it; every cache then reads it gone.
       await this.#deps.store.functions.delete(name);
-      this.#functions.delete(name);
-      this.emit('change', name, 'deleted');
-      await Promise.all(this.#cleanups.map((cleanup) => cleanup(name)));
+      await this.#cache.refresh(name);
     });
     this.#deps.logger.info('function deleted', { name });
   }
@@ -360,4 +391,10 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     });
     this.#settling.set(name, done);
   }
+}
+
+/** What an environment is started from: everything but the record's state and bookkeeping. */
+function settingsOf(record: FunctionRecord): string {
+  const { state, stateReason, stateReasonCode, lastUpdateStatus, lastUpdateStatusReason, lastUpdateStatusReasonCode, revisionId, lastModified, lastPublishedVersion, ...settings } = record;
+  return JSON.stringify(settings);
 }

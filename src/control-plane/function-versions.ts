@@ -36,9 +36,13 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
     this.#registry = deps.registry;
     this.#partition = deps.partition;
     this.#clock = deps.clock;
-    deps.registry.onDelete(async (name) => {
-      this.#versions.delete(name);
-      await deps.store.versions.deleteFunction(name);
+    deps.registry.cache({
+      apply: ({ name, versions }) => {
+        const cached = this.#versions.get(name) ?? new Map<string, FunctionRecord>();
+        this.#versions.delete(name);
+        for (const record of versions) this.#of(name).set(record.version!, record);
+        for (const version of cached.keys()) if (!this.#versions.get(name)?.has(version)) this.emit('deleted', name, version);
+      },
     });
   }
 

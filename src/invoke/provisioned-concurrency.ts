@@ -44,9 +44,23 @@ export class ProvisionedConcurrency {
     this.#fleet = deps.fleet;
     this.#partition = deps.partition;
     this.#clock = deps.clock;
-    deps.registry.onDelete(async (name) => {
-      for (const [key, record] of this.#configs) if (record.functionName === name) this.#configs.delete(key);
-      await deps.store.concurrency.deleteProvisioned(name);
+    // Configs put or deleted by another server provision here too (placement comes with the fleet).
+    deps.registry.cache({
+      apply: ({ name, provisioned }) => {
+        const stored = new Map(provisioned.map((record) => [key(record.functionName, record.qualifier), record]));
+        for (const [k, record] of this.#configs) {
+          if (record.functionName !== name || stored.has(k)) continue;
+          this.#configs.delete(k);
+          const version = this.#version(name, record.qualifier, false);
+          if (version) this.#fleet.provision(version, 0);
+        }
+        for (const [k, record] of stored) {
+          if (this.#configs.get(k)?.requested === record.requested) continue;
+          this.#configs.set(k, record);
+          const version = this.#version(name, record.qualifier, false);
+          if (version) this.#fleet.provision(version, record.requested);
+        }
+      },
     });
   }
 

@@ -12,10 +12,13 @@ export interface PollerFleetOptions {
   readonly pollers: number;
   /** Events one poller leases at a time (and runs side by side). */
   readonly batchSize: number;
-  /** How long a lease hides an event: a poller that dies lets it be delivered again after this. */
+  /**
+   * How long a lease lasts unless renewed. Leases are renewed while their events run, so this is
+   * how soon the events of a process that died are delivered again, not a limit on an invocation.
+   */
   readonly visibilityTimeoutMs: number;
   readonly delayScale: number;
-  /** Who holds leases: this process. Leases of any other owner are from a process that is gone. */
+  /** Who holds leases: this process. Other processes sharing the store have their own. */
   readonly owner: string;
 }
 
@@ -55,6 +58,7 @@ export class PollerFleet {
   /** Counts wake-ups, so a poller that was busy with the store when one came does not go to sleep. */
   #wakeups = 0;
   #starting: Promise<void> | undefined;
+  #renewal: NodeJS.Timeout | undefined;
   #running = false;
   #closing: Promise<void> | undefined;
 
@@ -72,7 +76,10 @@ export class PollerFleet {
     deps.queue.on('available', () => this.#wake());
   }
 
-  /** Takes back the leases of a previous process, then starts polling. */
+  /**
+   * Starts polling. Leases held by other processes are left alone: a live one renews them, and
+   * those of a process that died expire on their own (`visibilityTimeoutMs`).
+   */
   start(): Promise<void> {
     if (this.#running || this.#closing) return this.#starting ?? Promise.resolve();
     this.#running = true;
@@ -81,10 +88,22 @@ export class PollerFleet {
   }
 
   async #start(): Promise<void> {
-    const released = await this.#deps.table.releaseOthers(this.#options.owner, this.#deps.clock.now());
-    if (!this.#running) return; // closed meanwhile
-    if (released > 0) this.#deps.logger.info('resuming events that were in flight when Kindling last stopped', { events: released });
+    this.#scheduleRenewal();
     for (let i = 0; i < this.#options.pollers; i++) this.#loops.push(this.#poll());
+  }
+
+  /** Renews this process's leases three times per lease: they outlive a slow store answer or two. */
+  #scheduleRenewal(): void {
+    const every = Math.max(50, Math.floor(this.#options.visibilityTimeoutMs / 3));
+    this.#renewal = this.#deps.clock.setTimeout(() => {
+      const now = this.#deps.clock.now();
+      this.#deps.table
+        .renew(this.#options.owner, now, now + this.#options.visibilityTimeoutMs)
+        .catch((err: unknown) => this.#deps.logger.error('could not renew event leases', { error: String(err) }))
+        .finally(() => {
+          if (this.#running) this.#scheduleRenewal();
+        });
+    }, every);
   }
 
   /** Stops leasing; events in flight finish and their outcome is written. Idempotent. */
@@ -95,6 +114,9 @@ export class PollerFleet {
       await this.#starting?.catch(() => {});
       await Promise.all(this.#loops);
       await this.#writer.flush();
+      if (this.#renewal !== undefined) this.#deps.clock.clearTimeout(this.#renewal);
+      // Whatever is still leased (nothing, after a clean drain) is offered to other pollers at once.
+      await this.#deps.table.release(this.#options.owner, this.#deps.clock.now()).catch(() => 0);
     })();
     return this.#closing;
   }

@@ -8,7 +8,16 @@
 export type ErrorKind = 'User' | 'Service';
 
 /** What an operator can act on when Kindling cannot start or go on (internal, not an API answer). */
-export type KindlingErrorCode = 'ERR_SANDBOX_UNAVAILABLE' | 'ERR_SANDBOX_NOT_ALLOWED' | 'ERR_STORE_DAMAGED';
+export type KindlingErrorCode =
+  | 'ERR_SANDBOX_UNAVAILABLE'
+  | 'ERR_SANDBOX_NOT_ALLOWED'
+  | 'ERR_STORE_DAMAGED'
+  /** A write lost to another one on a unique key (two creates of one name, on two servers). */
+  | 'ERR_STORE_CONFLICT'
+  /** The store cannot be reached (a wrong connection string, the database down). */
+  | 'ERR_STORE_UNAVAILABLE'
+  /** A blob's bytes do not hash to its key. */
+  | 'ERR_BLOB_DIGEST';
 
 /** Kindling's own failures, with a code to match on (Miniflare's MiniflareError<Code>). */
 export class KindlingError extends Error {

@@ -1,6 +1,11 @@
 export { SqliteStore } from './sqlite/sqlite-store.js';
 export type {
   Store,
+  FunctionSnapshot,
+  StoreChange,
+  ChangeFeed,
+  ChangeListener,
+  BlobStore,
   FunctionTable,
   LogTables,
   FunctionRecord,

@@ -141,12 +141,71 @@ export interface LogStreamQuery {
   limit: number;
 }
 
+/**
+ * Every write about one function (its record, versions, aliases, event-invoke configs, concurrency
+ * settings) bumps that function's revision in the same transaction and, once committed, is announced
+ * on the change feed. Caches keep the revision they were filled at and reload on a newer one.
+ */
 export interface FunctionTable {
   list(): Promise<FunctionRecord[]>;
-  /** Fails if the name is taken (the registry checks first; this is the last line). */
+  get(name: string): Promise<FunctionRecord | undefined>;
+  /** Fails with a StoreConflictError if the name is taken (the registry checks first; this is the last line). */
   insert(record: FunctionRecord): Promise<void>;
   replace(record: FunctionRecord): Promise<void>;
+  /**
+   * Deletes the function and everything stored about it (versions, aliases, event-invoke configs,
+   * reserved and provisioned concurrency) in one transaction: no half-deleted function after a crash.
+   */
   delete(name: string): Promise<void>;
+  /** Everything stored about one function, read at one point in time, with its revision. */
+  snapshot(name: string): Promise<FunctionSnapshot>;
+}
+
+/** One function's stored state at one revision: what a cache reloads after a change. */
+export interface FunctionSnapshot {
+  readonly name: string;
+  /** The function's revision: store-wide, increasing; 0 if nothing was ever written about it. */
+  readonly revision: number;
+  readonly function?: FunctionRecord;
+  readonly versions: readonly FunctionRecord[];
+  readonly aliases: readonly AliasRecord[];
+  readonly eventConfigs: readonly EventInvokeConfigRecord[];
+  readonly reserved?: number;
+  readonly provisioned: readonly ProvisionedConcurrencyRecord[];
+}
+
+/** A committed change to one function's stored state, by any process sharing the store. */
+export interface StoreChange {
+  readonly name: string;
+  readonly revision: number;
+}
+
+export interface ChangeListener {
+  change(change: StoreChange): void;
+  /** Changes may have been missed (the feed's connection was lost): every cached function is suspect. */
+  resync(): void;
+}
+
+/**
+ * The change feed: every committed function change, this process's own included, in commit order
+ * per function. PostgreSQL LISTEN/NOTIFY for a shared store; in-process for SQLite.
+ */
+export interface ChangeFeed {
+  /** Returns the unsubscribe function. */
+  subscribe(listener: ChangeListener): () => void;
+}
+
+/**
+ * Content-addressed blobs (code zips, layer zips, image layers), keyed by the hex SHA-256 of their
+ * bytes. The data directory for the embedded store; the database when shared, so every machine can
+ * fetch what another stored. Streamed both ways: never a whole artifact in memory.
+ */
+export interface BlobStore {
+  has(key: string): Promise<boolean>;
+  /** Stores `data` under `key` unless already there; refuses bytes whose digest is not `key`. */
+  put(key: string, data: Buffer | AsyncIterable<Uint8Array>): Promise<void>;
+  /** The blob's bytes, streamed; undefined if no blob has that key. */
+  read(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
 }
 
 export interface LogTables {
@@ -180,6 +239,10 @@ export interface Store {
   readonly aliases: AliasTable;
   readonly concurrency: ConcurrencyTable;
   readonly layerVersions: LayerTable;
+  readonly blobs: BlobStore;
+  readonly changes: ChangeFeed;
+  /** `sqlite` (one process, embedded) or `postgres` (shared by many processes). */
+  readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }
 
@@ -251,12 +314,17 @@ export interface EventRetry {
 export interface EventQueueTable {
   /** Inserts in one fsynced transaction; returns the new ids. */
   enqueue(events: readonly NewEvent[]): Promise<number[]>;
-  /** Takes up to `limit` visible events, hiding them until `visibleUntil`. */
+  /**
+   * Takes up to `limit` visible events for `owner`, hiding them until `visibleUntil`: the lease
+   * expires then unless renewed. Concurrent callers (any process) lease disjoint events.
+   */
   lease(owner: string, limit: number, now: number, visibleUntil: number): Promise<QueuedEvent[]>;
+  /** Extends every live lease of `owner` to `visibleUntil`; returns how many. A dead owner's leases just expire. */
+  renew(owner: string, now: number, visibleUntil: number): Promise<number>;
+  /** Ends `owner`'s leases at once (a clean stop): their events are visible to every poller now. */
+  release(owner: string, now: number): Promise<number>;
   /** The earliest time an event becomes visible, if any are waiting. */
   nextVisibleAt(): Promise<number | undefined>;
-  /** Ends leases held by owners other than `owner` (a previous process): their events are visible now. */
-  releaseOthers(owner: string, now: number): Promise<number>;
   /** Applies settlements and retries in one transaction. */
   apply(settlements: readonly EventSettlement[], retries: readonly EventRetry[]): Promise<void>;
   count(functionName?: string): Promise<number>;
@@ -303,14 +371,12 @@ export interface VersionTable {
   list(): Promise<FunctionRecord[]>;
   insert(record: FunctionRecord): Promise<void>;
   delete(functionName: string, version: string): Promise<void>;
-  deleteFunction(functionName: string): Promise<void>;
 }
 
 export interface AliasTable {
   list(): Promise<AliasRecord[]>;
   put(record: AliasRecord): Promise<void>;
   delete(functionName: string, name: string): Promise<void>;
-  deleteFunction(functionName: string): Promise<void>;
 }
 
 export interface ProvisionedConcurrencyRecord {

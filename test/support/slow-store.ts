@@ -30,6 +30,9 @@ export function openSlowStore(ms = 5): (path: string) => Store {
       aliases: slow(store.aliases),
       concurrency: slow(store.concurrency),
       layerVersions: slow(store.layerVersions),
+      blobs: slow(store.blobs),
+      changes: store.changes,
+      kind: store.kind,
       close: () => store.close(),
     };
   };

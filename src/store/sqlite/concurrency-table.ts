@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { ConcurrencyTable, ProvisionedConcurrencyRecord } from '../types.js';
+import type { SqliteFunctionChanges } from './function-changes.js';
 
 /** Reserved and provisioned concurrency settings. */
 export class SqliteConcurrencyTable implements ConcurrencyTable {
+  readonly #changes: SqliteFunctionChanges;
   readonly #listReserved: Database.Statement;
   readonly #putReserved: Database.Statement;
   readonly #deleteReserved: Database.Statement;
@@ -11,7 +13,8 @@ export class SqliteConcurrencyTable implements ConcurrencyTable {
   readonly #deleteProvisioned: Database.Statement;
   readonly #deleteProvisionedAll: Database.Statement;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, changes: SqliteFunctionChanges) {
+    this.#changes = changes;
     this.#listReserved = db.prepare('SELECT function_name AS functionName, reserved FROM concurrency ORDER BY function_name');
     this.#putReserved = db.prepare('INSERT OR REPLACE INTO concurrency (function_name, reserved) VALUES (?, ?)');
     this.#deleteReserved = db.prepare('DELETE FROM concurrency WHERE function_name = ?');
@@ -26,11 +29,11 @@ export class SqliteConcurrencyTable implements ConcurrencyTable {
   }
 
   async putReserved(functionName: string, reserved: number): Promise<void> {
-    this.#putReserved.run(functionName, reserved);
+    this.#changes.write(functionName, () => this.#putReserved.run(functionName, reserved));
   }
 
   async deleteReserved(functionName: string): Promise<void> {
-    this.#deleteReserved.run(functionName);
+    this.#changes.write(functionName, () => this.#deleteReserved.run(functionName));
   }
 
   async listProvisioned(): Promise<ProvisionedConcurrencyRecord[]> {
@@ -38,11 +41,12 @@ export class SqliteConcurrencyTable implements ConcurrencyTable {
   }
 
   async putProvisioned(record: ProvisionedConcurrencyRecord): Promise<void> {
-    this.#putProvisioned.run(record.functionName, record.qualifier, JSON.stringify(record));
+    this.#changes.write(record.functionName, () => this.#putProvisioned.run(record.functionName, record.qualifier, JSON.stringify(record)));
   }
 
   async deleteProvisioned(functionName: string, qualifier?: string): Promise<void> {
-    if (qualifier === undefined) this.#deleteProvisionedAll.run(functionName);
-    else this.#deleteProvisioned.run(functionName, qualifier);
+    this.#changes.write(functionName, () =>
+      qualifier === undefined ? this.#deleteProvisionedAll.run(functionName) : this.#deleteProvisioned.run(functionName, qualifier),
+    );
   }
 }

@@ -38,7 +38,8 @@ export class SqliteEventQueueTable implements EventQueueTable {
   readonly #insert: Database.Statement;
   readonly #lease: Database.Statement;
   readonly #nextVisible: Database.Statement;
-  readonly #releaseOthers: Database.Statement;
+  readonly #renew: Database.Statement;
+  readonly #release: Database.Statement;
   readonly #delete: Database.Statement;
   readonly #retry: Database.Statement;
   readonly #count: Database.Statement;
@@ -55,7 +56,9 @@ export class SqliteEventQueueTable implements EventQueueTable {
       WHERE id IN (SELECT id FROM events WHERE visible_at <= ? ORDER BY visible_at, id LIMIT ?)
       RETURNING id, function_name, qualifier, request_id, payload, enqueued_at, attempts, system_retries, last_response`);
     this.#nextVisible = db.prepare('SELECT MIN(visible_at) AS at FROM events');
-    this.#releaseOthers = db.prepare('UPDATE events SET visible_at = ?, lease_owner = NULL WHERE lease_owner IS NOT NULL AND lease_owner != ?');
+    // A lease is live while it hides its event: one that expired may be another owner's by now.
+    this.#renew = db.prepare('UPDATE events SET visible_at = ? WHERE lease_owner = ? AND visible_at > ?');
+    this.#release = db.prepare('UPDATE events SET visible_at = ?, lease_owner = NULL WHERE lease_owner = ? AND visible_at > ?');
     this.#delete = db.prepare('DELETE FROM events WHERE id = ?');
     this.#retry = db.prepare(
       'UPDATE events SET visible_at = ?, attempts = ?, system_retries = ?, last_response = ?, lease_owner = NULL WHERE id = ?',
@@ -99,8 +102,12 @@ export class SqliteEventQueueTable implements EventQueueTable {
     return row.at ?? undefined;
   }
 
-  async releaseOthers(owner: string, now: number): Promise<number> {
-    return this.#releaseOthers.run(now, owner).changes;
+  async renew(owner: string, now: number, visibleUntil: number): Promise<number> {
+    return this.#relaxed(() => this.#renew.run(visibleUntil, owner, now).changes);
+  }
+
+  async release(owner: string, now: number): Promise<number> {
+    return this.#release.run(now, owner, now).changes;
   }
 
   async apply(settlements: readonly EventSettlement[], retries: readonly EventRetry[]): Promise<void> {

@@ -104,4 +104,13 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (function_name, qualifier)
   );
   `,
+  // Issue 11: every function's revision, bumped in each transaction that writes about it; caches
+  // compare it with the change feed's. Rows outlive their function (a deletion is a revision too).
+  `
+  CREATE TABLE function_revisions (
+    name TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL
+  );
+  CREATE INDEX function_revisions_by_revision ON function_revisions (revision);
+  `,
 ];

@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KindlingError } from '../../shared/index.js';
 import type { Store } from '../types.js';
+import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { SqliteConcurrencyTable } from './concurrency-table.js';
+import { SqliteFunctionChanges } from './function-changes.js';
 import { SqliteDeadLetterTable } from './dead-letter-table.js';
 import { SqliteEventConfigTable } from './event-config-table.js';
 import { SqliteEventQueueTable } from './event-queue-table.js';
@@ -24,10 +26,14 @@ export class SqliteStore implements Store {
   readonly aliases: SqliteAliasTable;
   readonly concurrency: SqliteConcurrencyTable;
   readonly layerVersions: SqliteLayerTable;
+  readonly blobs: FileBlobStore;
+  readonly changes: SqliteFunctionChanges;
+  readonly kind = 'sqlite';
   readonly #db: Database.Database;
   #closed = false;
 
-  constructor(path: string) {
+  /** `path` is the database file; blobs live in `blobDir` (the data directory) beside it. */
+  constructor(path: string, blobDir: string = dirname(path)) {
     const existed = path !== ':memory:' && existsSync(path);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // SQLite takes an empty file for a new database: a truncated kindling.db would start as an
@@ -40,14 +46,16 @@ export class SqliteStore implements Store {
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('busy_timeout = 5000');
     this.#migrate();
-    this.functions = new SqliteFunctionTable(this.#db);
+    this.changes = new SqliteFunctionChanges(this.#db);
+    this.blobs = new FileBlobStore(blobDir);
+    this.functions = new SqliteFunctionTable(this.#db, this.changes);
     this.logs = new SqliteLogTables(this.#db);
     this.deadLetters = new SqliteDeadLetterTable(this.#db, (event) => this.events.insert(event));
     this.events = new SqliteEventQueueTable(this.#db, this.deadLetters);
-    this.eventConfigs = new SqliteEventConfigTable(this.#db);
-    this.versions = new SqliteVersionTable(this.#db);
-    this.aliases = new SqliteAliasTable(this.#db);
-    this.concurrency = new SqliteConcurrencyTable(this.#db);
+    this.eventConfigs = new SqliteEventConfigTable(this.#db, this.changes);
+    this.versions = new SqliteVersionTable(this.#db, this.changes);
+    this.aliases = new SqliteAliasTable(this.#db, this.changes);
+    this.concurrency = new SqliteConcurrencyTable(this.#db, this.changes);
     this.layerVersions = new SqliteLayerTable(this.#db);
   }
 

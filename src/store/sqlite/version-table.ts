@@ -1,18 +1,19 @@
 import type Database from 'better-sqlite3';
 import type { AliasRecord, AliasTable, FunctionRecord, VersionTable } from '../types.js';
+import type { SqliteFunctionChanges } from './function-changes.js';
 
 /** Published versions: immutable snapshots of a function, one JSON record each. */
 export class SqliteVersionTable implements VersionTable {
+  readonly #changes: SqliteFunctionChanges;
   readonly #list: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #delete: Database.Statement;
-  readonly #deleteFunction: Database.Statement;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, changes: SqliteFunctionChanges) {
+    this.#changes = changes;
     this.#list = db.prepare('SELECT record FROM function_versions ORDER BY function_name, version');
     this.#insert = db.prepare('INSERT INTO function_versions (function_name, version, record) VALUES (?, ?, ?)');
     this.#delete = db.prepare('DELETE FROM function_versions WHERE function_name = ? AND version = ?');
-    this.#deleteFunction = db.prepare('DELETE FROM function_versions WHERE function_name = ?');
   }
 
   async list(): Promise<FunctionRecord[]> {
@@ -20,30 +21,26 @@ export class SqliteVersionTable implements VersionTable {
   }
 
   async insert(record: FunctionRecord): Promise<void> {
-    this.#insert.run(record.name, Number(record.version), JSON.stringify(record));
+    this.#changes.write(record.name, () => this.#insert.run(record.name, Number(record.version), JSON.stringify(record)));
   }
 
   async delete(functionName: string, version: string): Promise<void> {
-    this.#delete.run(functionName, Number(version));
-  }
-
-  async deleteFunction(functionName: string): Promise<void> {
-    this.#deleteFunction.run(functionName);
+    this.#changes.write(functionName, () => this.#delete.run(functionName, Number(version)));
   }
 }
 
 /** Aliases, one JSON record per function and name. */
 export class SqliteAliasTable implements AliasTable {
+  readonly #changes: SqliteFunctionChanges;
   readonly #list: Database.Statement;
   readonly #put: Database.Statement;
   readonly #delete: Database.Statement;
-  readonly #deleteFunction: Database.Statement;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, changes: SqliteFunctionChanges) {
+    this.#changes = changes;
     this.#list = db.prepare('SELECT record FROM aliases ORDER BY function_name, name');
     this.#put = db.prepare('INSERT OR REPLACE INTO aliases (function_name, name, record) VALUES (?, ?, ?)');
     this.#delete = db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?');
-    this.#deleteFunction = db.prepare('DELETE FROM aliases WHERE function_name = ?');
   }
 
   async list(): Promise<AliasRecord[]> {
@@ -51,14 +48,10 @@ export class SqliteAliasTable implements AliasTable {
   }
 
   async put(record: AliasRecord): Promise<void> {
-    this.#put.run(record.functionName, record.name, JSON.stringify(record));
+    this.#changes.write(record.functionName, () => this.#put.run(record.functionName, record.name, JSON.stringify(record)));
   }
 
   async delete(functionName: string, name: string): Promise<void> {
-    this.#delete.run(functionName, name);
-  }
-
-  async deleteFunction(functionName: string): Promise<void> {
-    this.#deleteFunction.run(functionName);
+    this.#changes.write(functionName, () => this.#delete.run(functionName, name));
   }
 }
