@@ -20,7 +20,7 @@ const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, lo
 const USAGE = `Usage: kindling <command> [options]
 
 Commands:
-  serve [--host H] [--port P] [--data-dir D] [--region R] [--account-id A]
+  serve [--host H] [--port P] [--data-dir D] [--store postgres://...] [--region R] [--account-id A]
         [--idle-timeout S] [--max-lifetime S] [--shutdown-grace S] [--log-level L]
         [--pollers N] [--poller-batch-size N] [--visibility-timeout S] [--retry-delay-scale F]
                                   run the platform (default 127.0.0.1:9000, data in ./.kindling)

@@ -9,6 +9,11 @@ export interface KindlingConfig {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
+  /**
+   * The shared store: a `postgres://` connection string (docs/stores.md). Undefined: SQLite in the
+   * data directory, the embedded default.
+   */
+  readonly store?: string;
   readonly region: string;
   readonly accountId: string;
   /** Idle environments are shut down after this long without work. */
@@ -28,7 +33,7 @@ export interface KindlingConfig {
   readonly pollers: number;
   /** Events one poller leases and runs at a time. */
   readonly pollerBatchSize: number;
-  /** How long a lease hides an event; past it, an event whose poller died is delivered again. */
+  /** How long an event lease lasts unless renewed (renewed while the event runs): a dead poller's events run again after it. */
   readonly visibilityTimeoutMs: number;
   /** Multiplies every delay of the async retry policy (and the event age limit): 1 is Lambda's. */
   readonly retryDelayScale: number;
@@ -70,7 +75,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   pollers: 2,
   pollerBatchSize: 10,
-  // Lambda's longest timeout (900 s) and a margin: a lease never ends under a running invocation.
+  // Leases are renewed while their events run: this is how soon a dead process's events run again.
   visibilityTimeoutMs: 30_000,
   retryDelayScale: 1,
   sandbox: 'auto',
@@ -88,6 +93,7 @@ const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   'data-dir': { type: 'string' },
+  store: { type: 'string' },
   region: { type: 'string' },
   'account-id': { type: 'string' },
   'idle-timeout': { type: 'string' },
@@ -198,10 +204,16 @@ export function loadConfig(
   const maxConcurrentInits = count('--max-concurrent-inits', pick('max-concurrent-inits', 'KINDLING_MAX_CONCURRENT_INITS'), availableParallelism(), 1, 10_000);
   const maxQueuedInits = count('--max-queued-inits', pick('max-queued-inits', 'KINDLING_MAX_QUEUED_INITS'), 64 * maxConcurrentInits, 0, 1_000_000);
 
+  const store = pick('store', 'KINDLING_STORE');
+  if (store !== undefined && store !== '' && !/^postgres(ql)?:\/\//.test(store)) {
+    throw new ConfigError(`--store must be a PostgreSQL connection string (postgres://user:password@host:port/database), got '${redactPassword(store)}'`);
+  }
+
   const config: KindlingConfig = {
     host: pick('host', 'KINDLING_HOST') ?? DEFAULTS.host,
     port,
     dataDir: resolve(pick('data-dir', 'KINDLING_DATA_DIR') ?? DEFAULTS.dataDir),
+    ...(store ? { store } : {}),
     region,
     accountId,
     idleTimeoutMs: seconds('--idle-timeout', pick('idle-timeout', 'KINDLING_IDLE_TIMEOUT'), DEFAULTS.idleTimeoutMs, 100),
@@ -228,4 +240,9 @@ export function loadConfig(
     ...overrides,
   };
   return Object.freeze(config);
+}
+
+/** A connection string fit for a message: its password replaced. */
+export function redactPassword(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
