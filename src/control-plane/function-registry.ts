@@ -12,6 +12,7 @@ import {
   newRevisionId,
   parseFunctionRef,
   KeyedLock,
+  KindlingError,
   type Clock,
   type Logger,
   type Partition,
@@ -214,7 +215,11 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     };
     await this.exclusive(record.name, async () => {
       this.#assertFree(record.name); // another create may have won while the zip was unpacked
-      await this.#deps.store.functions.insert(record);
+      await this.#deps.store.functions.insert(record).catch((err: unknown) => {
+        // Another server sharing the store created it first: its change has not reached this cache yet.
+        if (err instanceof KindlingError && err.code === 'ERR_STORE_CONFLICT') throw new ResourceConflictException(`Function already exist: ${record.name}`);
+        throw err;
+      });
       this.#functions.set(record.name, record);
     });
     this.#settle(record.name, (current) => ({
