@@ -42,13 +42,11 @@ export class PgLogTables implements LogTables {
   }
 
   async append(batches: LogBatch[], ingestionTime: number): Promise<void> {
-    // Every server locks rows in one order (group, stream): two appends cannot deadlock.
-    const ordered = batches
-      .filter((batch) => batch.events.length > 0)
-      .sort((a, b) => compare(a.group, b.group) || compare(a.stream, b.stream));
-    if (ordered.length === 0) return;
+    const written = batches.filter((batch) => batch.events.length > 0);
+    if (written.length === 0) return;
     await this.#db.transaction(async (sql) => {
-      for (const batch of ordered) await appendBatch(sql, batch, ingestionTime);
+      await insertEvents(sql, written, ingestionTime);
+      await touchStreams(sql, written, ingestionTime);
     });
   }
 
@@ -127,31 +125,73 @@ export class PgLogTables implements LogTables {
   }
 }
 
-async function appendBatch(sql: Sql, { group, stream, events }: LogBatch, ingestionTime: number): Promise<void> {
-  const created = events[0]!.timestamp;
-  await sql.run('INSERT INTO log_groups (name, creation_time) VALUES ($1, $2) ON CONFLICT DO NOTHING', [group, created]);
-  await sql.run('INSERT INTO log_streams (log_group, name, creation_time) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [group, stream, created]);
+/** Every event in one statement, in the order given: ids order events of equal time. */
+async function insertEvents(sql: Sql, batches: readonly LogBatch[], ingestionTime: number): Promise<void> {
+  const events = batches.flatMap(({ group, stream, events }) => events.map((event) => ({ group, stream, ...event })));
   await sql.run(
     `INSERT INTO log_events (log_group, stream, timestamp, ingestion_time, message)
-      SELECT $1, $2, timestamp, $3, message FROM unnest($4::bigint[], $5::text[]) AS e (timestamp, message)`,
-    [group, stream, ingestionTime, events.map((event) => event.timestamp), events.map((event) => event.message)],
+      SELECT log_group, stream, timestamp, $1, message FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[])
+        AS e (log_group, stream, timestamp, message)`,
+    [ingestionTime, events.map((e) => e.group), events.map((e) => e.stream), events.map((e) => e.timestamp), events.map((e) => e.message)],
   );
-  let bytes = 0;
-  let first = Infinity;
-  let last = 0;
-  for (const event of events) {
-    bytes += Buffer.byteLength(event.message);
-    first = Math.min(first, event.timestamp);
-    last = Math.max(last, event.timestamp);
+}
+
+interface StreamTotals {
+  group: string;
+  stream: string;
+  /** The first event's time: the stream's (and group's) creation time if it is new. */
+  created: number;
+  first: number;
+  last: number;
+  bytes: number;
+}
+
+/**
+ * Creates the streams and groups written to, and adds up their sizes and event times: one
+ * statement each. Rows are locked in one order (sorted) by every server: two appends cannot deadlock.
+ */
+async function touchStreams(sql: Sql, batches: readonly LogBatch[], ingestionTime: number): Promise<void> {
+  const streams = new Map<string, StreamTotals>();
+  const groups = new Map<string, { created: number; bytes: number }>();
+  for (const { group, stream, events } of batches) {
+    const key = JSON.stringify([group, stream]);
+    const totals = streams.get(key) ?? { group, stream, created: events[0]!.timestamp, first: Infinity, last: 0, bytes: 0 };
+    for (const event of events) {
+      totals.bytes += Buffer.byteLength(event.message);
+      totals.first = Math.min(totals.first, event.timestamp);
+      totals.last = Math.max(totals.last, event.timestamp);
+    }
+    streams.set(key, totals);
+    if (!groups.has(group)) groups.set(group, { created: events[0]!.timestamp, bytes: 0 });
   }
+  const sorted = [...streams.values()].sort((a, b) => compare(a.group, b.group) || compare(a.stream, b.stream));
   await sql.run(
-    `UPDATE log_streams SET
-        first_event = COALESCE(first_event, $1), last_event = GREATEST(COALESCE(last_event, 0), $2),
-        last_ingestion = $3, stored_bytes = stored_bytes + $4
-      WHERE log_group = $5 AND name = $6`,
-    [first, last, ingestionTime, bytes, group, stream],
+    `INSERT INTO log_streams AS s (log_group, name, creation_time, first_event, last_event, last_ingestion, stored_bytes)
+      SELECT log_group, name, creation_time, first_event, last_event, $1, stored_bytes
+      FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
+        AS t (log_group, name, creation_time, first_event, last_event, stored_bytes)
+      ON CONFLICT (log_group, name) DO UPDATE SET
+        first_event = COALESCE(s.first_event, excluded.first_event),
+        last_event = GREATEST(COALESCE(s.last_event, 0), excluded.last_event),
+        last_ingestion = excluded.last_ingestion, stored_bytes = s.stored_bytes + excluded.stored_bytes`,
+    [
+      ingestionTime,
+      sorted.map((t) => t.group),
+      sorted.map((t) => t.stream),
+      sorted.map((t) => t.created),
+      sorted.map((t) => t.first),
+      sorted.map((t) => t.last),
+      sorted.map((t) => t.bytes),
+    ],
   );
-  await sql.run('UPDATE log_groups SET stored_bytes = stored_bytes + $1 WHERE name = $2', [bytes, group]);
+  for (const totals of sorted) groups.get(totals.group)!.bytes += totals.bytes;
+  const sortedGroups = [...groups].sort(([a], [b]) => compare(a, b));
+  await sql.run(
+    `INSERT INTO log_groups AS g (name, creation_time, stored_bytes)
+      SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+      ON CONFLICT (name) DO UPDATE SET stored_bytes = g.stored_bytes + excluded.stored_bytes`,
+    [sortedGroups.map(([name]) => name), sortedGroups.map(([, g]) => g.created), sortedGroups.map(([, g]) => g.bytes)],
+  );
 }
 
 /** Any one fixed order does: every server locks rows in the same one. */
