@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKindling, type Kindling } from '../../src/app.js';
-import * as stores from '../../src/store/index.js';
-import { SqliteStore, type Store } from '../../src/store/index.js';
+import { openPostgresStore, SqliteStore, type Store } from '../../src/store/index.js';
 import { loadConfig, type KindlingConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/shared/index.js';
 import { databaseNameFor, dropDatabase, ensureDatabase } from './postgres.js';
@@ -42,11 +41,7 @@ export async function testStoreFor(dataDir: string): Promise<string | undefined>
  */
 export async function openTestStore(dataDir: string): Promise<Store> {
   const url = await testStoreFor(dataDir);
-  if (url === undefined) return new SqliteStore(join(dataDir, 'kindling.db'));
-  // Looked up, not imported by name: the suite compiles while the PostgreSQL store is being written.
-  const open = (stores as Record<string, unknown>)['openPostgresStore'] as ((url: string, options: { logger: ReturnType<typeof createLogger> }) => Promise<Store>) | undefined;
-  if (open === undefined) throw new Error('src/store does not export openPostgresStore');
-  return open(url, { logger: createLogger('error') });
+  return url === undefined ? new SqliteStore(join(dataDir, 'kindling.db')) : openPostgresStore(url, { logger: createLogger('error') });
 }
 
 /** A skip reason for tests of SQLite itself (its file, a power cut) when the suite runs on PostgreSQL. */
@@ -70,6 +65,11 @@ export async function startTestServer(
     logger: createLogger(process.env['KINDLING_TEST_LOG'] ? 'debug' : 'error'),
     ...(options.openStore ? { openStore: options.openStore } : {}),
   });
+  if (store && kindling.store.kind !== 'postgres') {
+    // Else the PostgreSQL pass would run the suite on SQLite a second time, and pass.
+    await kindling.close();
+    throw new Error(`asked for the store ${store}, the server opened a ${kindling.store.kind} store`);
+  }
   const lambda = clientFor(kindling.url);
   return {
     kindling,
