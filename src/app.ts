@@ -58,7 +58,7 @@ export async function startKindling(
   );
   const storePath = join(config.dataDir, 'kindling.db');
   const store = options.openStore ? options.openStore(storePath) : new SqliteStore(storePath);
-  const code = new CodeStore(config.dataDir);
+  const code = new CodeStore(config.dataDir, store.blobs);
   const layers = new LayerRegistry({ store, code, partition, clock, logger });
   const layerView = new LayerView(config.dataDir, code);
   const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
