@@ -68,7 +68,7 @@ describe('code through the blob store: a second machine', () => {
     assert.deepEqual(await invoke('plain'), { marker: 'plain code' });
     await stop();
     // The code of `lost` disappears from the shared store (the one case a machine cannot repair).
-    rmSync(join(shared, 'blobs', `${CodeStore.describe(zips['lost']!).key}.zip`));
+    rmSync(join(shared, 'blobs', `${CodeStore.describe(zips['lost']!).key}.zip`), { force: true });
     await start();
   });
   after(async () => {
@@ -78,6 +78,7 @@ describe('code through the blob store: a second machine', () => {
 
   it("runs a function created on another machine, unpacking its zip from the blob store into this machine's cache", async () => {
     const key = CodeStore.describe(zips['plain']!).key;
+    assert.equal(existsSync(join(shared, 'blobs', `${key}.zip`)), true, "the zip is in the store's blobs");
     assert.equal(existsSync(join(server!.dataDir, 'code', key)), false);
     assert.deepEqual(await invoke('plain'), { marker: 'plain code' });
     assert.equal(existsSync(join(server!.dataDir, 'code', key)), true);
