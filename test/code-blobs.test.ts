@@ -11,11 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CodeStore, zipFiles } from '../src/code/index.js';
-import { KindlingError } from '../src/shared/index.js';
+import { selectSandboxes } from '../src/sandbox/index.js';
+import { createLogger, KindlingError } from '../src/shared/index.js';
 import { FileBlobStore } from '../src/store/blobs/file-blob-store.js';
 import { SqliteStore, type BlobStore } from '../src/store/index.js';
 import { nodeFunction, rejectsWith } from './support/functions.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
+import { APP_LAYER, BASH_LAYER, buildImage, HOST_ARCHITECTURE, SETTINGS, writeOciLayout } from './support/oci-images.js';
 
 const handler = (marker: string) => `exports.handler = async () => ({ marker: ${JSON.stringify(marker)} });\n`;
 
@@ -121,6 +123,59 @@ describe('code through the blob store: a second machine', () => {
     await start(dir);
     assert.deepEqual(await invoke('plain'), { marker: 'plain code' });
     assert.deepEqual(await invoke('layered'), { greeting: 'hello B from the layer' });
+  });
+});
+
+/** Images run where a sandbox shows them as `/`: the namespace driver (as in images.test.ts). */
+async function namespaceUnavailable(): Promise<string | false> {
+  try {
+    const selection = await selectSandboxes({ sandbox: 'namespace', dataDir: tmpdir() }, createLogger('error'));
+    return selection.defaultDriver.runsImages ? false : 'the namespace sandbox does not run images here';
+  } catch (err) {
+    return `the namespace sandbox is not available here: ${(err as Error).message}`;
+  }
+}
+const imageSkip = await namespaceUnavailable();
+if (imageSkip) console.log(`# image case skipped: ${imageSkip}`);
+
+describe('an image function on a second machine', { skip: imageSkip }, () => {
+  let work: string;
+  const servers: TestServer[] = [];
+  const start = async (): Promise<TestServer> => {
+    const server = await startTestServer({ sandbox: 'namespace' }, undefined, {
+      openStore: () => new SqliteStore(join(work, 'shared', 'kindling.db'), join(work, 'shared')),
+    });
+    servers.push(server);
+    return server;
+  };
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'kindling-image-machines-'));
+  });
+  after(async () => {
+    for (const server of servers) await server.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('rebuilds the root file system from the blob store, with the image source gone', async () => {
+    const layout = join(work, 'layout');
+    writeOciLayout(layout, await buildImage([BASH_LAYER, APP_LAYER], SETTINGS), 'v1');
+    const a = await start();
+    const created = await a.lambda.send(
+      new CreateFunctionCommand({ FunctionName: 'image', PackageType: 'Image', Role: ROLE, Code: { ImageUri: `oci:${layout}:v1` }, Architectures: [HOST_ARCHITECTURE] }),
+    );
+    await a.close();
+    servers.pop();
+    rmSync(layout, { recursive: true });
+
+    const b = await start();
+    const key = created.CodeSha256!; // an image's CodeSha256 is its manifest's hex digest, its code key
+    assert.equal(existsSync(join(b.dataDir, 'code', key)), false);
+    const out = await b.lambda.send(new InvokeCommand({ FunctionName: 'image', Payload: Buffer.from('{"from":"B"}') }));
+    assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+    const body = json(out.Payload) as Record<string, unknown>;
+    assert.deepEqual(body['event'], { from: 'B' });
+    assert.equal(body['greeting'], 'hello from the image');
+    assert.equal(existsSync(join(b.dataDir, 'code', key, 'var', 'task', 'bootstrap')), true);
   });
 });
 
