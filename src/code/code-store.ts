@@ -131,7 +131,7 @@ export class CodeStore {
    */
   async #fetchZip(key: string, dir: string): Promise<number> {
     const blob = await this.#blobs.read(key);
-    if (!blob) throw missing(key, 'zip');
+    if (!blob) throw codeMissing(key, 'zip');
     const tmp = `${dir}.zip.tmp-${randomBytes(6).toString('hex')}`;
     try {
       const hash = createHash('sha256');
@@ -159,7 +159,7 @@ export class CodeStore {
   }
 }
 
-export function missing(key: string, what: string): KindlingError {
+export function codeMissing(key: string, what: string): KindlingError {
   return new KindlingError(
     'ERR_CODE_MISSING',
     `The ${what} ${key} is neither unpacked on this machine nor in the blob store (lost from the store's blobs, or a data directory moved without them)`,

@@ -5,7 +5,7 @@
  */
 import { pipeline, Readable } from 'node:stream';
 import type { BlobStore } from '../../store/index.js';
-import { missing } from '../code-store.js';
+import { codeMissing } from '../code-store.js';
 import type { ImageSource } from './image-source.js';
 import { checkBlob } from './layer-stream.js';
 import { ImageFormatError, MAX_JSON_BYTES, parseConfig, parseTopDocument, sha256Digest, verifyBlob, type Descriptor, type ImageRunConfig, type Manifest } from './oci-manifest.js';
@@ -46,13 +46,13 @@ export async function loadImage(blobs: BlobStore, key: string): Promise<{ manife
 /** A layer's blob as the stream layerTar reads (which checks its digest again). */
 export async function openLayerBlob(blobs: BlobStore, layer: Descriptor): Promise<Readable> {
   const blob = await blobs.read(keyOf(layer));
-  if (!blob) throw missing(keyOf(layer), 'image layer');
+  if (!blob) throw codeMissing(keyOf(layer), 'image layer');
   return Readable.from(blob, { objectMode: false });
 }
 
 async function readSmall(blobs: BlobStore, key: string, what: string): Promise<Buffer> {
   const blob = await blobs.read(key);
-  if (!blob) throw missing(key, what);
+  if (!blob) throw codeMissing(key, what);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of blob) {
