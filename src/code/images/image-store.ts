@@ -65,6 +65,8 @@ export class ImageStore implements ImageTreeBuilder {
   readonly #options: ImageStoreOptions;
   readonly #metaDir: string;
   readonly #workDir: string;
+  /** One copy into the blob store per manifest at a time: concurrent pulls of an image share it. */
+  readonly #saving = new Map<string, Promise<void>>();
 
   constructor(dataDir: string, code: CodeStore, blobs: BlobStore, options: ImageStoreOptions) {
     this.#code = code;
@@ -102,7 +104,7 @@ export class ImageStore implements ImageTreeBuilder {
       }
       const key = digest.slice('sha256:'.length);
       checkDeclaredSize(manifest, this.#options.maxImageBytes);
-      await saveImage(this.#blobs, source, { bytes, manifest }, configBytes);
+      await this.#saveOnce(key, () => saveImage(this.#blobs, source!, { bytes, manifest }, configBytes));
       const rootfs = await this.#code.ensure(key, 'Image');
       return { key, digest, resolvedUri: `${imageName(ref)}@${digest}`, config, unpackedBytes: this.#recordedSize(key), rootfs };
     } catch (err) {
@@ -122,6 +124,15 @@ export class ImageStore implements ImageTreeBuilder {
       default:
         return openArchive(ref, work, this.#options.maxImageBytes);
     }
+  }
+
+  #saveOnce(key: string, save: () => Promise<void>): Promise<void> {
+    let pending = this.#saving.get(key);
+    if (!pending) {
+      pending = save().finally(() => this.#saving.delete(key));
+      this.#saving.set(key, pending);
+    }
+    return pending;
   }
 
   /**
