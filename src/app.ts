@@ -58,16 +58,17 @@ export async function startKindling(
   );
   const storePath = join(config.dataDir, 'kindling.db');
   const store = options.openStore ? options.openStore(storePath) : new SqliteStore(storePath);
-  const code = new CodeStore(config.dataDir);
+  const code = new CodeStore(config.dataDir, store.blobs);
   const layers = new LayerRegistry({ store, code, partition, clock, logger });
   const layerView = new LayerView(config.dataDir, code);
   const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
   // Container images (PackageType Image), unpacked into the code store: docs/images.md.
-  const images = new ImageStore(config.dataDir, code, {
+  const images = new ImageStore(config.dataDir, code, store.blobs, {
     maxImageBytes: config.maxImageBytes,
     registryTimeoutMs: config.registryTimeoutMs,
     insecureRegistries: config.insecureRegistries,
   });
+  code.buildImagesWith(images);
   const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn, layers, sandboxNames: sandboxes.names, images: new ImageFunctions(images) });
   const versions = new FunctionVersions({ store, registry, partition, clock });
   const aliases = new Aliases({ store, registry, versions, partition });
