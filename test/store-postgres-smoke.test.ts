@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,13 +61,24 @@ describe('the PostgreSQL store', { skip: unavailable }, () => {
       { url: 'mysql://root:hunter2@127.0.0.1/kindling', names: 'postgres://', says: /not a PostgreSQL connection string/ },
       { url: 'hunter2 is not a URL', names: 'postgres://', says: /not a PostgreSQL connection string/ },
     ];
-    for (const { url, names, says } of cases) {
-      const { err, ms } = await refusal(url);
-      assert.equal(err.code, 'ERR_STORE_UNAVAILABLE', url);
-      assert.ok(err.message.includes(names), `${err.message} names ${names}`);
-      assert.match(err.message, says);
-      assert.doesNotMatch(err.message, /hunter2/);
-      assert.ok(ms < REFUSED_WITHIN_MS, `${url} refused in ${ms} ms`);
+    // A server that takes the connection and never answers: the connect timeout ends the wait.
+    const silent = createServer((socket) => held.push(socket));
+    const held: Socket[] = [];
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentPort = (silent.address() as AddressInfo).port;
+    cases.push({ url: `postgres://kindling:hunter2@127.0.0.1:${silentPort}/kindling`, names: `127.0.0.1:${silentPort}/kindling`, says: /timeout/ });
+    try {
+      for (const { url, names, says } of cases) {
+        const { err, ms } = await refusal(url);
+        assert.equal(err.code, 'ERR_STORE_UNAVAILABLE', url);
+        assert.ok(err.message.includes(names), `${err.message} names ${names}`);
+        assert.match(err.message, says);
+        assert.doesNotMatch(err.message, /hunter2/);
+        assert.ok(ms < REFUSED_WITHIN_MS, `${url} refused in ${ms} ms`);
+      }
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
     }
   });
 
