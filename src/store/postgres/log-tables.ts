@@ -88,7 +88,7 @@ export class PgLogTables implements LogTables {
     const edge = query.descending ? Number.MAX_SAFE_INTEGER : Number.MIN_SAFE_INTEGER;
     const values: unknown[] = [];
     const $ = (value: unknown): string => `$${values.push(value)}`;
-    // Both indexes lead with (log_group[, stream], timestamp, id), so these read in index order: no sort.
+    // The indexes (log_group[, stream], timestamp, id) serve this order and the resume point.
     const sql = `SELECT id, stream, timestamp, ingestion_time AS "ingestionTime", message FROM log_events
       WHERE log_group = ${$(query.group)} ${query.streams === undefined ? '' : `AND stream = ANY(${$(query.streams)}::text[])`}
         AND timestamp >= ${$(query.startTime ?? Number.MIN_SAFE_INTEGER)} AND timestamp <= ${$(query.endTime ?? Number.MAX_SAFE_INTEGER)}
