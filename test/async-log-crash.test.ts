@@ -4,9 +4,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
-import { SqliteStore } from '../src/store/index.js';
 import { crashServer, queuedEvents } from './support/crash.js';
-import { clientFor, ROLE } from './support/kindling.js';
+import { clientFor, openTestStore, ROLE } from './support/kindling.js';
 import { scratchDir, sharedFile } from './support/scratch.js';
 import { spawnServe, type ServeProcess } from './support/serve-process.js';
 import { eventually, eventuallyAsync, records } from './support/wait.js';
@@ -40,7 +39,7 @@ const SERVE_ARGS = ['--pollers', '4', '--poller-batch-size', '2'];
 
 /** Every message stored in the function's log group, read from the database the server left. */
 async function storedMessages(dataDir: string): Promise<string[]> {
-  const store = new SqliteStore(join(dataDir, 'kindling.db'));
+  const store = await openTestStore(dataDir);
   try {
     const group = '/aws/lambda/marker';
     const messages: string[] = [];

@@ -1,4 +1,6 @@
 export { SqliteStore } from './sqlite/sqlite-store.js';
+export { PostgresStore, openPostgresStore } from './postgres/postgres-store.js';
+export type { PostgresStoreOptions } from './postgres/postgres-store.js';
 export type {
   Store,
   FunctionSnapshot,

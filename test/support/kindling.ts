@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKindling, type Kindling } from '../../src/app.js';
-import type { Store } from '../../src/store/index.js';
+import * as stores from '../../src/store/index.js';
+import { SqliteStore, type Store } from '../../src/store/index.js';
 import { loadConfig, type KindlingConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/shared/index.js';
+import { databaseNameFor, dropDatabase, ensureDatabase } from './postgres.js';
 
 export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
 
@@ -14,6 +16,42 @@ export interface TestServer {
   lambda: LambdaClient;
   dataDir: string;
   close(): Promise<void>;
+}
+
+/**
+ * The PostgreSQL server the suite runs on (`KINDLING_TEST_STORE=postgres://user@host:port`, set by
+ * `npm run test:postgres`), or undefined: SQLite in each data directory.
+ */
+export function testStoreBase(): string | undefined {
+  const base = process.env['KINDLING_TEST_STORE'];
+  return base ? base.replace(/\/+$/, '') : undefined;
+}
+
+/**
+ * The store for a server on `dataDir`: its own database on the test PostgreSQL (the same data
+ * directory, as in a restart, gets the same database back), or undefined for SQLite.
+ */
+export async function testStoreFor(dataDir: string): Promise<string | undefined> {
+  const base = testStoreBase();
+  return base === undefined ? undefined : ensureDatabase(base, databaseNameFor(dataDir));
+}
+
+/**
+ * The store a server on `dataDir` uses, opened by the test itself (to read what a stopped server
+ * left): its database on the PostgreSQL pass, its kindling.db otherwise.
+ */
+export async function openTestStore(dataDir: string): Promise<Store> {
+  const url = await testStoreFor(dataDir);
+  if (url === undefined) return new SqliteStore(join(dataDir, 'kindling.db'));
+  // Looked up, not imported by name: the suite compiles while the PostgreSQL store is being written.
+  const open = (stores as Record<string, unknown>)['openPostgresStore'] as ((url: string, options: { logger: ReturnType<typeof createLogger> }) => Promise<Store>) | undefined;
+  if (open === undefined) throw new Error('src/store does not export openPostgresStore');
+  return open(url, { logger: createLogger('error') });
+}
+
+/** A skip reason for tests of SQLite itself (its file, a power cut) when the suite runs on PostgreSQL. */
+export function sqliteOnly(what: string): string | false {
+  return testStoreBase() === undefined ? false : `the suite runs on PostgreSQL (KINDLING_TEST_STORE); this tests ${what}`;
 }
 
 /** The real server on port 0 with a fresh data directory, and a real AWS SDK client for it. */
@@ -25,7 +63,9 @@ export async function startTestServer(
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'kindling-test-'));
   // Functional tests run in the process sandbox (their functions write to the test's files);
   // the sandbox suites ask for namespace or microvm themselves.
-  const config = loadConfig([], {}, { port: 0, dataDir: dir, sandbox: 'process', ...overrides });
+  // On the PostgreSQL pass each data directory has its own database; a test's own store seam stays as given.
+  const store = overrides.store === undefined && !options.openStore ? await testStoreFor(dir) : undefined;
+  const config = loadConfig([], {}, { port: 0, dataDir: dir, sandbox: 'process', ...(store ? { store } : {}), ...overrides });
   const kindling = await startKindling(config, {
     logger: createLogger(process.env['KINDLING_TEST_LOG'] ? 'debug' : 'error'),
     ...(options.openStore ? { openStore: options.openStore } : {}),
@@ -38,7 +78,11 @@ export async function startTestServer(
     close: async () => {
       lambda.destroy();
       await kindling.close();
-      if (!dataDir) rmSync(dir, { recursive: true, force: true });
+      if (dataDir) return;
+      rmSync(dir, { recursive: true, force: true });
+      // Nobody can come back to a data directory made here: its database goes with it.
+      const base = testStoreBase();
+      if (store && base) await dropDatabase(base, databaseNameFor(dir));
     },
   };
 }

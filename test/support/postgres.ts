@@ -262,6 +262,13 @@ export async function ensureDatabase(baseUrl: string, name: string, bin = postgr
   return `${baseUrl}/${name}`;
 }
 
+/** Drops the database, closing whatever connections are left on it (PostgreSQL 13+). */
+export async function dropDatabase(baseUrl: string, name: string, bin = postgresBinDir()): Promise<void> {
+  checkName(name);
+  if (bin === undefined) throw new Error(postgresUnavailable() || 'PostgreSQL is not installed');
+  await psql(bin, `${baseUrl}/postgres`, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
 /** A database name for a data directory: the same directory always gets the same database. */
 export function databaseNameFor(dataDir: string): string {
   return `kindling_${createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 24)}`;
