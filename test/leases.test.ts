@@ -111,6 +111,9 @@ function lockWrites(file: string): { free(): void } {
   };
 }
 
+/** A failing check must not leave a fleet waiting forever on an event it holds. */
+const BOUNDED = { timeout: 30_000 };
+
 describe('queue leases on a shared store', () => {
   let dir: string;
   let n = 0;
@@ -120,7 +123,7 @@ describe('queue leases on a shared store', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('two processes on one store file lease disjoint events, and each event runs once', async () => {
+  it('two processes on one store file lease disjoint events, and each event runs once', BOUNDED, async () => {
     const path = file();
     const holdA = new Held();
     const a = new Peer(path, 'process-a', systemClock, (event) => holdA.run(event), { batchSize: 5 });
@@ -136,6 +139,7 @@ describe('queue leases on a shared store', () => {
       holdA.finish();
       await eventuallyAsync(() => b.store.events.count(), (left) => left === 0, 'A settled its events');
     } finally {
+      holdA.finish();
       await a.close();
       await b.close();
     }
@@ -144,7 +148,7 @@ describe('queue leases on a shared store', () => {
     assert.equal(new Set([...a.ran, ...b.ran]).size, 200, 'every event ran exactly once');
   });
 
-  it('a renewal never takes back an event another owner leased after the lease ended', async () => {
+  it('a renewal never takes back an event another owner leased after the lease ended', BOUNDED, async () => {
     const store = new SqliteStore(file());
     try {
       await store.events.enqueue(newEvents(1, 0));
@@ -159,7 +163,7 @@ describe('queue leases on a shared store', () => {
     }
   });
 
-  it('an outcome written after the lease ended never removes another event', async () => {
+  it('an outcome written after the lease ended never removes another event', BOUNDED, async () => {
     const store = new SqliteStore(file());
     try {
       await store.events.enqueue(newEvents(1, 0));
@@ -179,7 +183,7 @@ describe('queue leases on a shared store', () => {
     }
   });
 
-  it('a long invocation keeps its lease while its poller lives, and while it drains at a clean stop', async () => {
+  it('a long invocation keeps its lease while its poller lives, and while it drains at a clean stop', BOUNDED, async () => {
     const path = file();
     const clock = new FakeClock();
     const held = new Held();
@@ -202,12 +206,13 @@ describe('queue leases on a shared store', () => {
       assert.equal(await b.store.events.count(), 0);
       assert.deepEqual([a.ran, b.ran], [[event.requestId], []]);
     } finally {
+      held.finish();
       await a.close();
       await b.close();
     }
   });
 
-  it('an outcome the store refused is not renewed: the event runs again when its lease ends', async () => {
+  it('an outcome the store refused is not renewed: the event runs again when its lease ends', BOUNDED, async () => {
     const path = file();
     const clock = new FakeClock();
     const held = new Held();
@@ -229,12 +234,13 @@ describe('queue leases on a shared store', () => {
       await advance(clock, 1000);
       assert.equal(await a.store.events.count(), 0);
     } finally {
+      held.finish();
       await a.close();
       await b.close();
     }
   });
 
-  it('a clean stop releases what it still holds: another process runs it at once', async () => {
+  it('a clean stop releases what it still holds: another process runs it at once', BOUNDED, async () => {
     const path = file();
     const clock = new FakeClock();
     const held = new Held();
@@ -256,6 +262,7 @@ describe('queue leases on a shared store', () => {
       assert.deepEqual(b.ran, [event.requestId]);
       assert.ok(clock.now() < 3000);
     } finally {
+      held.finish();
       await a.close();
       await b.close();
     }
