@@ -1,8 +1,8 @@
 import { newRequestId, type Clock, type Logger, type Partition } from '../shared/index.js';
 import type { DeadLetterInput, EventQueueTable, NewEvent, QueuedEvent } from '../store/index.js';
-import { EventLeases, type LeasedBatch } from './event-leases.js';
 import { destinationRecord, parseDestination, type DestinationCondition } from './destinations.js';
 import type { Dispatch, DispatchResult, EventSettings, SettingsFor } from './dispatch.js';
+import { EventLeases, type LeasedBatch } from './event-leases.js';
 import type { EventQueue } from './event-queue.js';
 import type { QueueMetrics } from './queue-metrics.js';
 import { decide, isExpired, type FailureCondition, type RetrySettings } from './retry-policy.js';
