@@ -128,8 +128,7 @@ describe('queue leases on a shared store', () => {
     const holdA = new Held();
     const a = new Peer(path, 'process-a', systemClock, (event) => holdA.run(event), { batchSize: 5 });
     const b = new Peer(path, 'process-b', systemClock, async () => {}, { batchSize: 5 });
-    const ids = (await a.store.events.enqueue(newEvents(200, Date.now()))).length;
-    assert.equal(ids, 200);
+    await a.store.events.enqueue(newEvents(200, Date.now()));
     try {
       await a.fleet.start();
       await eventually(() => a.ran.length === 10, 'A holds two batches of five in flight');
