@@ -20,7 +20,7 @@ import {
 } from './queue/index.js';
 import { selectSandboxes } from './sandbox/index.js';
 import { createLogger, systemClock, type Clock, type Logger } from './shared/index.js';
-import { SqliteStore, type Store } from './store/index.js';
+import { openPostgresStore, SqliteStore, type Store } from './store/index.js';
 import { WorkerFleet } from './worker/index.js';
 
 export interface Kindling {
@@ -56,18 +56,24 @@ export async function startKindling(
     { sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}) },
     logger,
   );
+  // SQLite in the data directory, or the PostgreSQL that several servers share (docs/stores.md).
   const storePath = join(config.dataDir, 'kindling.db');
-  const store = options.openStore ? options.openStore(storePath) : new SqliteStore(storePath);
-  const code = new CodeStore(config.dataDir);
+  const store = options.openStore
+    ? options.openStore(storePath)
+    : config.store
+      ? await openPostgresStore(config.store, { logger })
+      : new SqliteStore(storePath);
+  const code = new CodeStore(config.dataDir, store.blobs);
   const layers = new LayerRegistry({ store, code, partition, clock, logger });
   const layerView = new LayerView(config.dataDir, code);
   const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
   // Container images (PackageType Image), unpacked into the code store: docs/images.md.
-  const images = new ImageStore(config.dataDir, code, {
+  const images = new ImageStore(config.dataDir, code, store.blobs, {
     maxImageBytes: config.maxImageBytes,
     registryTimeoutMs: config.registryTimeoutMs,
     insecureRegistries: config.insecureRegistries,
   });
+  code.buildImagesWith(images);
   const registry = new FunctionRegistry({ store, code, partition, clock, logger, isQueueArn, layers, sandboxNames: sandboxes.names, images: new ImageFunctions(images) });
   const versions = new FunctionVersions({ store, registry, partition, clock });
   const aliases = new Aliases({ store, registry, versions, partition });

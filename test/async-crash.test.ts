@@ -32,8 +32,12 @@ interface Line {
   slow: boolean;
 }
 
-/** Pollers that each hold one event: `slow` events occupy them all. */
-const POLLERS = (slow: number) => ['--pollers', String(slow), '--poller-batch-size', '1'];
+/**
+ * Pollers that each hold one event: `slow` events occupy them all. Their leases last 2 s: the
+ * in-flight events of a server that crashed run again once those end (a restart takes over no
+ * lease that may still be live; see test/leases.test.ts).
+ */
+const POLLERS = (slow: number) => ['--pollers', String(slow), '--poller-batch-size', '1', '--visibility-timeout', '2'];
 
 /**
  * A queue whose pollers are all stuck on `slow` in-flight events, with `queued` more accepted behind

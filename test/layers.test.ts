@@ -22,6 +22,7 @@ import { CodeStore, LayerView, zipFiles } from '../src/code/index.js';
 import { LayerRegistry } from '../src/control-plane/index.js';
 import { silentLogger, systemClock } from '../src/shared/index.js';
 import { SqliteStore, type FunctionLayer } from '../src/store/index.js';
+import { FileBlobStore } from '../src/store/blobs/file-blob-store.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
 
 const ACCOUNT = '000000000000';
@@ -243,7 +244,7 @@ describe("a function's Layers (LayerRegistry.resolve)", () => {
     dir = mkdtempSync(join(tmpdir(), 'kindling-layers-'));
     store = new SqliteStore(':memory:');
     const partition = { region: REGION, accountId: ACCOUNT };
-    layers = new LayerRegistry({ store, code: new CodeStore(dir), partition, clock: systemClock, logger: silentLogger });
+    layers = new LayerRegistry({ store, code: new CodeStore(dir, new FileBlobStore(dir)), partition, clock: systemClock, logger: silentLogger });
   });
   after(async () => {
     await store.close();
@@ -315,7 +316,7 @@ describe('LayerView: /opt', () => {
   };
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'kindling-opt-'));
-    code = new CodeStore(dir);
+    code = new CodeStore(dir, new FileBlobStore(dir));
     view = new LayerView(dir, code);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { CodeStore } from '../code/index.js';
 import {
   ensureObject,
@@ -126,11 +126,13 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       sendJson(res, 204, undefined, requestId);
     })
     // Code.Location of GetFunction: the zip itself, from the same server.
-    .on('GET', /^\/kindling\/code\/([0-9a-f]{64})\.zip$/, ({ res, params, requestId }) => {
+    // Streamed from the blob store, which every server shares: any server answers for any function.
+    .on('GET', /^\/kindling\/code\/([0-9a-f]{64})\.zip$/, async ({ res, params, requestId }) => {
       const key = params[0]!;
-      if (!existsSync(deps.code.blobPath(key))) throw new ResourceNotFoundException(`Code not found: ${key}`);
+      const zip = await deps.code.readZip(key);
+      if (!zip) throw new ResourceNotFoundException(`Code not found: ${key}`);
       res.writeHead(200, { 'Content-Type': 'application/zip', 'X-Amzn-RequestId': requestId });
-      createReadStream(deps.code.blobPath(key)).pipe(res);
+      await pipeline(zip, res);
     });
 }
 

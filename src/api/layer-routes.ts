@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import type { CodeStore } from '../code/index.js';
 import { ensureObject, type LayerListQuery, type LayerRegistry } from '../control-plane/index.js';
 import { ResourceNotFoundException } from '../shared/index.js';
@@ -53,9 +52,9 @@ export function layerRoutes(router: Router, deps: { layers: LayerRegistry; code:
     .on('GET', /^\/kindling\/layers\/([0-9a-f]{64})\.zip$/, async ({ res, params, requestId }) => {
       const key = params[0]!;
       if (!(await layers.hasCode(key))) throw new ResourceNotFoundException(`Layer content not found: ${key}`);
-      const path = deps.code.blobPath(key);
-      const { size } = await stat(path);
-      res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Length': size, 'X-Amzn-RequestId': requestId });
-      createReadStream(path).on('error', () => res.destroy()).pipe(res);
+      const zip = await deps.code.readZip(key);
+      if (!zip) throw new ResourceNotFoundException(`Layer content not found: ${key}`);
+      res.writeHead(200, { 'Content-Type': 'application/zip', 'X-Amzn-RequestId': requestId });
+      await pipeline(zip, res);
     });
 }

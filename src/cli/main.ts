@@ -34,7 +34,16 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   switch (name) {
     case 'serve':
-      await serve(rest);
+      try {
+        await serve(rest);
+      } catch (err) {
+        // A bad flag is a usage error (2), as for every other command; a store that cannot be used is not.
+        if (err instanceof ConfigError) {
+          process.stderr.write(`kindling serve: ${err.message}\n`);
+          return 2;
+        }
+        throw err;
+      }
       return 0;
     case undefined:
     case 'help':

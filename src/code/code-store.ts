@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RequestEntityTooLargeException } from '../shared/index.js';
-import { writeFileDurably, writeFileDurablySync } from './durable.js';
+import { pipeline } from 'node:stream/promises';
+import { KindlingError, RequestEntityTooLargeException } from '../shared/index.js';
+import type { BlobStore } from '../store/index.js';
+import { writeFileDurablySync } from './durable.js';
 import { extractZip } from './zip-intake.js';
 
 /** Lambda's limit on a function's unzipped code (and, later, its layers together). */
@@ -16,6 +18,7 @@ export const MAX_UNZIPPED_BYTES = 262_144_000;
 export const MAX_ZIPPED_BYTES = 52_428_800;
 
 const COMMONJS_MARKER = '{"type":"commonjs"}\n';
+const KEY = /^[0-9a-f]{64}$/;
 
 export interface StoredCode {
   /** Hex SHA-256: the content address. */
@@ -30,19 +33,28 @@ export interface UnpackedCode extends StoredCode {
   unzippedSize: number;
 }
 
+/** Builds an image's root file system from the blobs it was pulled into (images/image-store.ts). */
+export interface ImageTreeBuilder {
+  /** Writes the tree of the image whose manifest is blob `key` to `dir`; resolves to its size. */
+  rebuild(key: string, dir: string): Promise<number>;
+}
+
 /**
- * Content-addressed code: each zip is kept once under `blobs/<hex sha256>.zip` and unpacked once
- * under `code/<hex sha256>/`. The same zip uploaded twice costs nothing the second time.
+ * Content-addressed code. The artifact itself (a zip, or an image's manifest, config and layers) is
+ * a blob in the store's BlobStore, which every machine shares; the unpacked tree under
+ * `code/<hex sha256>/` is this machine's cache of it, filled on first use. The same zip uploaded
+ * twice costs nothing the second time.
  */
 export class CodeStore {
-  readonly #blobDir: string;
+  readonly #blobs: BlobStore;
   readonly #codeDir: string;
+  /** One unpack per key at a time: concurrent callers share it. */
   readonly #unpacking = new Map<string, Promise<number>>();
+  #images: ImageTreeBuilder | undefined;
 
-  constructor(dataDir: string) {
-    this.#blobDir = join(dataDir, 'blobs');
+  constructor(dataDir: string, blobs: BlobStore) {
+    this.#blobs = blobs;
     this.#codeDir = join(dataDir, 'code');
-    mkdirSync(this.#blobDir, { recursive: true });
     mkdirSync(this.#codeDir, { recursive: true });
     // Node decides whether a `.js` file is CommonJS from the nearest package.json; this one stops
     // the search here, so a project's own `"type": "module"` above the data dir never leaks into
@@ -58,43 +70,100 @@ export class CodeStore {
     return { key: digest.toString('hex'), sha256: digest.toString('base64'), size: zip.length };
   }
 
+  /** Who rebuilds the trees of PackageType Image functions (the image store). */
+  buildImagesWith(images: ImageTreeBuilder): void {
+    this.#images = images;
+  }
+
   /**
    * Checks and unpacks the zip (refusing unsafe archives with nothing left behind), then keeps the
-   * zip itself. Both steps are idempotent per content.
+   * zip itself in the blob store. Both steps are idempotent per content.
    */
   async put(zip: Buffer): Promise<UnpackedCode> {
     if (zip.length > MAX_ZIPPED_BYTES) {
       throw new RequestEntityTooLargeException(`Zipped size must be smaller than ${MAX_ZIPPED_BYTES} bytes`);
     }
     const code = CodeStore.describe(zip);
-    const unzippedSize = await this.#unpack(code.key, zip);
-    const blob = this.blobPath(code.key);
-    if (!existsSync(blob)) await writeFileDurably(blob, zip);
+    const dir = this.codePath(code.key);
+    const unzippedSize = await this.#unpackOnce(code.key, () => extractZip(zip, dir, { maxUnzippedBytes: MAX_UNZIPPED_BYTES }).then((r) => r.bytes));
+    await this.#blobs.put(code.key, zip);
     return { ...code, unzippedSize };
   }
 
-  blobPath(key: string): string {
-    return join(this.#blobDir, `${key}.zip`);
+  /**
+   * The unpacked tree of `key` on this machine, fetched from the blob store and unpacked first when
+   * this machine has not seen it yet (a function created through another server). A key the blob
+   * store does not hold is a KindlingError `ERR_CODE_MISSING`.
+   */
+  async ensure(key: string, packageType: 'Zip' | 'Image' = 'Zip'): Promise<string> {
+    if (!KEY.test(key)) throw new KindlingError('ERR_CODE_MISSING', `'${key}' is not a code key (a hex SHA-256)`);
+    const dir = this.codePath(key);
+    if (existsSync(dir)) return dir;
+    await this.#unpackOnce(key, () => (packageType === 'Image' ? this.#rebuildImage(key, dir) : this.#fetchZip(key, dir)));
+    return dir;
   }
 
-  /** The folder holding the unpacked tree of `key`. */
+  /** A zip (a function's or a layer's) as uploaded, streamed from the blob store; undefined if unknown. */
+  readZip(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    return KEY.test(key) ? this.#blobs.read(key) : Promise.resolve(undefined);
+  }
+
+  /** The folder holding the unpacked tree of `key` (which may not be there yet: see `ensure`). */
   codePath(key: string): string {
     return join(this.#codeDir, key);
   }
 
   /** Unpacks once per content; resolves to the unpacked size. */
-  #unpack(key: string, zip: Buffer): Promise<number> {
+  #unpackOnce(key: string, unpack: () => Promise<number>): Promise<number> {
     const dir = this.codePath(key);
-    if (existsSync(dir)) return treeSize(dir);
     let pending = this.#unpacking.get(key);
-    if (!pending) {
-      pending = extractZip(zip, dir, { maxUnzippedBytes: MAX_UNZIPPED_BYTES })
-        .then((result) => result.bytes)
-        .finally(() => this.#unpacking.delete(key));
-      this.#unpacking.set(key, pending);
-    }
+    if (pending) return pending;
+    if (existsSync(dir)) return treeSize(dir);
+    pending = unpack().finally(() => this.#unpacking.delete(key));
+    this.#unpacking.set(key, pending);
     return pending;
   }
+
+  /**
+   * Streams the zip to a temporary file beside the tree and unpacks it from there: yauzl reads the
+   * central directory and each member from the file, so a 250 MB layer never sits in memory. The
+   * unpack runs every intake check again, and the bytes must still hash to their key.
+   */
+  async #fetchZip(key: string, dir: string): Promise<number> {
+    const blob = await this.#blobs.read(key);
+    if (!blob) throw codeMissing(key, 'zip');
+    const tmp = `${dir}.zip.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      const hash = createHash('sha256');
+      await pipeline(
+        blob,
+        async function* (source: AsyncIterable<Uint8Array>) {
+          for await (const chunk of source) {
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp, { flags: 'wx', mode: 0o600 }),
+      );
+      const digest = hash.digest('hex');
+      if (digest !== key) throw new KindlingError('ERR_BLOB_DIGEST', `The blob store's bytes for code ${key} hash to ${digest}`);
+      return (await extractZip(tmp, dir, { maxUnzippedBytes: MAX_UNZIPPED_BYTES })).bytes;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async #rebuildImage(key: string, dir: string): Promise<number> {
+    if (!this.#images) throw new KindlingError('ERR_CODE_MISSING', `Image ${key} cannot be unpacked: this server has no image store`);
+    return this.#images.rebuild(key, dir);
+  }
+}
+
+export function codeMissing(key: string, what: string): KindlingError {
+  return new KindlingError(
+    'ERR_CODE_MISSING',
+    `The ${what} ${key} is neither unpacked on this machine nor in the blob store (lost from the store's blobs, or a data directory moved without them)`,
+  );
 }
 
 /** What extractZip counted for a tree already unpacked: file sizes plus link target lengths. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, link, mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FunctionLayer } from '../store/index.js';
 import type { CodeStore } from './code-store.js';
@@ -16,7 +16,8 @@ type Entry = { kind: 'dir' } | { kind: 'file'; source: string } | { kind: 'link'
  * What a function sees at /opt: its layers merged in order into one folder, later layers winning
  * on the same path, as Lambda extracts them. One folder per list of layers,
  * `<data>/opt/<sha256 of the keys>`, built once, atomically and durably; files are hard links into
- * the code store's unpacked trees (copies where links cannot be made).
+ * the code store's unpacked trees (copies where links cannot be made), which the code store fetches
+ * from the blob store when this machine has not unpacked a layer yet.
  */
 export class LayerView {
   readonly #optDir: string;
@@ -49,7 +50,7 @@ export class LayerView {
 
   async #build(keys: readonly string[], dir: string): Promise<string> {
     const merged = new Map<string, Entry>();
-    for (const key of keys) await this.#overlay(await this.#tree(key), '', merged);
+    for (const key of keys) await this.#overlay(await this.#code.ensure(key), '', merged);
     dropEscapingLinks(merged);
 
     const tmp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
@@ -90,12 +91,6 @@ export class LayerView {
     }
   }
 
-  /** The unpacked tree of a layer, unpacked again from its blob if the tree is gone. */
-  async #tree(key: string): Promise<string> {
-    const dir = this.#code.codePath(key);
-    if (!existsSync(dir)) await this.#code.put(await readFile(this.#code.blobPath(key)));
-    return dir;
-  }
 
   /** Lays `root` over `merged`: a later entry replaces an earlier one; directories merge. */
   async #overlay(root: string, relative: string, merged: Map<string, Entry>): Promise<void> {

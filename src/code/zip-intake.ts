@@ -44,8 +44,9 @@ interface Plan {
   readonly links: Member[];
 }
 
+/** `zip` is the archive in memory, or the path of a file holding it (read as needed, not loaded). */
 export async function extractZip(
-  zip: Buffer,
+  zip: Buffer | string,
   destDir: string,
   options: { maxUnzippedBytes: number },
 ): Promise<{ files: number; bytes: number }> {
@@ -64,18 +65,19 @@ export async function extractZip(
   }
 }
 
-async function openZip(zip: Buffer): Promise<ZipFile> {
+async function openZip(zip: Buffer | string): Promise<ZipFile> {
+  const options: yauzl.Options = {
+    lazyEntries: true,
+    autoClose: false,
+    // Only checks that stored entries declare matching sizes here: file data is read raw and
+    // inflated by copyMember, whose meter checks the size budget before the declared size.
+    validateEntrySizes: true,
+    // Names are decoded and checked by entryName so a refusal names the entry (yauzl would fail
+    // the whole archive with a generic error) and backslashes are refused, not turned into '/'.
+    decodeStrings: false,
+  };
   try {
-    return await yauzl.fromBufferPromise(zip, {
-      lazyEntries: true,
-      autoClose: false,
-      // Only checks that stored entries declare matching sizes here: file data is read raw and
-      // inflated by copyMember, whose meter checks the size budget before the declared size.
-      validateEntrySizes: true,
-      // Names are decoded and checked by entryName so a refusal names the entry (yauzl would fail
-      // the whole archive with a generic error) and backslashes are refused, not turned into '/'.
-      decodeStrings: false,
-    });
+    return await (typeof zip === 'string' ? yauzl.openPromise(zip, options) : yauzl.fromBufferPromise(zip, options));
   } catch (err) {
     throw couldNotUnzip(err);
   }

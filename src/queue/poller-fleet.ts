@@ -2,6 +2,7 @@ import { newRequestId, type Clock, type Logger, type Partition } from '../shared
 import type { DeadLetterInput, EventQueueTable, NewEvent, QueuedEvent } from '../store/index.js';
 import { destinationRecord, parseDestination, type DestinationCondition } from './destinations.js';
 import type { Dispatch, DispatchResult, EventSettings, SettingsFor } from './dispatch.js';
+import { EventLeases, type LeasedBatch } from './event-leases.js';
 import type { EventQueue } from './event-queue.js';
 import type { QueueMetrics } from './queue-metrics.js';
 import { decide, isExpired, type FailureCondition, type RetrySettings } from './retry-policy.js';
@@ -18,7 +19,7 @@ export interface PollerFleetOptions {
    */
   readonly visibilityTimeoutMs: number;
   readonly delayScale: number;
-  /** Who holds leases: this process. Other processes sharing the store have their own. */
+  /** Who holds leases: this process, unique to it. Each batch is leased as `<owner>/<n>`. */
   readonly owner: string;
 }
 
@@ -53,12 +54,12 @@ export class PollerFleet {
   readonly #deps: PollerFleetDeps;
   readonly #options: PollerFleetOptions;
   readonly #writer: SettlementWriter;
+  readonly #leases: EventLeases;
   readonly #loops: Promise<void>[] = [];
   #wakers = new Set<() => void>();
   /** Counts wake-ups, so a poller that was busy with the store when one came does not go to sleep. */
   #wakeups = 0;
   #starting: Promise<void> | undefined;
-  #renewal: NodeJS.Timeout | undefined;
   #running = false;
   #closing: Promise<void> | undefined;
 
@@ -73,6 +74,7 @@ export class PollerFleet {
         if (more) this.#wake();
       },
     });
+    this.#leases = new EventLeases(deps, options);
     deps.queue.on('available', () => this.#wake());
   }
 
@@ -88,25 +90,13 @@ export class PollerFleet {
   }
 
   async #start(): Promise<void> {
-    this.#scheduleRenewal();
     for (let i = 0; i < this.#options.pollers; i++) this.#loops.push(this.#poll());
   }
 
-  /** Renews this process's leases three times per lease: they outlive a slow store answer or two. */
-  #scheduleRenewal(): void {
-    const every = Math.max(50, Math.floor(this.#options.visibilityTimeoutMs / 3));
-    this.#renewal = this.#deps.clock.setTimeout(() => {
-      const now = this.#deps.clock.now();
-      this.#deps.table
-        .renew(this.#options.owner, now, now + this.#options.visibilityTimeoutMs)
-        .catch((err: unknown) => this.#deps.logger.error('could not renew event leases', { error: String(err) }))
-        .finally(() => {
-          if (this.#running) this.#scheduleRenewal();
-        });
-    }, every);
-  }
-
-  /** Stops leasing; events in flight finish and their outcome is written. Idempotent. */
+  /**
+   * Stops leasing; events in flight finish (their leases renewed meanwhile) and their outcome is
+   * written. Whatever is still leased then (outcomes the store refused) is released. Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#running = false;
@@ -114,29 +104,38 @@ export class PollerFleet {
       await this.#starting?.catch(() => {});
       await Promise.all(this.#loops);
       await this.#writer.flush();
-      if (this.#renewal !== undefined) this.#deps.clock.clearTimeout(this.#renewal);
-      // Whatever is still leased (nothing, after a clean drain) is offered to other pollers at once.
-      await this.#deps.table.release(this.#options.owner, this.#deps.clock.now()).catch(() => 0);
+      await this.#leases.releaseAll();
     })();
     return this.#closing;
   }
 
   async #poll(): Promise<void> {
     while (this.#running) {
-      const now = this.#deps.clock.now();
       const wakeups = this.#wakeups;
-      let batch: QueuedEvent[];
+      let batch: LeasedBatch | undefined;
       try {
-        batch = await this.#deps.table.lease(this.#options.owner, this.#options.batchSize, now, now + this.#options.visibilityTimeoutMs);
+        batch = await this.#leases.take(this.#options.batchSize);
       } catch (err) {
         this.#deps.logger.error('could not lease events', { error: String(err) });
-        batch = [];
       }
-      if (batch.length === 0) {
+      if (batch === undefined) {
         await this.#idle(wakeups);
         continue;
       }
-      await Promise.all(batch.map((event) => this.#process(event)));
+      // Closed while the store answered: nothing has started, so another process may run them now.
+      if (!this.#running) return this.#leases.release(batch);
+      const written = await Promise.all(batch.events.map((event) => this.#attempt(event)));
+      this.#leases.finish(batch, written.every(Boolean));
+    }
+  }
+
+  /** Runs one event; true once its outcome is written. An unexpected failure leaves it to its lease's end. */
+  async #attempt(event: QueuedEvent): Promise<boolean> {
+    try {
+      return await this.#process(event);
+    } catch (err) {
+      this.#deps.logger.error('could not handle a queued event; it runs again when its lease ends', { requestId: event.requestId, error: String(err) });
+      return false;
     }
   }
 
@@ -178,7 +177,8 @@ export class PollerFleet {
     for (const wake of wakers) wake();
   }
 
-  async #process(event: QueuedEvent): Promise<void> {
+  /** True once the event's outcome (settled or retried) is written. */
+  async #process(event: QueuedEvent): Promise<boolean> {
     const settings = this.#deps.settingsFor(event.functionName, event.qualifier);
     const retry: RetrySettings = {
       maximumRetryAttempts: settings.maximumRetryAttempts,
@@ -206,7 +206,7 @@ export class PollerFleet {
     const last: LastResponse | undefined = ran
       ? { outcome: result.outcome, ...(result.payload ? { payload: result.payload.toString('utf8') } : {}), ...(result.executedVersion ? { executedVersion: result.executedVersion } : {}) }
       : undefined;
-    await this.#writer.retry({
+    return this.#writer.retry({
       event,
       visibleAt: decision.at,
       attempts: decision.attempts,
@@ -215,14 +215,14 @@ export class PollerFleet {
     });
   }
 
-  async #succeed(event: QueuedEvent, result: DispatchResult, settings: EventSettings): Promise<void> {
+  async #succeed(event: QueuedEvent, result: DispatchResult, settings: EventSettings): Promise<boolean> {
     const enqueue: NewEvent[] = [];
     const deadLetters: DeadLetterInput[] = [];
     const delivered = settings.onSuccess !== undefined && this.#deliver(settings.onSuccess, event, 'Success', event.attempts + 1, result, enqueue, deadLetters);
-    await this.#commit(event, enqueue, deadLetters, delivered);
+    return this.#commit(event, enqueue, deadLetters, delivered);
   }
 
-  #fail(event: QueuedEvent, condition: FailureCondition, attempts: number, last: DispatchResult | undefined, settings: EventSettings): Promise<void> {
+  #fail(event: QueuedEvent, condition: FailureCondition, attempts: number, last: DispatchResult | undefined, settings: EventSettings): Promise<boolean> {
     const reason =
       condition === 'EventAgeExceeded'
         ? `the event is older than MaximumEventAgeInSeconds (${settings.maximumEventAgeSeconds})`
@@ -239,7 +239,7 @@ export class PollerFleet {
     reason: string,
     condition: string,
     functionGone: boolean,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const enqueue: NewEvent[] = [];
     const deadLetters: DeadLetterInput[] = [];
     const base = this.#letterBase(event, attempts, condition, reason);
@@ -259,17 +259,18 @@ export class PollerFleet {
           `It is kept in Kindling's dead-letter store: kindling dlq ls ${event.functionName}`,
       );
     }
-    await this.#commit(event, enqueue, deadLetters, delivered);
+    return this.#commit(event, enqueue, deadLetters, delivered);
   }
 
   /** Settles the event, then counts what the commit made real: a metric never shows a record the store lacks. */
-  async #commit(event: QueuedEvent, enqueue: NewEvent[], deadLetters: DeadLetterInput[], delivered: boolean): Promise<void> {
-    await this.#writer.settle({ event, enqueue, deadLetters });
+  async #commit(event: QueuedEvent, enqueue: NewEvent[], deadLetters: DeadLetterInput[], delivered: boolean): Promise<boolean> {
+    if (!(await this.#writer.settle({ event, enqueue, deadLetters }))) return false;
     if (delivered) this.#deps.metrics.add(event.functionName, 'DestinationDeliveries');
     for (const letter of deadLetters) {
       if (letter.kind === 'dropped') this.#deps.metrics.add(event.functionName, 'AsyncEventsDropped');
       if (letter.kind === 'dead-letter') this.#deps.metrics.add(event.functionName, 'AsyncEventsDeadLettered');
     }
+    return true;
   }
 
   #letterBase(event: QueuedEvent, attempts: number, condition: string, reason: string) {

@@ -15,7 +15,7 @@ export class SettlementWriter {
   readonly #commitLogs: () => Promise<void>;
   #settlements: EventSettlement[] = [];
   #retries: EventRetry[] = [];
-  #waiters: (() => void)[] = [];
+  #waiters: ((written: boolean) => void)[] = [];
   #scheduled = false;
 
   constructor(deps: { table: EventQueueTable; logger: Logger; afterFlush: (enqueued: boolean) => void; commitLogs: () => Promise<void> }) {
@@ -25,17 +25,19 @@ export class SettlementWriter {
     this.#afterFlush = deps.afterFlush;
   }
 
-  settle(settlement: EventSettlement): Promise<void> {
+  /** Resolves with whether the settlement was written (false: the store refused it). */
+  settle(settlement: EventSettlement): Promise<boolean> {
     this.#settlements.push(settlement);
     return this.#schedule();
   }
 
-  retry(retry: EventRetry): Promise<void> {
+  /** Resolves with whether the retry was written (false: the store refused it). */
+  retry(retry: EventRetry): Promise<boolean> {
     this.#retries.push(retry);
     return this.#schedule();
   }
 
-  #schedule(): Promise<void> {
+  #schedule(): Promise<boolean> {
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => void this.flush());
@@ -51,6 +53,7 @@ export class SettlementWriter {
     this.#settlements = [];
     this.#retries = [];
     this.#waiters = [];
+    let written = true;
     if (settlements.length > 0 || retries.length > 0) {
       try {
         // The attempts' lines (END, REPORT, a drop notice) were written before they were settled:
@@ -58,11 +61,12 @@ export class SettlementWriter {
         await this.#commitLogs();
         await this.#table.apply(settlements, retries);
       } catch (err) {
-        // The events stay leased and come back when their lease ends: delivered again, not lost.
+        // The events stay leased, no longer renewed, and come back when their lease ends: delivered again, not lost.
+        written = false;
         this.#logger.error('could not record event outcomes; they will be delivered again', { error: String(err) });
       }
       this.#afterFlush(retries.length > 0 || settlements.some((s) => (s.enqueue?.length ?? 0) > 0));
     }
-    for (const resolve of waiters) resolve();
+    for (const resolve of waiters) resolve(written);
   }
 }

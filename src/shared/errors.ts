@@ -17,7 +17,9 @@ export type KindlingErrorCode =
   /** The store cannot be reached (a wrong connection string, the database down). */
   | 'ERR_STORE_UNAVAILABLE'
   /** A blob's bytes do not hash to its key. */
-  | 'ERR_BLOB_DIGEST';
+  | 'ERR_BLOB_DIGEST'
+  /** A function's or layer's code is in no blob store this machine can read. */
+  | 'ERR_CODE_MISSING';
 
 /** Kindling's own failures, with a code to match on (Miniflare's MiniflareError<Code>). */
 export class KindlingError extends Error {

@@ -28,7 +28,10 @@ export class EnvironmentPool {
   readonly fn: FunctionRecord;
   readonly #deps: EnvironmentDeps;
   readonly #options: PoolOptions;
-  readonly #codeDir: string;
+  /** Where the function's unpacked code is on this machine, once `#code` has answered. */
+  #codeDir: string | undefined;
+  readonly #code: () => Promise<string>;
+  #ensuring: Promise<string> | undefined;
   readonly #idle: ExecutionEnvironment[] = [];
   readonly #all = new Set<ExecutionEnvironment>();
   /** Environments kept initialised ahead of time (provisioned concurrency), ready or starting. */
@@ -41,12 +44,13 @@ export class EnvironmentPool {
   #provisionedReady = 0;
   #retired = false;
 
-  constructor(deps: EnvironmentDeps, options: PoolOptions, fn: FunctionRecord, codeDir: string, gate: InitGate) {
+  /** `code` makes the function's code present on this machine and names its folder (CodeStore.ensure). */
+  constructor(deps: EnvironmentDeps, options: PoolOptions, fn: FunctionRecord, code: () => Promise<string>, gate: InitGate) {
     this.#deps = deps;
     this.#gate = gate;
     this.#options = options;
     this.fn = fn;
-    this.#codeDir = codeDir;
+    this.#code = code;
     this.#scale = new ScaleLimiter(options.scaleRate, 10_000, deps.clock);
   }
 
@@ -74,8 +78,17 @@ export class EnvironmentPool {
   }
 
   #fill(): void {
+    const codeDir = this.#codeDir;
+    if (codeDir === undefined) {
+      if (this.#retired || this.#provisioned.size >= this.#provisionTarget) return;
+      this.#ensureCode().then(
+        () => this.#fill(),
+        (err: unknown) => this.#deps.logger.error('provisioned environments cannot start: the code is not available', { function: this.fn.name, error: String(err) }),
+      );
+      return;
+    }
     while (!this.#retired && this.#provisioned.size < this.#provisionTarget) {
-      const env = new ExecutionEnvironment(this.#deps, this.fn, this.#codeDir, this.fn.version ?? '$LATEST', 'provisioned-concurrency');
+      const env = new ExecutionEnvironment(this.#deps, this.fn, codeDir, this.fn.version ?? '$LATEST', 'provisioned-concurrency');
       this.#provisioned.add(env);
       this.#all.add(env);
       env.onDeath(() => {
@@ -210,9 +223,11 @@ export class EnvironmentPool {
   /** A new environment, its Init holding one of the worker's Init slots (the Init timer starts here). */
   async #coldStart(requestId: string, release: ReleaseSlot): Promise<ExecutionEnvironment | InvokeResult> {
     try {
+      // Once per pool: the first cold start on this machine may fetch and unpack the code.
+      const codeDir = this.#codeDir ?? (await this.#ensureCode());
       // Lambda scales each function by a bounded number of new environments per 10 seconds.
       if (!this.#scale.tryTake()) throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', 1);
-      const env = new ExecutionEnvironment(this.#deps, this.fn, this.#codeDir, this.fn.version ?? '$LATEST');
+      const env = new ExecutionEnvironment(this.#deps, this.fn, codeDir, this.fn.version ?? '$LATEST');
       this.#all.add(env);
       env.onDeath(() => this.#forget(env));
       const failure = await env.init(requestId);
@@ -224,6 +239,18 @@ export class EnvironmentPool {
     } finally {
       release();
     }
+  }
+
+  /** Asks once at a time; a failure is not kept, so the next cold start asks again. */
+  #ensureCode(): Promise<string> {
+    this.#ensuring ??= this.#code().then(
+      (dir) => (this.#codeDir = dir),
+      (err: unknown) => {
+        this.#ensuring = undefined;
+        throw err;
+      },
+    );
+    return this.#ensuring;
   }
 
   #release(env: ExecutionEnvironment): void {

@@ -51,7 +51,7 @@ export class WorkerFleet {
     let pool = this.#pools.get(key);
     if (!pool || pool.fn.codeKey !== fn.codeKey) {
       if (pool) this.#retireKey(key);
-      pool = new EnvironmentPool(this.#deps, this.#options, fn, this.#code.codePath(fn.codeKey), this.#gate);
+      pool = new EnvironmentPool(this.#deps, this.#options, fn, () => this.#code.ensure(fn.codeKey, fn.packageType), this.#gate);
       this.#pools.set(key, pool);
     }
     return pool;

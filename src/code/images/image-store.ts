@@ -1,14 +1,16 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidParameterValueException } from '../../shared/errors.js';
-import type { CodeStore } from '../code-store.js';
+import type { BlobStore } from '../../store/index.js';
+import type { CodeStore, ImageTreeBuilder } from '../code-store.js';
 import { syncPath, syncTree, writeFileDurably } from '../durable.js';
 import { openArchive } from './archive-source.js';
 import { imageName, ImageUriError, parseImageUri, type ImageReference } from './image-reference.js';
+import { loadImage, openLayerBlob, saveImage } from './image-blobs.js';
 import { ImageSourceError, type ImageSource } from './image-source.js';
 import { ImageBudget, layerTar } from './layer-stream.js';
 import { LayoutSource } from './layout-source.js';
@@ -50,19 +52,25 @@ const PLATFORM: Readonly<Record<string, string>> = { x86_64: 'amd64', arm64: 'ar
 
 /**
  * Container images (PackageType Image): resolved from an OCI layout, an archive or a registry,
- * checked, and unpacked once per manifest digest into the code store, at `code/<hex digest>` —
- * the same place as an unpacked zip, so everything that finds code by its key finds an image's
- * root file system. Unpacking happens in a temporary sibling that is synced and renamed into place.
+ * checked, copied into the blob store (manifest, config and layers under their digests, see
+ * image-blobs.ts), and unpacked from there once per manifest digest into the code store, at
+ * `code/<hex digest>` — the same place as an unpacked zip, so everything that finds code by its
+ * key finds an image's root file system, and another machine rebuilds it from the same blobs
+ * (CodeStore.ensure calls `rebuild`). Unpacking happens in a temporary sibling that is synced and
+ * renamed into place.
  */
-export class ImageStore {
+export class ImageStore implements ImageTreeBuilder {
   readonly #code: CodeStore;
+  readonly #blobs: BlobStore;
   readonly #options: ImageStoreOptions;
   readonly #metaDir: string;
   readonly #workDir: string;
-  readonly #unpacking = new Map<string, Promise<number>>();
+  /** One copy into the blob store per manifest at a time: concurrent pulls of an image share it. */
+  readonly #saving = new Map<string, Promise<void>>();
 
-  constructor(dataDir: string, code: CodeStore, options: ImageStoreOptions) {
+  constructor(dataDir: string, code: CodeStore, blobs: BlobStore, options: ImageStoreOptions) {
     this.#code = code;
+    this.#blobs = blobs;
     this.#options = options;
     this.#metaDir = join(dataDir, 'images');
     this.#workDir = join(dataDir, 'images', 'work');
@@ -87,15 +95,18 @@ export class ImageStore {
     let source: ImageSource | undefined;
     try {
       source = await this.#open(ref, work);
-      const { manifest, digest } = await resolveManifest(source, PLATFORM[architecture] ?? architecture);
-      const config = parseConfig(await source.readSmall(manifest.config));
+      const { manifest, digest, bytes } = await resolveManifest(source, PLATFORM[architecture] ?? architecture);
+      const configBytes = await source.readSmall(manifest.config);
+      const config = parseConfig(configBytes);
       checkPlatform(config, PLATFORM[architecture] ?? architecture);
       if (config.diffIds && config.diffIds.length !== manifest.layers.length) {
         throw new ImageFormatError(`the image config names ${config.diffIds.length} layers, its manifest ${manifest.layers.length}`);
       }
       const key = digest.slice('sha256:'.length);
-      const unpackedBytes = await this.#unpackOnce(key, source, manifest, config);
-      return { key, digest, resolvedUri: `${imageName(ref)}@${digest}`, config, unpackedBytes, rootfs: this.#code.codePath(key) };
+      checkDeclaredSize(manifest, this.#options.maxImageBytes);
+      await this.#saveOnce(key, () => saveImage(this.#blobs, source!, { bytes, manifest }, configBytes));
+      const rootfs = await this.#code.ensure(key, 'Image');
+      return { key, digest, resolvedUri: `${imageName(ref)}@${digest}`, config, unpackedBytes: this.#recordedSize(key), rootfs };
     } catch (err) {
       throw asApiError(uri, err);
     } finally {
@@ -115,23 +126,22 @@ export class ImageStore {
     }
   }
 
-  /** Unpacks once per manifest digest (concurrent pulls of one image share the work); resolves to its size. */
-  #unpackOnce(key: string, source: ImageSource, manifest: Manifest, config: ImageRunConfig): Promise<number> {
-    const rootfs = this.#code.codePath(key);
-    if (existsSync(rootfs)) return Promise.resolve(this.#recordedSize(key));
-    let pending = this.#unpacking.get(key);
+  #saveOnce(key: string, save: () => Promise<void>): Promise<void> {
+    let pending = this.#saving.get(key);
     if (!pending) {
-      pending = this.#unpack(rootfs, key, source, manifest, config).finally(() => this.#unpacking.delete(key));
-      this.#unpacking.set(key, pending);
+      pending = save().finally(() => this.#saving.delete(key));
+      this.#saving.set(key, pending);
     }
     return pending;
   }
 
-  async #unpack(rootfs: string, key: string, source: ImageSource, manifest: Manifest, config: ImageRunConfig): Promise<number> {
-    const declared = manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
-    if (declared > this.#options.maxImageBytes) {
-      throw new ImageFormatError(`the image's layers are ${declared} bytes, more than the ${this.#options.maxImageBytes} bytes allowed`);
-    }
+  /**
+   * Builds the root file system of the image whose manifest is blob `key` into `rootfs`, from the
+   * blob store (CodeStore.ensure runs this once per key); resolves to its size.
+   */
+  async rebuild(key: string, rootfs: string): Promise<number> {
+    const { manifest, config } = await loadImage(this.#blobs, key);
+    checkDeclaredSize(manifest, this.#options.maxImageBytes);
     await mkdir(dirname(rootfs), { recursive: true });
     const tmp = `${rootfs}.tmp-${randomBytes(6).toString('hex')}`;
     await mkdir(tmp);
@@ -139,7 +149,7 @@ export class ImageStore {
       const budget = new ImageBudget(this.#options.maxImageBytes);
       const builder = new RootfsBuilder(tmp);
       for (const [i, layer] of manifest.layers.entries()) {
-        const raw = await source.openLayer(layer);
+        const raw = await openLayerBlob(this.#blobs, layer);
         await builder.apply(layerTar(raw, layer, config.diffIds?.[i], budget), `layer ${i + 1} (${layer.digest})`);
       }
       await builder.finish();
@@ -188,12 +198,18 @@ async function syncWholeTree(dir: string): Promise<void> {
   }
 }
 
+/** Refused before anything is fetched: the layers' declared (compressed) sizes already pass the limit. */
+function checkDeclaredSize(manifest: Manifest, limit: number): void {
+  const declared = manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
+  if (declared > limit) throw new ImageFormatError(`the image's layers are ${declared} bytes, more than the ${limit} bytes allowed`);
+}
+
 /** Follows indexes to the manifest for the platform; the digest is the manifest's own. */
-async function resolveManifest(source: ImageSource, platform: string): Promise<{ manifest: Manifest; digest: string }> {
+async function resolveManifest(source: ImageSource, platform: string): Promise<{ manifest: Manifest; digest: string; bytes: Buffer }> {
   let { bytes, mediaType } = await source.top();
   for (let depth = 0; depth <= MAX_INDEX_DEPTH; depth++) {
     const doc = parseTopDocument(bytes, mediaType);
-    if (doc.kind === 'manifest') return { manifest: doc.manifest, digest: sha256Digest(bytes) };
+    if (doc.kind === 'manifest') return { manifest: doc.manifest, digest: sha256Digest(bytes), bytes };
     const chosen = pickPlatform(doc.manifests, platform);
     bytes = await source.readSmall(chosen);
     mediaType = chosen.mediaType;

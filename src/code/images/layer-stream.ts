@@ -77,7 +77,7 @@ function decompressorFor(head: Buffer): Transform | undefined {
 }
 
 /** The blob is exactly the bytes its descriptor names. */
-function checkBlob(layer: Descriptor): Transform {
+export function checkBlob(layer: Descriptor): Transform {
   const hash = createHash('sha256');
   let size = 0;
   return new Transform({

@@ -5,6 +5,9 @@ import { dirname, join } from 'node:path';
 import { KindlingError } from '../../shared/index.js';
 import type { BlobStore } from '../types.js';
 
+/** Keys are hex SHA-256 digests; anything else could name a path outside the folder. */
+const KEY = /^[0-9a-f]{64}$/;
+
 /** The embedded blob store: one file per blob under `<data dir>/blobs/<hex sha256>.zip`, fsynced. */
 export class FileBlobStore implements BlobStore {
   readonly #dir: string;
@@ -19,10 +22,11 @@ export class FileBlobStore implements BlobStore {
   }
 
   async has(key: string): Promise<boolean> {
-    return existsSync(this.path(key));
+    return KEY.test(key) && existsSync(this.path(key));
   }
 
   async put(key: string, data: Buffer | AsyncIterable<Uint8Array>): Promise<void> {
+    if (!KEY.test(key)) throw new KindlingError('ERR_BLOB_DIGEST', `A blob's key is the hex SHA-256 of its bytes, not '${key}'`);
     const path = this.path(key);
     if (existsSync(path)) return;
     const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
@@ -53,6 +57,6 @@ export class FileBlobStore implements BlobStore {
 
   async read(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
     const path = this.path(key);
-    return existsSync(path) ? createReadStream(path) : undefined;
+    return KEY.test(key) && existsSync(path) ? createReadStream(path) : undefined;
   }
 }

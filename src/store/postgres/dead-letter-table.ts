@@ -1,40 +1,11 @@
 import type { DeadLetter, DeadLetterInput, DeadLetterTable, NewEvent } from '../types.js';
 import type { PgDatabase, Sql } from './database.js';
 import { insertEvents } from './event-rows.js';
+import { withoutNulls } from './records.js';
 
-interface LetterRow {
-  id: number;
-  kind: DeadLetter['kind'];
-  queue_name: string | null;
-  source_function: string;
-  qualifier: string;
-  request_id: string;
-  body: Buffer;
-  request_payload: Buffer;
-  condition: string;
-  reason: string;
-  attempts: number;
-  enqueued_at: number;
-  failed_at: number;
-}
-
-function toLetter(row: LetterRow): DeadLetter {
-  return {
-    id: row.id,
-    kind: row.kind,
-    ...(row.queue_name === null ? {} : { queueName: row.queue_name }),
-    sourceFunction: row.source_function,
-    qualifier: row.qualifier,
-    requestId: row.request_id,
-    body: row.body,
-    requestPayload: row.request_payload,
-    condition: row.condition,
-    reason: row.reason,
-    attempts: row.attempts,
-    enqueuedAt: row.enqueued_at,
-    failedAt: row.failed_at,
-  };
-}
+/** A dead-letter row as a DeadLetter (see `withoutNulls`). */
+const LETTER_COLUMNS = `id, kind, queue_name AS "queueName", source_function AS "sourceFunction", qualifier, request_id AS "requestId",
+  body, request_payload AS "requestPayload", condition, reason, attempts, enqueued_at AS "enqueuedAt", failed_at AS "failedAt"`;
 
 /** Inserts every letter in one statement, inside a transaction someone else holds. */
 export async function insertLetters(sql: Sql, letters: readonly DeadLetterInput[]): Promise<void> {
@@ -71,17 +42,17 @@ export class PgDeadLetterTable implements DeadLetterTable {
   }
 
   async list(sourceFunction: string, options: { limit?: number; afterId?: number } = {}): Promise<DeadLetter[]> {
-    const rows = await this.#db.query<LetterRow>('SELECT * FROM dead_letters WHERE source_function = $1 AND id > $2 ORDER BY id LIMIT $3', [
+    const rows = await this.#db.query(`SELECT ${LETTER_COLUMNS} FROM dead_letters WHERE source_function = $1 AND id > $2 ORDER BY id LIMIT $3`, [
       sourceFunction,
       options.afterId ?? 0,
       options.limit ?? 1000,
     ]);
-    return rows.map(toLetter);
+    return rows.map((row) => withoutNulls<DeadLetter>(row));
   }
 
   async get(id: number): Promise<DeadLetter | undefined> {
-    const [row] = await this.#db.query<LetterRow>('SELECT * FROM dead_letters WHERE id = $1', [id]);
-    return row && toLetter(row);
+    const [row] = await this.#db.query(`SELECT ${LETTER_COLUMNS} FROM dead_letters WHERE id = $1`, [id]);
+    return row && withoutNulls<DeadLetter>(row);
   }
 
   async redrive(letters: readonly DeadLetter[], events: readonly NewEvent[]): Promise<void> {

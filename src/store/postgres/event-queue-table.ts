@@ -1,8 +1,8 @@
 import type { EventQueueTable, EventRetry, EventSettlement, NewEvent, QueuedEvent } from '../types.js';
 import type { PgDatabase } from './database.js';
 import { insertLetters } from './dead-letter-table.js';
-import { EVENT_COLUMNS, insertEvents, toEvent } from './event-rows.js';
-import type { EventRow } from './event-rows.js';
+import { EVENT_COLUMNS, insertEvents } from './event-rows.js';
+import { withoutNulls } from './records.js';
 
 /**
  * The durable event queue, shared by every process on the database. Visibility is one column: an
@@ -23,13 +23,13 @@ export class PgEventQueueTable implements EventQueueTable {
   }
 
   async lease(owner: string, limit: number, now: number, visibleUntil: number): Promise<QueuedEvent[]> {
-    const rows = await this.#db.query<EventRow>(
+    const rows = await this.#db.query(
       `UPDATE events SET visible_at = $1, lease_owner = $2
         WHERE id IN (SELECT id FROM events WHERE visible_at <= $3 ORDER BY visible_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
         RETURNING ${EVENT_COLUMNS}`,
       [visibleUntil, owner, now, limit],
     );
-    return rows.map(toEvent).sort((a, b) => a.id - b.id);
+    return rows.map((row) => withoutNulls<QueuedEvent>(row)).sort((a, b) => a.id - b.id);
   }
 
   async nextVisibleAt(): Promise<number | undefined> {

@@ -1,33 +1,9 @@
-import type { NewEvent, QueuedEvent } from '../types.js';
+import type { NewEvent } from '../types.js';
 import type { Sql } from './database.js';
 
-export const EVENT_COLUMNS = 'id, function_name, qualifier, request_id, payload, enqueued_at, attempts, system_retries, last_response';
-
-export interface EventRow {
-  id: number;
-  function_name: string;
-  qualifier: string;
-  request_id: string;
-  payload: Buffer;
-  enqueued_at: number;
-  attempts: number;
-  system_retries: number;
-  last_response: string | null;
-}
-
-export function toEvent(row: EventRow): QueuedEvent {
-  return {
-    id: row.id,
-    functionName: row.function_name,
-    qualifier: row.qualifier,
-    requestId: row.request_id,
-    payload: row.payload,
-    enqueuedAt: row.enqueued_at,
-    attempts: row.attempts,
-    systemRetries: row.system_retries,
-    ...(row.last_response === null ? {} : { lastResponse: row.last_response }),
-  };
-}
+/** An event row as a QueuedEvent (see `withoutNulls`). */
+export const EVENT_COLUMNS = `id, function_name AS "functionName", qualifier, request_id AS "requestId", payload,
+  enqueued_at AS "enqueuedAt", attempts, system_retries AS "systemRetries", last_response AS "lastResponse"`;
 
 /**
  * Inserts every event in one statement (one round trip for a whole group commit); returns the ids

@@ -9,29 +9,12 @@ import type {
   StoredLogEvent,
 } from '../types.js';
 import type { PgDatabase, Sql } from './database.js';
+import { withoutNulls } from './records.js';
 
-interface StreamRow {
-  name: string;
-  creation_time: number;
-  first_event: number | null;
-  last_event: number | null;
-  last_ingestion: number | null;
-  stored_bytes: number;
-}
-
-interface GroupRow {
-  name: string;
-  creation_time: number;
-  stored_bytes: number;
-}
-
-interface EventRow {
-  id: number;
-  stream: string;
-  timestamp: number;
-  ingestion_time: number;
-  message: string;
-}
+/** Rows as LogGroupInfo and LogStreamInfo (see `withoutNulls`). */
+const GROUP_COLUMNS = 'name AS "logGroupName", creation_time AS "creationTime", stored_bytes AS "storedBytes"';
+const STREAM_COLUMNS = `name AS "logStreamName", creation_time AS "creationTime", first_event AS "firstEventTimestamp",
+  last_event AS "lastEventTimestamp", last_ingestion AS "lastIngestionTime", stored_bytes AS "storedBytes"`;
 
 /** Log groups, streams and events (CloudWatch Logs' model). */
 export class PgLogTables implements LogTables {
@@ -51,40 +34,37 @@ export class PgLogTables implements LogTables {
   }
 
   async listStreams(group: string): Promise<LogStreamInfo[]> {
-    return (await this.#db.query<StreamRow>('SELECT * FROM log_streams WHERE log_group = $1 ORDER BY name', [group])).map(toStreamInfo);
+    return (await this.#db.query(`SELECT ${STREAM_COLUMNS} FROM log_streams WHERE log_group = $1 ORDER BY name`, [group])).map(toStreamInfo);
   }
 
   async listGroups(): Promise<LogGroupInfo[]> {
-    return (await this.#db.query<GroupRow>('SELECT * FROM log_groups ORDER BY name')).map(toGroupInfo);
+    return this.#db.query<LogGroupInfo>(`SELECT ${GROUP_COLUMNS} FROM log_groups ORDER BY name`);
   }
 
   async getEvents(group: string, stream: string, options: { startTime?: number; endTime?: number; limit?: number } = {}): Promise<StoredLogEvent[]> {
-    const rows = await this.#db.query<{ timestamp: number; ingestion_time: number; message: string }>(
-      `SELECT timestamp, ingestion_time, message FROM log_events
+    return this.#db.query<StoredLogEvent>(
+      `SELECT timestamp, ingestion_time AS "ingestionTime", message FROM log_events
         WHERE log_group = $1 AND stream = $2 AND timestamp >= $3 AND timestamp <= $4
         ORDER BY timestamp, id LIMIT $5`,
       [group, stream, options.startTime ?? 0, options.endTime ?? Number.MAX_SAFE_INTEGER, options.limit ?? 10_000],
     );
-    return rows.map((row) => ({ timestamp: row.timestamp, ingestionTime: row.ingestion_time, message: row.message }));
   }
 
   async getGroup(name: string): Promise<LogGroupInfo | undefined> {
-    const [row] = await this.#db.query<GroupRow>('SELECT * FROM log_groups WHERE name = $1', [name]);
-    return row && toGroupInfo(row);
+    return (await this.#db.query<LogGroupInfo>(`SELECT ${GROUP_COLUMNS} FROM log_groups WHERE name = $1`, [name]))[0];
   }
 
   async getStream(group: string, name: string): Promise<LogStreamInfo | undefined> {
-    const [row] = await this.#db.query<StreamRow>('SELECT * FROM log_streams WHERE log_group = $1 AND name = $2', [group, name]);
+    const [row] = await this.#db.query(`SELECT ${STREAM_COLUMNS} FROM log_streams WHERE log_group = $1 AND name = $2`, [group, name]);
     return row && toStreamInfo(row);
   }
 
   async queryGroups(options: { prefix?: string; after?: string; limit: number }): Promise<LogGroupInfo[]> {
-    const rows = await this.#db.query<GroupRow>('SELECT * FROM log_groups WHERE starts_with(name, $1) AND name > $2 ORDER BY name LIMIT $3', [
+    return this.#db.query<LogGroupInfo>(`SELECT ${GROUP_COLUMNS} FROM log_groups WHERE starts_with(name, $1) AND name > $2 ORDER BY name LIMIT $3`, [
       options.prefix ?? '',
       options.after ?? '',
       options.limit,
     ]);
-    return rows.map(toGroupInfo);
   }
 
   async queryStreams(group: string, query: LogStreamQuery): Promise<LogStreamInfo[]> {
@@ -98,9 +78,9 @@ export class PgLogTables implements LogTables {
       : byTime
         ? `AND (COALESCE(last_event, 0), name) ${op} (${$(query.after.lastEventTime)}, ${$(query.after.name)})`
         : `AND name ${op} ${$(query.after.name)}`;
-    const sql = `SELECT * FROM log_streams WHERE log_group = ${$(group)} AND starts_with(name, ${$(query.prefix ?? '')}) ${after}
+    const sql = `SELECT ${STREAM_COLUMNS} FROM log_streams WHERE log_group = ${$(group)} AND starts_with(name, ${$(query.prefix ?? '')}) ${after}
       ORDER BY ${byTime ? `COALESCE(last_event, 0) ${dir}, name ${dir}` : `name ${dir}`} LIMIT ${$(query.limit)}`;
-    return (await this.#db.query<StreamRow>(sql, values)).map(toStreamInfo);
+    return (await this.#db.query(sql, values)).map(toStreamInfo);
   }
 
   async queryEvents(query: LogEventQuery): Promise<LogEventRecord[]> {
@@ -108,20 +88,13 @@ export class PgLogTables implements LogTables {
     const edge = query.descending ? Number.MAX_SAFE_INTEGER : Number.MIN_SAFE_INTEGER;
     const values: unknown[] = [];
     const $ = (value: unknown): string => `$${values.push(value)}`;
-    // Both indexes lead with (log_group[, stream], timestamp, id), so these read in index order: no sort.
-    const sql = `SELECT id, stream, timestamp, ingestion_time, message FROM log_events
+    // The indexes (log_group[, stream], timestamp, id) serve this order and the resume point.
+    const sql = `SELECT id, stream, timestamp, ingestion_time AS "ingestionTime", message FROM log_events
       WHERE log_group = ${$(query.group)} ${query.streams === undefined ? '' : `AND stream = ANY(${$(query.streams)}::text[])`}
         AND timestamp >= ${$(query.startTime ?? Number.MIN_SAFE_INTEGER)} AND timestamp <= ${$(query.endTime ?? Number.MAX_SAFE_INTEGER)}
         AND (timestamp, id) ${query.descending ? '<' : '>'} (${$(query.from?.timestamp ?? edge)}, ${$(query.from?.id ?? edge)})
       ORDER BY timestamp ${dir}, id ${dir} LIMIT ${$(query.limit)}`;
-    const rows = await this.#db.query<EventRow>(sql, values);
-    return rows.map((row) => ({
-      id: row.id,
-      stream: row.stream,
-      timestamp: row.timestamp,
-      ingestionTime: row.ingestion_time,
-      message: row.message,
-    }));
+    return this.#db.query<LogEventRecord>(sql, values);
   }
 }
 
@@ -199,17 +172,6 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function toGroupInfo(row: GroupRow): LogGroupInfo {
-  return { logGroupName: row.name, creationTime: row.creation_time, storedBytes: row.stored_bytes };
-}
-
-function toStreamInfo(row: StreamRow): LogStreamInfo {
-  return {
-    logStreamName: row.name,
-    creationTime: row.creation_time,
-    ...(row.first_event === null ? {} : { firstEventTimestamp: row.first_event }),
-    ...(row.last_event === null ? {} : { lastEventTimestamp: row.last_event }),
-    ...(row.last_ingestion === null ? {} : { lastIngestionTime: row.last_ingestion }),
-    storedBytes: row.stored_bytes,
-  };
+function toStreamInfo(row: object): LogStreamInfo {
+  return withoutNulls<LogStreamInfo>(row);
 }

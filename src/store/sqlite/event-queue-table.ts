@@ -59,9 +59,12 @@ export class SqliteEventQueueTable implements EventQueueTable {
     // A lease is live while it hides its event: one that expired may be another owner's by now.
     this.#renew = db.prepare('UPDATE events SET visible_at = ? WHERE lease_owner = ? AND visible_at > ?');
     this.#release = db.prepare('UPDATE events SET visible_at = ?, lease_owner = NULL WHERE lease_owner = ? AND visible_at > ?');
-    this.#delete = db.prepare('DELETE FROM events WHERE id = ?');
+    // An outcome may come from a lease that expired meanwhile: the event may have been settled by
+    // another poller and its id (a rowid, reused once the highest is deleted) given to a new event.
+    // The request id makes sure an outcome only ever touches the event it belongs to.
+    this.#delete = db.prepare('DELETE FROM events WHERE id = ? AND request_id = ?');
     this.#retry = db.prepare(
-      'UPDATE events SET visible_at = ?, attempts = ?, system_retries = ?, last_response = ?, lease_owner = NULL WHERE id = ?',
+      'UPDATE events SET visible_at = ?, attempts = ?, system_retries = ?, last_response = ?, lease_owner = NULL WHERE id = ? AND request_id = ?',
     );
     this.#count = db.prepare('SELECT COUNT(*) AS n FROM events');
     this.#countFunction = db.prepare('SELECT COUNT(*) AS n FROM events WHERE function_name = ?');
@@ -113,12 +116,12 @@ export class SqliteEventQueueTable implements EventQueueTable {
   async apply(settlements: readonly EventSettlement[], retries: readonly EventRetry[]): Promise<void> {
     this.#relaxed(() => this.#db.transaction(() => {
       for (const settlement of settlements) {
-        this.#delete.run(settlement.event.id);
+        this.#delete.run(settlement.event.id, settlement.event.requestId);
         for (const event of settlement.enqueue ?? []) this.insert(event);
         for (const letter of settlement.deadLetters ?? []) this.#deadLetters.insert(letter);
       }
       for (const retry of retries) {
-        this.#retry.run(retry.visibleAt, retry.attempts, retry.systemRetries, retry.lastResponse ?? null, retry.event.id);
+        this.#retry.run(retry.visibleAt, retry.attempts, retry.systemRetries, retry.lastResponse ?? null, retry.event.id, retry.event.requestId);
       }
     })());
   }
