@@ -10,7 +10,7 @@ import { createLogger, newRequestId, systemClock, type Clock } from '../src/shar
 import { SqliteStore, type NewEvent, type QueuedEvent } from '../src/store/index.js';
 import { crashServer, queuedEvents } from './support/crash.js';
 import { FakeClock } from './support/fake-clock.js';
-import { clientFor, ROLE, startTestServer } from './support/kindling.js';
+import { clientFor, peekStore, ROLE, startTestServer } from './support/kindling.js';
 import { scratchDir, sharedFile } from './support/scratch.js';
 import { spawnServe } from './support/serve-process.js';
 import { eventually, eventuallyAsync, records } from './support/wait.js';
@@ -333,11 +333,8 @@ describe('queue leases across real servers', () => {
     } finally {
       await crashServer(first, record);
     }
-    const leases = new Database(join(dataDir, 'kindling.db'));
-    const leasedUntil = new Map(
-      (leases.prepare('SELECT request_id, visible_at FROM events WHERE lease_owner IS NOT NULL').all() as { request_id: string; visible_at: number }[]).map((r) => [r.request_id, r.visible_at]),
-    );
-    leases.close();
+    const leases = await peekStore<{ request_id: string; visible_at: number }>(dataDir, 'SELECT request_id, visible_at FROM events WHERE lease_owner IS NOT NULL');
+    const leasedUntil = new Map(leases.map((r) => [r.request_id, r.visible_at]));
     assert.deepEqual([...leasedUntil.keys()].sort(), [...inFlight].sort(), 'the dead process held the in-flight events, and nothing else');
 
     writeFileSync(join(work, 'fast'), '');

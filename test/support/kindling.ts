@@ -1,4 +1,6 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +44,33 @@ export async function testStoreFor(dataDir: string): Promise<string | undefined>
 export async function openTestStore(dataDir: string): Promise<Store> {
   const url = await testStoreFor(dataDir);
   return url === undefined ? new SqliteStore(join(dataDir, 'kindling.db')) : openPostgresStore(url, { logger: createLogger('error') });
+}
+
+/**
+ * Rows of a read-only query made straight on the database of a server on `dataDir` (a test that
+ * looks under the hood, say at queue leases). The SQL must mean the same to SQLite and PostgreSQL;
+ * BIGINT columns come back as numbers on both.
+ */
+export async function peekStore<T>(dataDir: string, sql: string): Promise<T[]> {
+  const url = await testStoreFor(dataDir);
+  if (url === undefined) {
+    const db = new Database(join(dataDir, 'kindling.db'), { readonly: true });
+    try {
+      return db.prepare(sql).all() as T[];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({
+    connectionString: url,
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+  });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
 }
 
 /** A skip reason for tests of SQLite itself (its file, a power cut) when the suite runs on PostgreSQL. */
