@@ -62,7 +62,10 @@ export class LogSink {
 
   /** Resolves once the sink is below its budget again (at once when it is). */
   drained(): Promise<void> {
-    if (!this.full) return Promise.resolve();
+    // Writers already waiting wait for the write in flight, which took the sink below its budget
+    // but still holds the bytes: joining them keeps a caller from spinning on an answer that is
+    // always "drained" while that write (on a network store) has not come back.
+    if (!this.full && this.#drainWaiters.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
