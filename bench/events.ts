@@ -16,6 +16,7 @@ import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipFiles } from '../src/code/index.js';
+import { PostgresCluster, postgresUnavailable } from '../test/support/postgres.js';
 import { ROLE, startServer, summary } from './support.js';
 
 const CONCURRENCY = 32;
@@ -58,8 +59,7 @@ async function round(total: number, call: () => Promise<void>): Promise<{ latenc
   return { latencies, perSecond: (total / (performance.now() - begin)) * 1000 };
 }
 
-async function main(): Promise<void> {
-  const store = process.env['KINDLING_BENCH_STORE'];
+async function bench(store: string | undefined): Promise<void> {
   const storeFlags = store ? ['--store', store] : [];
   const kind = store ? 'PostgreSQL' : 'SQLite (synchronous=FULL, WAL)';
   const dataDir = mkdtempSync(join(tmpdir(), 'kindling-bench-events-'));
@@ -97,6 +97,25 @@ async function main(): Promise<void> {
     // A clean stop waits for the one event in flight (up to SLEEP_MS).
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * SQLite, then PostgreSQL: the database in KINDLING_BENCH_STORE, or else a throwaway cluster from
+ * Debian's package with fsync on (a real deployment's durability), when PostgreSQL is installed.
+ */
+async function main(): Promise<void> {
+  await bench(undefined);
+  const given = process.env['KINDLING_BENCH_STORE'];
+  if (given) return bench(given);
+  const why = postgresUnavailable();
+  if (why) return void console.log(`\nPostgreSQL skipped: ${why}`);
+  const cluster = await PostgresCluster.start({ settings: { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' } });
+  try {
+    console.log('');
+    await bench(await cluster.createDatabase('bench_events'));
+  } finally {
+    await cluster.stop();
   }
 }
 
