@@ -3,10 +3,12 @@ import {
   CreateFunctionCommand,
   DeleteFunctionCommand,
   GetFunctionCommand,
+  GetFunctionConfigurationCommand,
   ListAliasesCommand,
   ListVersionsByFunctionCommand,
   PublishVersionCommand,
   PutFunctionConcurrencyCommand,
+  UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
@@ -83,6 +85,27 @@ describe('control-plane calls made at once', () => {
     assert.deepEqual(aliases.Aliases, []);
     const versions = await server.lambda.send(new ListVersionsByFunctionCommand({ FunctionName: 'other' }));
     assert.deepEqual(versions.Versions?.map((v) => v.Version), ['$LATEST']);
+  });
+
+  // The answer to a create or update says Pending / InProgress, as Lambda's does; the move to
+  // Active / Successful is a store write of its own. It is made before the answer goes out, so the
+  // caller's next call finds the function settled however long the store takes to answer.
+  it('CreateFunction and updates: the answer says Pending / InProgress, the next call finds the function settled', async () => {
+    const created = await server.lambda.send(new CreateFunctionCommand(await nodeFunction('eager')));
+    assert.equal(created.State, 'Pending');
+    const got = await server.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'eager' }));
+    assert.equal(got.State, 'Active');
+    assert.equal(got.LastUpdateStatus, 'Successful');
+
+    const configured = await server.lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'eager', Description: 'next' }));
+    assert.equal(configured.LastUpdateStatus, 'InProgress');
+    const coded = await server.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'eager', ZipFile: (await nodeFunction('eager', 'exports.handler = async () => 2;\n')).Code!.ZipFile! }));
+    assert.equal(coded.LastUpdateStatus, 'InProgress');
+    const published = await server.lambda.send(new PublishVersionCommand({ FunctionName: 'eager' }));
+    assert.equal(published.Version, '1');
+    const after = await server.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'eager' }));
+    assert.equal(after.Description, 'next');
+    assert.equal(after.LastUpdateStatus, 'Successful');
   });
 });
 

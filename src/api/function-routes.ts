@@ -46,13 +46,18 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
     .on('POST', new RegExp(`${BASE}/?$`), async ({ req, res, requestId }) => {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'CreateFunction'));
       const record = await registry.create(body);
+      // Create and update answers say Pending / InProgress (Lambda's words), but go out only once the
+      // function has settled (Active / Successful) in the store and in this server's cache: the
+      // caller's next call here finds it so, however long the store takes to answer (registry.settled).
       if (body['Publish'] === true) {
         // Lambda publishes version 1 in the same call and answers $LATEST's shape (unqualified
         // ARN, State Pending) with that version's number (test_publish_version_on_create).
         const version = await deps.versions.publishWithUpdate(record.name);
+        await registry.settled(record.name);
         sendJson(res, 201, { ...config(record), Version: version.version }, requestId);
         return;
       }
+      await registry.settled(record.name);
       sendJson(res, 201, config(record), requestId);
     })
     .on('GET', new RegExp(`${BASE}/?$`), ({ res, query, requestId }) => {
@@ -107,16 +112,25 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
     })
     .on('PUT', new RegExp(`${BASE}/${FN}/configuration/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CONFIG_REQUEST_LIMIT, 'UpdateFunctionConfiguration'));
-      sendJson(res, 200, config(await registry.updateConfiguration(params[0]!, body)), requestId);
+      const record = await registry.updateConfiguration(params[0]!, body);
+      await registry.settled(record.name);
+      sendJson(res, 200, config(record), requestId);
     })
     .on('PUT', new RegExp(`${BASE}/${FN}/code/?$`), async ({ req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'UpdateFunctionCode'));
       const record = await registry.updateCode(params[0]!, body);
-      if (body['Publish'] === true && body['DryRun'] !== true) {
-        // Lambda answers with the version it publishes, still being created (test_publish_with_update).
-        sendJson(res, 200, toConfiguration(partition, await deps.versions.publishWithUpdate(record.name), { creating: true }), requestId);
+      if (body['DryRun'] === true) {
+        sendJson(res, 200, config(record), requestId);
         return;
       }
+      if (body['Publish'] === true) {
+        // Lambda answers with the version it publishes, still being created (test_publish_with_update).
+        const version = await deps.versions.publishWithUpdate(record.name);
+        await registry.settled(record.name);
+        sendJson(res, 200, toConfiguration(partition, version, { creating: true }), requestId);
+        return;
+      }
+      await registry.settled(record.name);
       sendJson(res, 200, config(record), requestId);
     })
     .on('DELETE', new RegExp(`${BASE}/${FN}/?$`), async ({ res, params, query, requestId }) => {

@@ -375,7 +375,9 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
    * Lambda answers a create or update while the function is still Pending / InProgress and moves
    * it on shortly after; clients wait with GetFunction (the SDK's waiters). Kindling has already
    * unpacked the code by then, so the transition happens on the next turn of the event loop, in
-   * the function's turn (after a version published with the create or update).
+   * the function's turn (after a version published with the create or update). It is a store write
+   * of its own, which takes a round trip or more on PostgreSQL: the API answers once it is done
+   * (`settled`), so that a caller's next request never finds the function still Pending.
    */
   #settle(name: string, next: (record: FunctionRecord) => FunctionRecord): void {
     const done = new Promise<void>((resolve) => {
