@@ -27,6 +27,9 @@ export function clientConfig(url: string): pg.ClientConfig {
     statement_timeout: STATEMENT_TIMEOUT_MS,
     keepAlive: true,
     application_name: 'kindling',
+    // What Kindling answered for is on disk, whatever the server's default: an event's 202 is sent
+    // only after its commit is flushed. Outcomes opt out per transaction (SET LOCAL), as on SQLite.
+    options: '-c synchronous_commit=on',
     types,
   };
 }
