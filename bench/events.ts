@@ -17,7 +17,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipFiles } from '../src/code/index.js';
 import { PostgresCluster, postgresUnavailable } from '../test/support/postgres.js';
-import { ROLE, startServer, summary } from './support.js';
+import { load, ROLE, startServer, summary } from './support.js';
 
 const CONCURRENCY = 32;
 const WARM_UP = 2_000;
@@ -41,24 +41,6 @@ function eventInvoke(agent: http.Agent, url: URL, path: string, body: Buffer): P
   });
 }
 
-/** `total` calls, `concurrency` at a time; their latencies and the rate over the whole round. */
-async function round(total: number, call: () => Promise<void>): Promise<{ latencies: number[]; perSecond: number }> {
-  const latencies: number[] = [];
-  let started = 0;
-  const begin = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (started < total) {
-        started++;
-        const t = performance.now();
-        await call();
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  return { latencies, perSecond: (total / (performance.now() - begin)) * 1000 };
-}
-
 async function bench(store: string | undefined): Promise<void> {
   const storeFlags = store ? ['--store', store] : [];
   const kind = store ? 'PostgreSQL' : 'SQLite (synchronous=FULL, WAL)';
@@ -80,10 +62,10 @@ async function bench(store: string | undefined): Promise<void> {
     const accept = () => eventInvoke(agent, url, path, body);
 
     console.log(`Durable Event invokes accepted, concurrency ${CONCURRENCY}, bare keep-alive HTTP, ${kind}, ${availableParallelism()} cores\n`);
-    await round(WARM_UP, accept);
+    await load(CONCURRENCY, WARM_UP, accept);
     const all: number[] = [];
     for (let i = 1; i <= ROUNDS; i++) {
-      const r = await round(PER_ROUND, accept);
+      const r = await load(CONCURRENCY, PER_ROUND, accept);
       all.push(...r.latencies);
       console.log(`round ${i}: ${PER_ROUND} events  ${r.perSecond.toFixed(0)} events/s  ${summary(r.latencies)}`);
     }

@@ -17,7 +17,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipFiles } from '../src/code/index.js';
-import { ROLE, startServer, summary } from './support.js';
+import { load, ROLE, startServer, summary } from './support.js';
 
 
 /** One bare keep-alive HTTP invoke (event mode with `event`). */
@@ -36,23 +36,6 @@ function bareInvoke(agent: http.Agent, url: URL, path: string, body: Buffer, eve
     req.on('error', reject);
     req.end(body);
   });
-}
-
-async function run(concurrency: number, total: number, call: () => Promise<void>): Promise<{ latencies: number[]; perSecond: number }> {
-  const latencies: number[] = [];
-  let started = 0;
-  const begin = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (started < total) {
-        started++;
-        const t = performance.now();
-        await call();
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  return { latencies, perSecond: (total / (performance.now() - begin)) * 1000 };
 }
 
 /**
@@ -99,19 +82,19 @@ async function main(): Promise<void> {
 
     console.log('Kindling invoke benchmark (no-op Node.js function, process sandbox)\n');
     // Warm up: environments for concurrency 32, and the JIT of both sides.
-    await run(32, 2000, bare);
+    await load(32, 2000, bare);
 
-    const bare1 = await run(1, 3000, bare);
+    const bare1 = await load(1, 3000, bare);
     console.log(`warm invoke, bare HTTP, concurrency 1:   ${summary(bare1.latencies)}  ${bare1.perSecond.toFixed(0)} invokes/s`);
-    const bare32 = await run(32, 20_000, bare);
+    const bare32 = await load(32, 20_000, bare);
     console.log(`warm invoke, bare HTTP, concurrency 32:  ${summary(bare32.latencies)}  ${bare32.perSecond.toFixed(0)} invokes/s`);
     for (const concurrency of [1, 32]) {
       const figures = wrkFigures(`${server.url}${path}`, dataDir, concurrency);
       if (figures) console.log(`warm invoke, wrk,      concurrency ${String(concurrency).padEnd(2)}:  ${figures}`);
     }
-    const sdk1 = await run(1, 2000, sdk);
+    const sdk1 = await load(1, 2000, sdk);
     console.log(`warm invoke, AWS SDK,   concurrency 1:   ${summary(sdk1.latencies)}  ${sdk1.perSecond.toFixed(0)} invokes/s`);
-    const sdk32 = await run(32, 10_000, sdk);
+    const sdk32 = await load(32, 10_000, sdk);
     console.log(`warm invoke, AWS SDK,   concurrency 32:  ${summary(sdk32.latencies)}  ${sdk32.perSecond.toFixed(0)} invokes/s`);
 
     const cold: number[] = [];
@@ -151,7 +134,7 @@ async function main(): Promise<void> {
     };
     const total = 10_000;
     const began = performance.now();
-    const accepted = await run(32, total, () => bareInvoke(agent, url, eventsPath, body, true));
+    const accepted = await load(32, total, () => bareInvoke(agent, url, eventsPath, body, true));
     console.log(`events accepted (durable), concurrency 32: ${summary(accepted.latencies)}  ${accepted.perSecond.toFixed(0)} events/s`);
     while ((await queued()) > 0) await new Promise((r) => setTimeout(r, 20));
     const ranPerSecond = (total / (performance.now() - began)) * 1000;

@@ -14,6 +14,24 @@ export function summary(samples: number[]): string {
   return `p50 ${percentile(sorted, 50).toFixed(3)} ms  p99 ${percentile(sorted, 99).toFixed(3)} ms  (n=${samples.length})`;
 }
 
+/** `total` calls, `concurrency` at a time: their latencies, and the rate over the whole load. */
+export async function load(concurrency: number, total: number, call: () => Promise<void>): Promise<{ latencies: number[]; perSecond: number }> {
+  const latencies: number[] = [];
+  let started = 0;
+  const begin = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started < total) {
+        started++;
+        const t = performance.now();
+        await call();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { latencies, perSecond: (total / (performance.now() - begin)) * 1000 };
+}
+
 export async function startServer(dataDir: string, sandbox = 'process', flags: readonly string[] = []): Promise<{ url: string; stop(): Promise<void> }> {
   // KINDLING_BENCH_PROFILE=dir writes a CPU profile of the server there (node --cpu-prof).
   const profile = process.env['KINDLING_BENCH_PROFILE'];
