@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
 import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions } from './control-plane/index.js';
 import { ConcurrencyLimiter, InvokeService, ProvisionedConcurrency } from './invoke/index.js';
+import { NodeAgent, NodeDirectory, ProvisionedShare, RemoteRunner, WorkerClient } from './placement/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
 import {
   DEFAULT_MAX_EVENT_AGE_SECONDS,
@@ -18,19 +19,26 @@ import {
   QueueMetrics,
   type SettingsFor,
 } from './queue/index.js';
-import { selectSandboxes } from './sandbox/index.js';
-import { createLogger, systemClock, type Clock, type Logger } from './shared/index.js';
+import { SANDBOX_TAG, selectSandboxes } from './sandbox/index.js';
+import { createLogger, ServiceException, systemClock, type Clock, type Logger } from './shared/index.js';
 import { openPostgresStore, SqliteStore, type Store } from './store/index.js';
-import { WorkerFleet } from './worker/index.js';
+import { MemoryBudget, WorkerFleet, WorkerLease, WorkerServer, type Runner } from './worker/index.js';
 
 export interface Kindling {
-  /** `http://host:port` of the API. */
+  /** `http://host:port` of the API ('' on a worker-only node). */
   readonly url: string;
   readonly port: number;
+  /** A worker node's fleet endpoint port. */
+  readonly fleetPort?: number;
+  /** This process's id in the fleet's registry. */
+  readonly nodeId: string;
   readonly store: Store;
-  readonly fleet: WorkerFleet;
+  /** The execution environments, on a node with the worker role. */
+  readonly fleet?: WorkerFleet;
   readonly logs: LogSink;
-  readonly pollers: PollerFleet;
+  readonly pollers?: PollerFleet;
+  /** Resolves when a worker node's lease ended and it drained and stopped (the process should exit 0). */
+  readonly ended: Promise<void>;
   /** Graceful stop: no new requests, in-flight invokes finish, environments shut down, store closed. */
   close(): Promise<void>;
 }
@@ -83,8 +91,6 @@ export async function startKindling(
     partition,
     limits: { accountConcurrency: config.accountConcurrency, unreservedMinimum: config.unreservedMinimum },
   });
-  const limiter = new ConcurrencyLimiter(config.accountConcurrency);
-  concurrency.onChange((name, reserved) => limiter.setReserved(name, reserved));
   const eventConfigs = new EventInvokeConfigs({
     store,
     registry,
@@ -101,35 +107,57 @@ export async function startKindling(
   await eventConfigs.load();
   registry.watch();
   const logs = new LogSink({ store, clock, logger });
-  const fleet = new WorkerFleet(
-    {
-      sandboxes,
-      optDir: (fnLayers) => layerView.optDir(fnLayers),
-      logs,
-      clock,
-      logger,
-      region: config.region,
-      nodeBinary: config.nodeBinary,
-      pythonBinary: config.pythonBinary,
-      initTimeoutMs: config.initTimeoutMs,
-      shutdownGraceMs: config.shutdownGraceMs,
-    },
-    {
-      idleTimeoutMs: config.idleTimeoutMs,
-      maxLifetimeMs: config.maxLifetimeMs,
-      scaleRate: config.scaleRate,
-      maxConcurrentInits: config.maxConcurrentInits,
-      maxQueuedInits: config.maxQueuedInits,
-    },
-    code,
-  );
-  // A change to $LATEST retires its environments; deleting the function retires every version's.
-  registry.on('change', (name, kind) => fleet.retire(name, kind === 'deleted' ? undefined : '$LATEST'));
-  versions.on('deleted', (name, version) => fleet.retire(name, version));
-  const provisioned = new ProvisionedConcurrency({ store, registry, aliases, concurrency, fleet, partition, clock });
+  const roles = new Set(config.roles);
+  const nodeId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const startedAt = clock.now();
+  // A fleet node (any --role but all) finds the others through the store's registry.
+  const directory = config.allInOne ? undefined : new NodeDirectory({ nodes: store.nodes, logger });
+  const secret = config.allInOne ? undefined : await store.nodes.clusterSecret();
+
+  // The worker: execution environments in sandboxes (this process's, or a worker node's).
+  const localFleet = roles.has('worker')
+    ? new WorkerFleet(
+        {
+          sandboxes,
+          optDir: (fnLayers) => layerView.optDir(fnLayers),
+          logs,
+          clock,
+          logger,
+          region: config.region,
+          nodeBinary: config.nodeBinary,
+          pythonBinary: config.pythonBinary,
+          initTimeoutMs: config.initTimeoutMs,
+          shutdownGraceMs: config.shutdownGraceMs,
+          // A fleet worker never places environments beyond the memory it declared.
+          ...(config.allInOne ? {} : { memory: new MemoryBudget(config.workerMemoryMb) }),
+        },
+        {
+          idleTimeoutMs: config.idleTimeoutMs,
+          maxLifetimeMs: config.maxLifetimeMs,
+          scaleRate: config.scaleRate,
+          maxConcurrentInits: config.maxConcurrentInits,
+          maxQueuedInits: config.maxQueuedInits,
+        },
+        code,
+      )
+    : undefined;
+  if (localFleet) {
+    // A change to $LATEST retires its environments; deleting the function retires every version's.
+    registry.on('change', (name, kind) => localFleet.retire(name, kind === 'deleted' ? undefined : '$LATEST'));
+    versions.on('deleted', (name, version) => localFleet.retire(name, version));
+  }
+  // Where invocations run: here (--role all), or on the fleet's workers through placement.
+  const client = directory && secret && (roles.has('api') || roles.has('poller')) ? new WorkerClient({ secret, nodeId, logger }) : undefined;
+  const remote = directory && client ? new RemoteRunner({ directory, client, logger, driverOf: (fn) => fn.tags[SANDBOX_TAG] }) : undefined;
+  const runner: Runner | undefined = config.allInOne ? localFleet : remote;
+  // Provisioned environments live on workers: a worker node keeps its share of every config.
+  const provisionRunner: Runner | undefined = localFleet && directory ? new ProvisionedShare(localFleet, directory, nodeId) : (localFleet ?? remote);
+  const provisioned = new ProvisionedConcurrency({ store, registry, aliases, concurrency, fleet: provisionRunner ?? NO_RUNNER, partition, clock });
+  const limiter = new ConcurrencyLimiter(config.accountConcurrency);
+  concurrency.onChange((name, reserved) => limiter.setReserved(name, reserved));
   const metrics = new QueueMetrics();
   const queue = new EventQueue({ table: store.events, logger });
-  const invoker = new InvokeService({ limiter, registry, aliases, fleet, queue, metrics, partition, clock });
+  const invoker = new InvokeService({ limiter, registry, aliases, fleet: runner ?? NO_RUNNER, queue, metrics, partition, clock });
   const settingsFor: SettingsFor = (name, qualifier) => {
     const settings = eventConfigs.find(name, qualifier);
     const deadLetterTarget = registry.find(name)?.deadLetterTarget;
@@ -141,53 +169,128 @@ export async function startKindling(
       ...(deadLetterTarget ? { deadLetterTarget } : {}),
     };
   };
-  const pollers = new PollerFleet(
-    {
-      table: store.events,
-      queue,
-      dispatch: (event) => invoker.dispatchEvent(event),
-      settingsFor,
-      partition,
-      clock,
-      logger,
-      metrics,
-      logLine: (name, message) => logs.write(`/aws/lambda/${name}`, 'kindling/async-events', clock.now(), message),
-      commitLogs: () => logs.flush(),
-    },
-    {
-      pollers: config.pollers,
-      batchSize: config.pollerBatchSize,
-      visibilityTimeoutMs: config.visibilityTimeoutMs,
-      delayScale: config.retryDelayScale,
-      owner: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
-    },
-  );
+  const pollers = roles.has('poller')
+    ? new PollerFleet(
+        {
+          table: store.events,
+          queue,
+          dispatch: (event) => invoker.dispatchEvent(event),
+          settingsFor,
+          partition,
+          clock,
+          logger,
+          metrics,
+          logLine: (name, message) => logs.write(`/aws/lambda/${name}`, 'kindling/async-events', clock.now(), message),
+          commitLogs: () => logs.flush(),
+        },
+        {
+          pollers: config.pollers,
+          batchSize: config.pollerBatchSize,
+          visibilityTimeoutMs: config.visibilityTimeoutMs,
+          delayScale: config.retryDelayScale,
+          owner: nodeId,
+        },
+      )
+    : undefined;
   const deadLetters = new DeadLetterService({ table: store.deadLetters, queue, clock });
   const logQuery = new LogQueryService({ logs: store.logs, partition });
-  const api = new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers });
-  const address = await api.listen(config.port, config.host);
-  await pollers.start();
+  const api = roles.has('api')
+    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes })
+    : undefined;
+  // Every node but a worker-only one listens for the Lambda API; a worker only on its fleet endpoint.
+  const address = api ? await api.listen(config.port, config.host) : undefined;
+  const url = address ? `http://${hostPort(address.address, address.port)}` : '';
+
+  // A worker node: its fleet endpoint, its heartbeat and its lease.
+  let draining = false;
+  const workerServer = localFleet && secret && !config.allInOne ? new WorkerServer({ secret, runner: localFleet, logger, accepting: () => !draining }) : undefined;
+  const fleetAddress = workerServer ? await workerServer.listen(config.fleetPort, config.host) : undefined;
+  const lease = workerServer ? new WorkerLease({ leaseMs: config.workerLeaseMs, startedAt, clock }) : undefined;
+  const advertised = config.advertise ?? (fleetAddress ? hostPort(advertisedHost(config.host), fleetAddress.port) : address ? hostPort(advertisedHost(config.host), address.port) : '');
+  const agent = directory
+    ? new NodeAgent({
+        nodes: store.nodes,
+        logger,
+        describe: () => ({
+          id: nodeId,
+          roles: config.roles,
+          address: advertised,
+          cores: availableParallelism(),
+          memoryMb: config.workerMemoryMb,
+          drivers: localFleet ? sandboxes.names : [],
+          startedAt,
+          ...(lease ? { leaseEndsAt: lease.endsAt } : {}),
+          state: draining ? 'draining' : 'active',
+          inventory: JSON.stringify(localFleet?.inventory() ?? {}),
+        }),
+      })
+    : undefined;
+  await agent?.start();
+  await directory?.start();
+  await pollers?.start();
   await provisioned.start();
-  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
-  logger.info(`Kindling listening on ${url}`, { dataDir: config.dataDir });
+  logger.info(`Kindling ${config.allInOne ? 'listening' : `node ${nodeId} (${config.roles.join(', ')})`}${url ? ` on ${url}` : ''}`, {
+    dataDir: config.dataDir,
+    ...(fleetAddress ? { fleet: advertised } : {}),
+    ...(lease ? { leaseEndsAt: new Date(lease.endsAt).toISOString() } : {}),
+  });
 
   let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      lease?.stop();
+      // Out of routing first: the fleet hears this node drains before it stops answering.
+      draining = true;
+      await agent?.beat();
+      await api?.close();
+      await pollers?.close();
+      await workerServer?.close();
+      await provisionRunner?.close();
+      await remote?.close();
+      directory?.close();
+      await agent?.close(nodeId);
+      await logs.close();
+      registry.close();
+      await store.close();
+      logger.info('Kindling stopped');
+    })());
+  // The lease's end: no new work, in-flight finished, environments shut down, deregistered.
+  const ended = new Promise<void>((resolve) => {
+    lease?.start(() => {
+      logger.info('fleet: the worker lease ends: draining, then exiting for the supervisor to start a fresh worker', { node: nodeId });
+      void close().then(resolve);
+    });
+  });
+
   return {
     url,
-    port: address.port,
+    port: address?.port ?? 0,
+    ...(fleetAddress ? { fleetPort: fleetAddress.port } : {}),
+    nodeId,
     store,
-    fleet,
+    ...(localFleet ? { fleet: localFleet } : {}),
     logs,
-    pollers,
-    close: () =>
-      (closing ??= (async () => {
-        await api.close();
-        await pollers.close();
-        await fleet.close();
-        await logs.close();
-        registry.close();
-        await store.close();
-        logger.info('Kindling stopped');
-      })()),
+    ...(pollers ? { pollers } : {}),
+    ended,
+    close,
   };
 }
+
+/** `host:port`, with brackets around an IPv6 host. */
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** What the others are told to reach: the listening address, or this machine's name for a wildcard. */
+function advertisedHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? hostname() : host;
+}
+
+/** A node without the role that would run invocations (never called: its API or pollers are off). */
+const NO_RUNNER: Runner = {
+  invoke: () => Promise.reject(new ServiceException('This node runs no invocations (see --role).')),
+  provision: () => undefined,
+  provisionedReady: () => 0,
+  retire: () => undefined,
+  close: () => Promise.resolve(),
+};

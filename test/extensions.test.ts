@@ -99,7 +99,7 @@ describe('the Extensions API', () => {
   });
 
   it('sends SHUTDOWN when the environment shuts down', async () => {
-    await server.kindling.fleet.close();
+    await server.kindling.fleet!.close();
     await eventually(() => records(file()).some((e) => e['eventType'] === 'SHUTDOWN'), 'SHUTDOWN arrives');
     const shutdown = records(file()).find((e) => e['eventType'] === 'SHUTDOWN')!;
     assert.equal(shutdown['shutdownReason'], 'spindown');

@@ -43,8 +43,8 @@ describe('environment lifecycle', () => {
     try {
       await createSlow(server.lambda, 'idle');
       const pid = await pidOf(server.lambda, 'idle');
-      assert.equal(server.kindling.fleet.stats('idle').environments, 1);
-      await eventually(() => server.kindling.fleet.stats('idle').environments === 0, 'the idle environment is reaped');
+      assert.equal(server.kindling.fleet!.stats('idle').environments, 1);
+      await eventually(() => server.kindling.fleet!.stats('idle').environments === 0, 'the idle environment is reaped');
       await eventually(() => !alive(pid), 'the runtime process is gone');
       assert.notEqual(await pidOf(server.lambda, 'idle'), pid, 'the next invoke is a cold start');
     } finally {

@@ -66,14 +66,14 @@ describe('provisioned concurrency', () => {
       'the config is READY',
     );
     assert.equal(ready.AllocatedProvisionedConcurrentExecutions, 2);
-    assert.equal(server.kindling.fleet.stats('warm', '1').environments, 2, 'two environments before any invoke');
+    assert.equal(server.kindling.fleet!.stats('warm', '1').environments, 2, 'two environments before any invoke');
 
     const out = await server.lambda.send(new InvokeCommand({ FunctionName: 'warm', Qualifier: 'live', LogType: 'Tail' }));
     const log = Buffer.from(out.LogResult!, 'base64').toString();
     assert.match(log, /REPORT RequestId/);
     assert.doesNotMatch(log, /Init Duration/, 'no cold start on a provisioned environment');
     assert.equal((json(out.Payload) as Record<string, string>)['type'], 'provisioned-concurrency');
-    assert.equal(server.kindling.fleet.stats('warm', '1').environments, 2);
+    assert.equal(server.kindling.fleet!.stats('warm', '1').environments, 2);
 
     const listed = await server.lambda.send(new ListProvisionedConcurrencyConfigsCommand({ FunctionName: 'warm' }));
     assert.equal(listed.ProvisionedConcurrencyConfigs?.[0]?.FunctionArn, 'arn:aws:lambda:us-east-1:000000000000:function:warm:live');
@@ -84,13 +84,13 @@ describe('provisioned concurrency', () => {
     assert.equal(crashed.FunctionError, 'Unhandled');
     await eventuallyAsync(
       () => server.lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: 'warm', Qualifier: 'live' })),
-      (c) => c.Status === 'READY' && server.kindling.fleet.stats('warm', '1').environments === 2,
+      (c) => c.Status === 'READY' && server.kindling.fleet!.stats('warm', '1').environments === 2,
       'the environment is replaced',
     );
   });
 
   it('lets the environments go when the config is deleted', async () => {
     await server.lambda.send(new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: 'warm', Qualifier: 'live' }));
-    await eventually(() => server.kindling.fleet.stats('warm', '1').environments === 0, 'the provisioned environments stop');
+    await eventually(() => server.kindling.fleet!.stats('warm', '1').environments === 0, 'the provisioned environments stop');
   });
 });

@@ -5,7 +5,7 @@ import type { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry
 import type { InvokeService, ProvisionedConcurrency } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
-import type { EventQueueTable } from '../store/index.js';
+import type { EventQueueTable, NodeTable } from '../store/index.js';
 import { newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
 import { concurrencyRoutes } from './concurrency-routes.js';
 import { provisionedRoutes } from './provisioned-routes.js';
@@ -37,6 +37,8 @@ export interface ApiDeps {
   logQuery: LogQueryService;
   /** PublishLayerVersion and the other layer operations. */
   layers: LayerRegistry;
+  /** The fleet's node registry. */
+  nodes: NodeTable;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { FunctionRegistry } from '../control-plane/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import { InvalidParameterValueException, parseFunctionRef, type Partition } from '../shared/index.js';
-import type { DeadLetter, EventQueueTable } from '../store/index.js';
+import type { DeadLetter, EventQueueTable, NodeStatus, NodeTable } from '../store/index.js';
+import type { WorkerInventory } from '../worker/index.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Router } from './router.js';
 
@@ -11,7 +12,12 @@ export interface KindlingRoutesDeps {
   metrics: QueueMetrics;
   events: EventQueueTable;
   partition: Partition;
+  /** The fleet's node registry (`kindling cluster ls`). */
+  nodes: NodeTable;
 }
+
+/** A node whose heartbeat is older than this shows as down: it is out of routing then (placement's NodeDirectory). */
+const DOWN_AFTER_MS = 3000;
 
 function letterShape(letter: DeadLetter, withBody: boolean): Record<string, unknown> {
   return {
@@ -27,6 +33,32 @@ function letterShape(letter: DeadLetter, withBody: boolean): Record<string, unkn
     EnqueuedAt: new Date(letter.enqueuedAt).toISOString(),
     FailedAt: new Date(letter.failedAt).toISOString(),
     ...(withBody ? { Body: letter.body.toString('utf8'), RequestPayload: letter.requestPayload.toString('utf8') } : {}),
+  };
+}
+
+function nodeShape(node: NodeStatus): Record<string, unknown> {
+  let inventory: Partial<WorkerInventory> = {};
+  try {
+    inventory = JSON.parse(node.inventory) as Partial<WorkerInventory>;
+  } catch {
+    // An unreadable inventory shows as none.
+  }
+  const pools = Object.values(inventory.pools ?? {});
+  return {
+    Id: node.id,
+    Roles: node.roles,
+    Address: node.address,
+    State: node.silentMs > DOWN_AFTER_MS ? 'down' : node.state,
+    Cores: node.cores,
+    MemoryMb: node.memoryMb,
+    Drivers: node.drivers,
+    Environments: pools.reduce((sum, pool) => sum + pool.environments, 0),
+    IdleEnvironments: pools.reduce((sum, pool) => sum + pool.idle, 0),
+    Busy: inventory.busy ?? 0,
+    StartedAt: new Date(node.startedAt).toISOString(),
+    LastHeartbeat: new Date(node.heartbeatAt).toISOString(),
+    SilentMs: node.silentMs,
+    ...(node.leaseEndsAt === undefined ? {} : { LeaseEndsAt: new Date(node.leaseEndsAt).toISOString() }),
   };
 }
 
@@ -54,6 +86,10 @@ export function kindlingRoutes(router: Router, deps: KindlingRoutesDeps): void {
       }
       const result = await deps.deadLetters.redrive(fn, ids as number[]);
       sendJson(res, 200, { Redriven: result.redriven.map((r) => ({ Id: r.id, RequestId: r.requestId })) }, requestId);
+    })
+    .on('GET', /^\/kindling\/cluster\/nodes\/?$/, async ({ res, requestId }) => {
+      const nodes = await deps.nodes.list();
+      sendJson(res, 200, { Nodes: nodes.map(nodeShape) }, requestId);
     })
     .on('GET', /^\/kindling\/functions\/([^/]+)\/metrics\/?$/, async ({ res, params, requestId }) => {
       const fn = name(params[0]!);

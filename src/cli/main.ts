@@ -4,6 +4,7 @@ import { ConfigError } from '../config/index.js';
 import { HelpRequested, UsageError } from './args.js';
 import { EndpointUnreachable } from './client.js';
 import { synopsis, type Command } from './commands/command.js';
+import { cluster } from './commands/cluster.js';
 import { deploy } from './commands/deploy.js';
 import { dlq } from './commands/dlq.js';
 import { invoke } from './commands/invoke.js';
@@ -15,7 +16,7 @@ import { KindlingApiError } from './kindling-api.js';
 import { FunctionNotReady } from './wait.js';
 
 /** The client commands: thin clients of the HTTP API (KINDLING_ENDPOINT, default http://127.0.0.1:9000). */
-const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs, dlq };
+const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs, dlq, cluster };
 
 const USAGE = `Usage: kindling <command> [options]
 
@@ -23,6 +24,8 @@ Commands:
   serve [--host H] [--port P] [--data-dir D] [--store postgres://...] [--region R] [--account-id A]
         [--idle-timeout S] [--max-lifetime S] [--shutdown-grace S] [--log-level L]
         [--pollers N] [--poller-batch-size N] [--visibility-timeout S] [--retry-delay-scale F]
+        [--role all|api,worker,poller] [--fleet-port P] [--advertise HOST:PORT] [--worker-lease S]
+        [--worker-memory MB]
                                   run the platform (default 127.0.0.1:9000, data in ./.kindling)
 ${Object.values(COMMANDS)
   .map((command) => `${synopsis(command, '  ')}${' '.repeat(34)}${command.summary}\n`)

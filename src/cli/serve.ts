@@ -5,16 +5,23 @@ import { loadConfig } from '../config/index.js';
 export async function serve(argv: readonly string[]): Promise<void> {
   const config = loadConfig(argv);
   const kindling = await startKindling(config);
-  process.stdout.write(`Kindling is serving the Lambda API on ${kindling.url} (data in ${config.dataDir})\n`);
-  await new Promise<void>((resolve) => {
+  process.stdout.write(
+    kindling.url
+      ? `Kindling is serving the Lambda API on ${kindling.url} (data in ${config.dataDir})\n`
+      : `Kindling worker ${kindling.nodeId} is serving the fleet on port ${kindling.fleetPort} (data in ${config.dataDir})\n`,
+  );
+  // A worker whose lease ended has drained and stopped: exit 0 for the supervisor to start a fresh one.
+  const leaseEnded = kindling.ended.then(() => 'lease' as const);
+  const outcome = await Promise.race([leaseEnded, new Promise<'signal'>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.stdout.write(`${signal}: finishing in-flight invocations and stopping\n`);
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      resolve();
+      resolve('signal');
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-  });
+  })]);
+  if (outcome === 'lease') process.stdout.write('The worker lease ended: drained and stopped\n');
   await kindling.close();
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { isSandboxDriver, SANDBOX_DRIVERS, type SandboxDriverName } from './sandbox-drivers.js';
 
@@ -60,7 +60,25 @@ export interface KindlingConfig {
   readonly registryTimeoutMs: number;
   /** Container images: registries (host:port) pulled from over plain HTTP besides loopback ones. */
   readonly insecureRegistries: readonly string[];
+  /**
+   * The fleet roles this process plays (docs/cluster.md): every one of them for `--role all`, the
+   * default. Any other choice needs the shared store.
+   */
+  readonly roles: readonly FleetRole[];
+  /** `--role all`: one process that is the whole platform (no fleet endpoint, no worker lease). */
+  readonly allInOne: boolean;
+  /** Where a worker's fleet endpoint listens (its host is `host`); 0 picks a free port. */
+  readonly fleetPort: number;
+  /** `host:port` other nodes reach this one at; undefined: the address it listens on. */
+  readonly advertise?: string;
+  /** A worker's maximum lifetime (Lambda's worker lease); spread by up to a tenth so a fleet does not drain at once. */
+  readonly workerLeaseMs: number;
+  /** Memory a worker's environments may take together, in MB (placement never goes beyond it). */
+  readonly workerMemoryMb: number;
 }
+
+export type FleetRole = 'api' | 'worker' | 'poller';
+export const FLEET_ROLES: readonly FleetRole[] = ['api', 'worker', 'poller'];
 
 export const DEFAULTS = {
   host: '127.0.0.1',
@@ -85,6 +103,9 @@ export const DEFAULTS = {
   // Lambda's limit on a container image: 10 GB uncompressed, all layers together.
   maxImageBytes: 10 * 1024 ** 3,
   registryTimeoutMs: 30_000,
+  fleetPort: 9001,
+  // Lambda leases a Worker for at most 14 hours.
+  workerLeaseMs: 14 * 3600_000,
 } as const;
 
 export class ConfigError extends Error {}
@@ -115,6 +136,11 @@ const OPTIONS = {
   'max-image-size': { type: 'string' },
   'registry-timeout': { type: 'string' },
   'insecure-registries': { type: 'string' },
+  role: { type: 'string' },
+  'fleet-port': { type: 'string' },
+  advertise: { type: 'string' },
+  'worker-lease': { type: 'string' },
+  'worker-memory': { type: 'string' },
 } as const;
 
 /** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
@@ -154,6 +180,17 @@ function driverList(raw: string | undefined): SandboxDriverName[] | undefined {
     throw new ConfigError(`--allow-sandbox must list drivers from ${SANDBOX_DRIVERS.join(', ')}, separated by commas, got '${raw}'`);
   }
   return [...new Set(names as SandboxDriverName[])];
+}
+
+/** `--role api,worker`: `all` (the default), or fleet roles, each known, at least one. */
+function roleList(raw: string | undefined): FleetRole[] | 'all' {
+  if (raw === undefined || raw === '' || raw === 'all') return 'all';
+  const names = raw.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = names.filter((name) => !(FLEET_ROLES as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new ConfigError(`--role must be all, or one or more of ${FLEET_ROLES.join(', ')} separated by commas, got '${raw}'`);
+  }
+  return FLEET_ROLES.filter((role) => names.includes(role));
 }
 
 /**
@@ -209,6 +246,20 @@ export function loadConfig(
     throw new ConfigError(`--store must be a PostgreSQL connection string (postgres://user:password@host:port/database), got '${redactPassword(store)}'`);
   }
 
+  const roles = roleList(pick('role', 'KINDLING_ROLE'));
+  if (roles !== 'all' && !store) {
+    throw new ConfigError(`--role ${roles.join(',')} needs the shared store: add --store postgres://... (only --role all runs on the embedded SQLite)`);
+  }
+  const fleetPortRaw = pick('fleet-port', 'KINDLING_FLEET_PORT');
+  const fleetPort = fleetPortRaw === undefined ? DEFAULTS.fleetPort : Number(fleetPortRaw);
+  if (!Number.isInteger(fleetPort) || fleetPort < 0 || fleetPort > 65535) {
+    throw new ConfigError(`--fleet-port must be an integer from 0 to 65535, got '${fleetPortRaw}'`);
+  }
+  const advertise = pick('advertise', 'KINDLING_ADVERTISE');
+  if (advertise !== undefined && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(advertise)) {
+    throw new ConfigError(`--advertise must be host:port (where the other nodes reach this one), got '${advertise}'`);
+  }
+
   const config: KindlingConfig = {
     host: pick('host', 'KINDLING_HOST') ?? DEFAULTS.host,
     port,
@@ -237,6 +288,12 @@ export function loadConfig(
     maxImageBytes: count('--max-image-size', pick('max-image-size', 'KINDLING_MAX_IMAGE_SIZE'), DEFAULTS.maxImageBytes, 1, Number.MAX_SAFE_INTEGER),
     registryTimeoutMs: seconds('--registry-timeout', pick('registry-timeout', 'KINDLING_REGISTRY_TIMEOUT'), DEFAULTS.registryTimeoutMs, 100),
     insecureRegistries: (pick('insecure-registries', 'KINDLING_INSECURE_REGISTRIES') ?? '').split(',').map((r) => r.trim()).filter((r) => r !== ''),
+    roles: roles === 'all' ? FLEET_ROLES : roles,
+    allInOne: roles === 'all',
+    fleetPort,
+    ...(advertise ? { advertise } : {}),
+    workerLeaseMs: seconds('--worker-lease', pick('worker-lease', 'KINDLING_WORKER_LEASE'), DEFAULTS.workerLeaseMs, 1000),
+    workerMemoryMb: count('--worker-memory', pick('worker-memory', 'KINDLING_WORKER_MEMORY'), Math.floor((totalmem() / 1024 ** 2) * 0.8), 128, 1_000_000_000),
     ...overrides,
   };
   return Object.freeze(config);

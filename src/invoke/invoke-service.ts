@@ -14,7 +14,7 @@ import {
   type Partition,
 } from '../shared/index.js';
 import type { FunctionRecord, QueuedEvent } from '../store/index.js';
-import type { InvokeRequest, InvokeResult, WorkerFleet } from '../worker/index.js';
+import type { InvokeRequest, InvokeResult, Runner } from '../worker/index.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { checkPayload } from './payload-check.js';
 
@@ -50,7 +50,8 @@ export interface InvokeServiceDeps {
   limiter: ConcurrencyLimiter;
   registry: FunctionRegistry;
   aliases: Aliases;
-  fleet: WorkerFleet;
+  /** Where invocations run: this process's environments, or the fleet's workers. */
+  fleet: Runner;
   queue: EventQueue;
   metrics: QueueMetrics;
   partition: Partition;
@@ -65,7 +66,7 @@ export class InvokeService {
   readonly #registry: FunctionRegistry;
   readonly #limiter: ConcurrencyLimiter;
   readonly #aliases: Aliases;
-  readonly #fleet: WorkerFleet;
+  readonly #fleet: Runner;
   readonly #queue: EventQueue;
   readonly #metrics: QueueMetrics;
   readonly #partition: Partition;
@@ -154,7 +155,7 @@ export class InvokeService {
 
   /** Runs an invocation within the function's concurrency (sync and event alike). */
   async #run(fn: FunctionRecord, request: InvokeRequest): Promise<InvokeResult> {
-    const fromUnreserved = this.#limiter.acquire(fn.name);
+    const fromUnreserved = await this.#limiter.acquire(fn.name);
     try {
       return await this.#fleet.invoke(fn, request);
     } finally {

@@ -12,7 +12,7 @@ import {
   type Partition,
 } from '../shared/index.js';
 import type { FunctionRecord, ProvisionedConcurrencyRecord, Store } from '../store/index.js';
-import type { WorkerFleet } from '../worker/index.js';
+import type { Runner } from '../worker/index.js';
 
 /**
  * Provisioned concurrency (Put / Get / Delete / ListProvisionedConcurrencyConfig(s)) on a version
@@ -23,7 +23,7 @@ export class ProvisionedConcurrency {
   readonly #registry: FunctionRegistry;
   readonly #aliases: Aliases;
   readonly #concurrency: ConcurrencySettings;
-  readonly #fleet: WorkerFleet;
+  readonly #fleet: Runner;
   readonly #partition: Partition;
   readonly #clock: Clock;
   readonly #configs = new Map<string, ProvisionedConcurrencyRecord>();
@@ -33,7 +33,7 @@ export class ProvisionedConcurrency {
     registry: FunctionRegistry;
     aliases: Aliases;
     concurrency: ConcurrencySettings;
-    fleet: WorkerFleet;
+    fleet: Runner;
     partition: Partition;
     clock: Clock;
   }) {

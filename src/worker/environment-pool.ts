@@ -40,6 +40,8 @@ export class EnvironmentPool {
   readonly #gate: InitGate;
   /** Invokes waiting for an environment, oldest first. */
   readonly #waiters: Waiter[] = [];
+  /** Environments whose memory is taken from the worker's budget (given back once, when they go). */
+  readonly #charged = new Set<ExecutionEnvironment>();
   #provisionTarget = 0;
   #provisionedReady = 0;
   #retired = false;
@@ -88,7 +90,14 @@ export class EnvironmentPool {
       return;
     }
     while (!this.#retired && this.#provisioned.size < this.#provisionTarget) {
+      try {
+        this.#deps.memory?.take(this.fn.memorySize);
+      } catch (err) {
+        this.#deps.logger.warn('provisioned environments cannot start: the worker has no memory left', { function: this.fn.name, error: String(err) });
+        return;
+      }
       const env = new ExecutionEnvironment(this.#deps, this.fn, codeDir, this.fn.version ?? '$LATEST', 'provisioned-concurrency');
+      this.#charged.add(env);
       this.#provisioned.add(env);
       this.#all.add(env);
       env.onDeath(() => {
@@ -154,6 +163,28 @@ export class EnvironmentPool {
         void this.#retire(env);
       }
     }
+  }
+
+  /**
+   * Shuts down idle environments (never provisioned ones), least recently used first, until `mb`
+   * is freed; their memory is given back at once. Returns the MB freed.
+   */
+  evictIdle(mb: number): number {
+    let freed = 0;
+    for (let i = 0; i < this.#idle.length && freed < mb; ) {
+      const env = this.#idle[i]!;
+      if (this.#provisioned.has(env)) {
+        i++;
+        continue;
+      }
+      this.#idle.splice(i, 1);
+      if (this.#charged.delete(env)) {
+        this.#deps.memory?.give(this.fn.memorySize);
+        freed += this.fn.memorySize;
+      }
+      void this.#retire(env);
+    }
+    return freed;
   }
 
   /** No new work from now on; idle environments stop now, busy ones when their invocation ends. */
@@ -227,7 +258,9 @@ export class EnvironmentPool {
       const codeDir = this.#codeDir ?? (await this.#ensureCode());
       // Lambda scales each function by a bounded number of new environments per 10 seconds.
       if (!this.#scale.tryTake()) throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', 1);
+      this.#deps.memory?.take(this.fn.memorySize);
       const env = new ExecutionEnvironment(this.#deps, this.fn, codeDir, this.fn.version ?? '$LATEST');
+      this.#charged.add(env);
       this.#all.add(env);
       env.onDeath(() => this.#forget(env));
       const failure = await env.init(requestId);
@@ -280,6 +313,7 @@ export class EnvironmentPool {
   }
 
   #forget(env: ExecutionEnvironment): void {
+    if (this.#charged.delete(env)) this.#deps.memory?.give(this.fn.memorySize);
     this.#all.delete(env);
     const at = this.#idle.indexOf(env);
     if (at !== -1) this.#idle.splice(at, 1);

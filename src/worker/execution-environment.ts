@@ -1,3 +1,4 @@
+import type { MemoryBudget } from './memory-budget.js';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { endLine, OutputCapture, reportLine, startLine, timeoutLine, type LogSink } from '../logs/index.js';
@@ -26,6 +27,8 @@ export interface EnvironmentDeps {
   readonly pythonBinary: string;
   readonly initTimeoutMs: number;
   readonly shutdownGraceMs: number;
+  /** A fleet worker's declared memory, which its environments never exceed (unbounded when absent). */
+  readonly memory?: MemoryBudget;
 }
 
 type InvokeEnd =

@@ -3,7 +3,7 @@ import type { FunctionRecord } from '../store/index.js';
 import { EnvironmentPool, type PoolOptions } from './environment-pool.js';
 import type { EnvironmentDeps } from './execution-environment.js';
 import { InitGate } from './init-gate.js';
-import type { InvokeRequest, InvokeResult } from './invoke-types.js';
+import type { InvokeRequest, InvokeResult, Runner, WorkerInventory, PoolInventory } from './invoke-types.js';
 
 export interface FleetOptions extends PoolOptions {
   /** Inits running at once across the whole worker (see InitGate). */
@@ -17,7 +17,7 @@ export interface FleetOptions extends PoolOptions {
  * configuration change retires the old pool (in-flight work finishes) and the next invoke gets a
  * fresh one.
  */
-export class WorkerFleet {
+export class WorkerFleet implements Runner {
   readonly #deps: EnvironmentDeps;
   readonly #options: PoolOptions;
   readonly #code: CodeStore;
@@ -27,11 +27,18 @@ export class WorkerFleet {
   readonly #retiring = new Set<Promise<void>>();
   readonly #sweeper: NodeJS.Timeout;
   #closed = false;
+  #busy = 0;
 
   constructor(deps: EnvironmentDeps, options: FleetOptions, code: CodeStore) {
     this.#deps = deps;
     this.#options = options;
     this.#code = code;
+    // Over the memory budget, idle environments of other versions go first (least recently used).
+    deps.memory?.evictWith((needed) => {
+      let freed = 0;
+      for (const pool of this.#pools.values()) if (freed < needed) freed += pool.evictIdle(needed - freed);
+      return freed;
+    });
     this.#gate = new InitGate({ maxConcurrent: options.maxConcurrentInits, maxQueued: options.maxQueuedInits }, deps.clock);
     const period = Math.max(50, Math.min(options.idleTimeoutMs, options.maxLifetimeMs, 60_000) / 4);
     this.#sweeper = setInterval(() => this.#sweep(), period);
@@ -42,14 +49,19 @@ export class WorkerFleet {
     // Refused before any environment starts when the operator no longer allows the function's
     // sandbox driver (--allow-sandbox narrowed after it was tagged).
     this.#deps.sandboxes.forTags(fn.tags);
-    return this.#poolFor(fn).invoke(request);
+    this.#busy++;
+    return this.#poolFor(fn)
+      .invoke(request)
+      .finally(() => this.#busy--);
   }
 
   /** The pool of a function version: environments are never shared between versions. */
   #poolFor(fn: FunctionRecord): EnvironmentPool {
     const key = poolKey(fn.name, fn.version);
     let pool = this.#pools.get(key);
-    if (!pool || pool.fn.codeKey !== fn.codeKey) {
+    // A record of another revision (code or configuration changed, on this or another node) gets
+    // a fresh pool; the old one finishes its work and stops.
+    if (!pool || pool.fn.codeKey !== fn.codeKey || pool.fn.revisionId !== fn.revisionId) {
       if (pool) this.#retireKey(key);
       pool = new EnvironmentPool(this.#deps, this.#options, fn, () => this.#code.ensure(fn.codeKey, fn.packageType), this.#gate);
       this.#pools.set(key, pool);
@@ -97,6 +109,29 @@ export class WorkerFleet {
       }
     }
     return { environments, idle };
+  }
+
+  /** What this worker runs, per function version: the heartbeat's payload and placement's input. */
+  inventory(): WorkerInventory {
+    const pools: Record<string, PoolInventory> = {};
+    let memoryUsedMb = 0;
+    for (const [key, pool] of this.#pools) {
+      if (pool.size === 0 && pool.provisionedReady === 0) continue;
+      pools[key] = {
+        revisionId: pool.fn.revisionId,
+        environments: pool.size,
+        idle: pool.idleCount,
+        provisionedReady: pool.provisionedReady,
+        memoryMb: pool.fn.memorySize,
+      };
+      memoryUsedMb += pool.size * pool.fn.memorySize;
+    }
+    return { pools, memoryUsedMb: this.#deps.memory?.usedMb ?? memoryUsedMb, busy: this.#busy };
+  }
+
+  /** Invocations running now. */
+  get busy(): number {
+    return this.#busy;
   }
 
   /** Stops every environment; in-flight invocations finish first. Idempotent. */

@@ -79,7 +79,7 @@ export function sandboxContract(driver: string, options: ContractOptions): void 
       const warm = await call(server.lambda, 'probe', {}, true);
       assert.equal(warm.body['count'], 2, 'the same environment served the second request');
       assert.doesNotMatch(warm.log, /Init Duration/);
-      assert.equal(server.kindling.fleet.stats('probe').environments, 1);
+      assert.equal(server.kindling.fleet!.stats('probe').environments, 1);
     });
 
     it("runs with Lambda's limits, and where it can, Lambda's paths", async () => {
@@ -128,10 +128,10 @@ export function sandboxContract(driver: string, options: ContractOptions): void 
 
     it('shuts every environment down on close', async () => {
       await call(server.lambda, 'probe', {});
-      assert.ok(server.kindling.fleet.stats('probe').environments >= 1);
+      assert.ok(server.kindling.fleet!.stats('probe').environments >= 1);
       const closing = Date.now();
-      await server.kindling.fleet.close();
-      assert.equal(server.kindling.fleet.stats('probe').environments, 0);
+      await server.kindling.fleet!.close();
+      assert.equal(server.kindling.fleet!.stats('probe').environments, 0);
       assert.ok(Date.now() - closing < 5000 + margin, 'shutdown is bounded by the grace period');
     });
   });

@@ -1,0 +1,89 @@
+import type { FunctionRecord } from '../store/index.js';
+import type { WorkerView } from './node-directory.js';
+
+/** What this node has sent to each worker and not yet had answered, per function version. */
+export class InFlight {
+  readonly #counts = new Map<string, Map<string, number>>();
+
+  add(worker: string, key: string, delta: 1 | -1): void {
+    let perKey = this.#counts.get(worker);
+    if (!perKey) this.#counts.set(worker, (perKey = new Map()));
+    const next = (perKey.get(key) ?? 0) + delta;
+    if (next <= 0) perKey.delete(key);
+    else perKey.set(key, next);
+  }
+
+  of(worker: string, key: string): number {
+    return this.#counts.get(worker)?.get(key) ?? 0;
+  }
+
+  /** Everything sent to a worker and not yet answered. */
+  total(worker: string): number {
+    let sum = 0;
+    for (const n of this.#counts.get(worker)?.values() ?? []) sum += n;
+    return sum;
+  }
+}
+
+/** A worker's environments of one version, as last reported (heartbeat or the last answer from it). */
+export interface Sighting {
+  environments: number;
+  idle: number;
+}
+
+/** The pool key of a function version: `name:version`, as workers report their inventory. */
+export function poolKey(fn: FunctionRecord): string {
+  return `${fn.name}:${fn.version ?? '$LATEST'}`;
+}
+
+export interface PlacementInput {
+  readonly workers: readonly WorkerView[];
+  readonly fn: FunctionRecord;
+  /** The sandbox driver the function asks for by tag, if any: only workers that have it qualify. */
+  readonly driver: string | undefined;
+  readonly inFlight: InFlight;
+  /** Fresher than the heartbeat: what each worker said of this version in its last answer. */
+  readonly sightings: ReadonlyMap<string, Sighting>;
+  /** Workers already tried for this invocation. */
+  readonly exclude: ReadonlySet<string>;
+}
+
+/**
+ * Which worker runs an invocation (Lambda's assignment service, in miniature):
+ * 1. a worker with an idle warm environment of this version (estimated: what it reported idle,
+ *    less what this node has sent it since), the one with the most idle first;
+ * 2. else a cold start, on a worker with memory for one more environment of the function's
+ *    MemorySize, preferring one that already runs this version (its environments stay together,
+ *    so they are reused), then the one with the most memory free;
+ * 3. undefined when no worker qualifies or none has room.
+ */
+export function choose(input: PlacementInput): WorkerView | undefined {
+  const { fn } = input;
+  const key = poolKey(fn);
+  let warm: WorkerView | undefined;
+  let warmIdle = 0;
+  let cold: WorkerView | undefined;
+  let coldScore = -Infinity;
+  for (const worker of input.workers) {
+    if (input.exclude.has(worker.id)) continue;
+    if (input.driver !== undefined && !worker.drivers.includes(input.driver)) continue;
+    const reported = worker.inventory.pools[key];
+    const seen = input.sightings.get(`${worker.id}|${key}`);
+    const sameRevision = reported?.revisionId === fn.revisionId;
+    const environments = seen?.environments ?? (sameRevision ? reported.environments : 0);
+    const idle = (seen?.idle ?? (sameRevision ? reported.idle : 0)) - input.inFlight.of(worker.id, key);
+    if (idle > warmIdle) {
+      warm = worker;
+      warmIdle = idle;
+    }
+    const free = worker.memoryMb - worker.inventory.memoryUsedMb;
+    if (free < fn.memorySize) continue;
+    // Together first (a worker that already has this version), then the most memory free.
+    const score = (environments > 0 ? 1e9 : 0) + free - input.inFlight.total(worker.id) * fn.memorySize;
+    if (score > coldScore) {
+      cold = worker;
+      coldScore = score;
+    }
+  }
+  return warm ?? cold;
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { choose, InFlight, ProvisionedShare, type WorkerView } from '../src/placement/index.js';
+import type { NodeDirectory } from '../src/placement/index.js';
+import type { FunctionRecord } from '../src/store/index.js';
+import { MemoryBudget, WorkerLease, type Runner, type WorkerInventory } from '../src/worker/index.js';
+import { FakeClock } from './support/fake-clock.js';
+
+const fn = { name: 'f', revisionId: 'r1', memorySize: 512, tags: {} } as unknown as FunctionRecord;
+
+function worker(id: string, memoryMb: number, inventory: Partial<WorkerInventory> = {}, drivers = ['process', 'namespace']): WorkerView {
+  return { id, address: `${id}:1`, memoryMb, drivers, inventory: { pools: {}, memoryUsedMb: 0, busy: 0, ...inventory } };
+}
+
+const pool = (environments: number, idle: number, revisionId = 'r1') => ({ revisionId, environments, idle, provisionedReady: 0, memoryMb: 512 });
+const pick = (workers: WorkerView[], extra: { inFlight?: InFlight; exclude?: Set<string>; driver?: string } = {}) =>
+  choose({ workers, fn, driver: extra.driver, inFlight: extra.inFlight ?? new InFlight(), sightings: new Map(), exclude: extra.exclude ?? new Set() })?.id;
+
+describe('placement', () => {
+  it('sends an invoke to a worker with an idle warm environment of the version', () => {
+    const workers = [worker('a', 8192), worker('b', 8192, { pools: { 'f:$LATEST': pool(2, 1) }, memoryUsedMb: 1024 })];
+    assert.equal(pick(workers), 'b');
+  });
+
+  it('does not count environments of another revision as warm', () => {
+    const workers = [worker('a', 8192, { memoryUsedMb: 0 }), worker('b', 2048, { pools: { 'f:$LATEST': pool(2, 2, 'old') }, memoryUsedMb: 1024 })];
+    assert.equal(pick(workers), 'a');
+  });
+
+  it('subtracts what this node already sent from the idle environments it saw', () => {
+    const inFlight = new InFlight();
+    const workers = [worker('a', 8192), worker('b', 8192, { pools: { 'f:$LATEST': pool(1, 1) }, memoryUsedMb: 512 })];
+    inFlight.add('b', 'f:$LATEST', 1);
+    // b's one idle environment is taken: a cold start, kept beside the version's environments on b.
+    assert.equal(pick(workers, { inFlight }), 'b');
+    inFlight.add('a', 'f:$LATEST', 1);
+    assert.equal(pick(workers, { inFlight }), 'b');
+  });
+
+  it('places a cold start only where the MemorySize fits, together with the version where possible', () => {
+    const full = worker('full', 1024, { memoryUsedMb: 768 });
+    const roomy = worker('roomy', 8192, { memoryUsedMb: 0 });
+    const withVersion = worker('with', 4096, { pools: { 'f:$LATEST': pool(1, 0) }, memoryUsedMb: 512 });
+    assert.equal(pick([full, roomy]), 'roomy');
+    assert.equal(pick([full, roomy, withVersion]), 'with');
+    assert.equal(pick([full]), undefined, 'no worker has room: nothing is chosen');
+  });
+
+  it('skips workers without the sandbox driver the function asks for, and those already tried', () => {
+    const a = worker('a', 8192, {}, ['process']);
+    const b = worker('b', 8192, {}, ['process', 'microvm']);
+    assert.equal(pick([a, b], { driver: 'microvm' }), 'b');
+    assert.equal(pick([a, b], { driver: 'microvm', exclude: new Set(['b']) }), undefined);
+  });
+});
+
+describe('provisioned concurrency spread over workers', () => {
+  const runner = (): Runner & { provisioned: Map<string, number> } => {
+    const provisioned = new Map<string, number>();
+    return {
+      provisioned,
+      invoke: () => Promise.reject(new Error('unused')),
+      provision: (f, count) => void provisioned.set(f.name, count),
+      provisionedReady: () => 0,
+      retire: () => undefined,
+      close: () => Promise.resolve(),
+    };
+  };
+  const directory = (ids: string[]) =>
+    ({ workers: ids.map((id) => worker(id, 8192)), onChange: () => () => undefined }) as unknown as NodeDirectory;
+
+  it('gives every worker its part, and the parts add up to the config', () => {
+    const ids = ['w1', 'w2', 'w3'];
+    for (const count of [1, 2, 3, 5, 10]) {
+      for (const name of ['f', 'g', 'h']) {
+        const shares = ids.map((id) => new ProvisionedShare(runner(), directory(ids), id).share(`${name}:1`, count));
+        assert.equal(shares.reduce((a, b) => a + b, 0), count, `${name} × ${count}: ${shares.join(',')}`);
+        assert.ok(Math.max(...shares) - Math.min(...shares) <= 1, `evenly: ${shares.join(',')}`);
+      }
+    }
+  });
+
+  it('keeps all of it on a worker alone in the fleet', () => {
+    const local = runner();
+    new ProvisionedShare(local, directory([]), 'w1').provision({ ...fn, name: 'alone' } as FunctionRecord, 4);
+    assert.equal(local.provisioned.get('alone'), 4);
+  });
+});
+
+describe('worker lease', () => {
+  it('ends within the last tenth of the lease, spread at random', () => {
+    const clock = new FakeClock();
+    const early = new WorkerLease({ leaseMs: 100_000, startedAt: 1_000, clock, random: () => 0.999 });
+    const late = new WorkerLease({ leaseMs: 100_000, startedAt: 1_000, clock, random: () => 0 });
+    assert.equal(late.endsAt, 101_000);
+    assert.ok(early.endsAt >= 91_000 && early.endsAt < 92_000, String(early.endsAt));
+  });
+
+  it('calls its end once the lease is over, not before', () => {
+    const clock = new FakeClock();
+    const lease = new WorkerLease({ leaseMs: 10_000, startedAt: 0, clock, random: () => 0 });
+    let ended = 0;
+    lease.start(() => ended++);
+    clock.advance(9_999);
+    assert.equal(ended, 0);
+    clock.advance(1);
+    assert.equal(ended, 1);
+  });
+});
+
+describe('worker memory budget', () => {
+  it('never goes beyond the declared memory, evicting idle environments first', () => {
+    const budget = new MemoryBudget(1024);
+    budget.take(512);
+    budget.take(512);
+    assert.throws(() => budget.take(128), (err: Error & { code?: string }) => err.code === 'ERR_WORKER_FULL');
+    let asked = 0;
+    budget.evictWith((needed) => {
+      asked = needed;
+      budget.give(512);
+      return 512;
+    });
+    budget.take(128);
+    assert.equal(asked, 128);
+    assert.equal(budget.usedMb, 640);
+  });
+});
