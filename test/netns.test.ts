@@ -3,6 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ClusterNode } from './support/cluster-node.js';
+import { nodeFunction } from './support/functions.js';
 import { testStoreBase } from './support/kindling.js';
 import { labNamespaces, NetnsLab, netnsUnavailable, removeStaleLabs, type NetnsHost } from './support/netns.js';
 import { PostgresCluster, postgresBinDir, postgresUnavailable } from './support/postgres.js';
@@ -59,19 +60,36 @@ async function connectFrom(from: NetnsHost, address: string, port = PORT): Promi
   return JSON.parse(result.stdout) as { ok: true; said: string } | { ok: false; error: string };
 }
 
-/** The root namespace's links and addresses, one a line. */
-function rootNetwork(): string {
-  return execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).replace(/\s+link\/.*$/gm, '') + execFileSync('ip', ['-o', 'addr'], { encoding: 'utf8' });
+/**
+ * What of the lab the root namespace holds: its links that lead into a lab namespace (a veth end),
+ * its addresses on the lab's subnet, and lab-named links (br0, port<i>) that were not there before.
+ * Only lab-related lines: other tests on the machine may add links of their own meanwhile.
+ */
+function labInRoot(lab: NetnsLab, linksBefore: readonly string[]): string[] {
+  const links = execFileSync('ip', ['-o', '-d', 'link'], { encoding: 'utf8' }).split('\n');
+  const prefix = `${lab.subnet.split('.').slice(0, 3).join('.')}.`;
+  return [
+    ...links.filter((line) => lab.namespaces.some((ns) => line.includes(ns))),
+    ...execFileSync('ip', ['-o', 'addr'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(` ${prefix}`)),
+    ...rootLinkNames().filter((name) => /^(br0|port\d+)$/.test(name) && !linksBefore.includes(name)),
+  ];
+}
+
+function rootLinkNames(): string[] {
+  return execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1] ?? '')
+    .filter((name) => name !== '');
 }
 
 describe('the fleet lab: network namespaces on a bridge', { skip: unavailable || false }, () => {
   let lab: NetnsLab;
   let pg: PostgresCluster;
-  let rootBefore: string;
+  let linksBefore: string[];
   const children: ChildProcess[] = [];
 
   before(async () => {
-    rootBefore = rootNetwork();
+    linksBefore = rootLinkNames();
     lab = await NetnsLab.create({ hosts: ['db', 'api', 'client', 'other'] });
     pg = await PostgresCluster.start({ host: lab.hosts[0]! });
   });
@@ -92,7 +110,7 @@ describe('the fleet lab: network namespaces on a bridge', { skip: unavailable ||
     );
     for (const ns of lab.namespaces) assert.ok(labNamespaces().includes(ns), ns);
     // Nothing of the lab in the root namespace: no bridge, no veth end, no address.
-    assert.equal(rootNetwork(), rootBefore);
+    assert.deepEqual(labInRoot(lab, linksBefore), []);
   });
 
   it('hosts reach each other by address over the bridge, and a loopback is its own host\'s', async () => {
@@ -122,7 +140,7 @@ describe('the fleet lab: network namespaces on a bridge', { skip: unavailable ||
     assert.notEqual(fromRoot, 0);
   });
 
-  it('a Kindling server in one host, on the lab PostgreSQL, answers an AWS SDK call made from another host', async () => {
+  it('a Kindling server in one host, on the lab PostgreSQL, answers AWS SDK calls made from another host, and invokes', async () => {
     const api = lab.hosts[1]!;
     const client = lab.hosts[2]!;
     const store = await pg.createDatabase('kindling_lab_smoke');
@@ -131,15 +149,31 @@ describe('the fleet lab: network namespaces on a bridge', { skip: unavailable ||
       assert.equal(node.url, `http://${api.address}:9000`);
       // pid is the node's own process, not a wrapper's: kill -9 of it kills that node.
       assert.match(readFileSync(`/proc/${node.pid}/cmdline`, 'utf8').replaceAll('\0', ' '), /main\.js serve /);
-      const call = `
-        const { LambdaClient, ListFunctionsCommand } = await import(process.env.SDK);
+      const calls = `
+        const { LambdaClient, ListFunctionsCommand, CreateFunctionCommand, InvokeCommand, waitUntilFunctionActiveV2 } = await import(process.env.SDK);
         const lambda = new LambdaClient({ endpoint: process.env.ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
-        const listed = await lambda.send(new ListFunctionsCommand({}));
-        console.log(JSON.stringify({ status: listed.$metadata.httpStatusCode, functions: listed.Functions }));
+        const before = await lambda.send(new ListFunctionsCommand({}));
+        const input = JSON.parse(process.env.FUNCTION);
+        input.Code.ZipFile = Buffer.from(input.Code.ZipFile, 'base64');
+        await lambda.send(new CreateFunctionCommand(input));
+        await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: input.FunctionName });
+        const invoked = await lambda.send(new InvokeCommand({ FunctionName: input.FunctionName, Payload: JSON.stringify({ from: 'client' }) }));
+        const after = await lambda.send(new ListFunctionsCommand({}));
+        console.log(JSON.stringify({
+          before: before.Functions,
+          status: after.$metadata.httpStatusCode,
+          after: after.Functions.map((f) => f.FunctionName),
+          error: invoked.FunctionError ?? null,
+          payload: JSON.parse(Buffer.from(invoked.Payload).toString()),
+        }));
       `;
-      const result = await client.node(call, { env: { ...process.env, SDK: import.meta.resolve('@aws-sdk/client-lambda'), ENDPOINT: node.url } });
+      const fn = await nodeFunction('lab-hello', 'exports.handler = async (event) => ({ hello: event.from, pid: process.pid > 0 });\n');
+      const zip = Buffer.from(fn.Code!.ZipFile!).toString('base64');
+      const result = await client.node(calls, {
+        env: { ...process.env, SDK: import.meta.resolve('@aws-sdk/client-lambda'), ENDPOINT: node.url, FUNCTION: JSON.stringify({ ...fn, Code: { ZipFile: zip } }) },
+      });
       assert.equal(result.code, 0, `${result.stderr}\n--- node output:\n${node.output}`);
-      assert.deepEqual(JSON.parse(result.stdout), { status: 200, functions: [] });
+      assert.deepEqual(JSON.parse(result.stdout), { before: [], status: 200, after: ['lab-hello'], error: null, payload: { hello: 'client', pid: true } });
       // Its tables are in the lab's PostgreSQL.
       assert.notEqual((await pg.query(`SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'`, 'kindling_lab_smoke')).trim(), '0');
       node.kill('SIGKILL');
@@ -168,8 +202,9 @@ describe('the fleet lab: network namespaces on a bridge', { skip: unavailable ||
 
 describe('the fleet lab leaves nothing behind', { skip: unavailable || false }, () => {
   it('destroy() kills what runs in it and removes its namespaces; the root namespace is as it was; twice is fine', async () => {
-    const rootBefore = rootNetwork();
+    const linksBefore = rootLinkNames();
     const lab = await NetnsLab.create({ hosts: 2 });
+    assert.deepEqual(labInRoot(lab, linksBefore), []);
     assert.deepEqual(
       lab.hosts.map((h) => h.name),
       ['h0', 'h1'],
@@ -181,7 +216,7 @@ describe('the fleet lab leaves nothing behind', { skip: unavailable || false }, 
     assert.equal(await gone, 'SIGKILL');
     const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     for (const ns of namespaces) assert.ok(!left.includes(ns), `${ns} is still there:\n${left}`);
-    assert.equal(rootNetwork(), rootBefore);
+    assert.deepEqual(labInRoot(lab, linksBefore), []);
     await lab.destroy();
   });
 

@@ -17,6 +17,11 @@ export interface ClusterNodeOptions {
   readonly dataDir?: string;
   /** Extra environment (KINDLING_* settings) over this process's own. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * What the node prints on stdout once it is ready, its first group the URL it serves on:
+   * `kindling serve`'s "... on http://host:port" unless a role says so differently.
+   */
+  readonly ready?: RegExp;
 }
 
 /**
@@ -66,6 +71,7 @@ export class ClusterNode {
       child.stdout!,
       exited.then((e) => e.code ?? e.signal),
       () => ` (in ${host.name}: serve ${all.join(' ')}):\n${output.text}`,
+      options.ready,
     );
     return new ClusterNode(host, dataDir, child, url, exited, output);
   }

@@ -3,6 +3,9 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { testStoreFor } from './kindling.js';
 
+/** What `kindling serve` prints once it listens; the group is its URL. */
+export const LISTENING = /on (http:\/\/\S+)/;
+
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export interface ServeProcess {
@@ -25,13 +28,14 @@ export async function spawnServe(args: readonly string[]): Promise<ServeProcess>
 /**
  * The URL `kindling serve` prints once it listens ("... serving the Lambda API on http://host:port
  * ..."), read from its stdout; rejects if the process exits first (`describe` adds to the message).
+ * `pattern`'s first group is the URL.
  */
-export function listeningUrl(stdout: Readable, exited: Promise<unknown>, describe: () => string = () => ''): Promise<string> {
+export function listeningUrl(stdout: Readable, exited: Promise<unknown>, describe: () => string = () => '', pattern = LISTENING): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     let seen = '';
     stdout.on('data', (chunk: Buffer | string) => {
       seen += chunk.toString();
-      const match = /on (http:\/\/\S+)/.exec(seen);
+      const match = pattern.exec(seen);
       if (match) resolve(match[1]!);
     });
     void exited.then((code) => reject(new Error(`kindling serve exited early with ${code}${describe()}`)));
