@@ -1,8 +1,13 @@
-import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ip, ipAsync, PREFIX, POLL_MS, removeNamespaceSync, removeStaleLabs, SETTLE_LIMIT_MS } from './netns-cleanup.js';
+import { NetnsHost, type LabSide } from './netns-host.js';
+
+export { labNamespaces, removeStaleLabs } from './netns-cleanup.js';
+export { NetnsHost, type ExecResult, type NetnsExecOptions, type NetnsSpawnOptions } from './netns-host.js';
 
 /**
  * A lab of "machines" on one host for the fleet tests (issue 12): N network namespaces, each with
@@ -20,29 +25,9 @@ import { join } from 'node:path';
  * the program in place, so a child's pid is the program's own pid.
  */
 
-const PREFIX = 'kindling-lab-';
-/** Bounds waits on the kernel (a link coming up, processes dying), not anything measured. */
-const SETTLE_LIMIT_MS = 10_000;
-const POLL_MS = 20;
-
 export interface NetnsLabOptions {
   /** How many hosts (named h0, h1, ...), or their names (letters, digits, `-`, `_`). */
   readonly hosts: number | readonly string[];
-}
-
-/** `spawn` options for a process in a host; it runs as `user` if given (nsenter sets it after entering). */
-export type NetnsSpawnOptions = Omit<SpawnOptions, 'uid' | 'gid'> & { readonly user?: { readonly uid: number; readonly gid: number } };
-
-export interface NetnsExecOptions extends NetnsSpawnOptions {
-  /** Kills the program (SIGKILL) after this long: a bound for a probe expected to hang, not a measurement. */
-  readonly timeoutMs?: number;
-}
-
-export interface ExecResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
 }
 
 /** Why the lab cannot run on this machine (tests skip with it), or false. */
@@ -82,99 +67,8 @@ function probe(): string | false {
   }
 }
 
-/** One host of a lab: a network namespace with `eth0` at `address` on the lab's /24, and its own loopback. */
-export class NetnsHost {
-  readonly #lab: NetnsLab;
-
-  constructor(
-    lab: NetnsLab,
-    /** The name the test gave it (or h<i>). */
-    readonly name: string,
-    /** The network namespace (`/run/netns/<namespace>`). */
-    readonly namespace: string,
-    /** Its IPv4 address on the lab's network. */
-    readonly address: string,
-    /** The lab's network, `10.213.X.0/24`. */
-    readonly subnet: string,
-    /** The bridge-side end of its veth pair, in the bridge's namespace. */
-    readonly port: string,
-  ) {
-    this.#lab = lab;
-  }
-
-  /** `file args` as a command that runs it in this host (as `user` if given). */
-  command(file: string, args: readonly string[], user?: { readonly uid: number; readonly gid: number }): { file: string; args: string[] } {
-    const as = user ? ['-S', String(user.uid), '-G', String(user.gid)] : [];
-    return { file: 'nsenter', args: [`--net=/run/netns/${this.namespace}`, ...as, '--', file, ...args] };
-  }
-
-  /** Starts a program in this host; it is SIGKILLed at the lab's destroy() and at process exit. `child.pid` is the program's. */
-  spawn(file: string, args: readonly string[], options: NetnsSpawnOptions = {}): ChildProcess {
-    const { user, ...rest } = options;
-    const command = this.command(file, args, user);
-    return this.#lab.track(spawn(command.file, command.args, rest));
-  }
-
-  /** Runs a program in this host to its end: its exit and output (never rejects on a non-zero exit). */
-  exec(file: string, args: readonly string[], options: NetnsExecOptions = {}): Promise<ExecResult> {
-    const { timeoutMs, ...rest } = options;
-    const child = this.spawn(file, args, { ...rest, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    return new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
-  }
-
-  /** Like exec, and rejects with the program's output unless it exits 0. */
-  async run(file: string, args: readonly string[], options: NetnsExecOptions = {}): Promise<string> {
-    const result = await this.exec(file, args, options);
-    if (result.code !== 0) {
-      throw new Error(`${file} ${args.join(' ')} in ${this.name} ended with ${result.code ?? result.signal}:\n${result.stderr}${result.stdout}`);
-    }
-    return result.stdout;
-  }
-
-  /**
-   * Runs a Node.js ES module (its source) in this host: how a test makes a client call from another
-   * machine. The file sits in a temp directory, so it imports packages by absolute URL
-   * (`import.meta.resolve('@aws-sdk/client-lambda')` in the test, passed through `env`).
-   */
-  async node(source: string, options: NetnsExecOptions = {}): Promise<ExecResult> {
-    const file = join(this.#lab.tempDir('script-'), 'script.mjs');
-    writeFileSync(file, source);
-    return this.exec(process.execPath, [file], options);
-  }
-
-  /** A fresh directory, removed at the lab's destroy(). */
-  tempDir(prefix: string): string {
-    return this.#lab.tempDir(`${this.name}-${prefix}`);
-  }
-
-  /**
-   * The machine vanishes from the network: its cable is pulled at the switch (the bridge-side end
-   * of its veth goes down). Nothing answers for it, no RST, no ICMP from it; its processes live on
-   * and its own packets go nowhere, as in a partition.
-   */
-  async disconnect(): Promise<void> {
-    await this.#lab.setPort(this, 'down');
-  }
-
-  /** Plugs the cable back in; resolves once both ends of the link are up again. */
-  async reconnect(): Promise<void> {
-    await this.#lab.setPort(this, 'up');
-  }
-}
-
 /** A bridge and N hosts; `destroy()` when done (also done at process exit, and by a later run if this one is killed). */
-export class NetnsLab {
+export class NetnsLab implements LabSide {
   readonly id: string;
   readonly hosts: readonly NetnsHost[];
   /** The lab's /24, `10.213.X.0/24`. */
@@ -329,83 +223,6 @@ function registerExitHandlers(): void {
     };
     process.on(signal, onSignal);
   }
-}
-
-/** Removes the namespaces of labs whose owning process is gone (a test run killed with -9). */
-export function removeStaleLabs(): string[] {
-  const removed: string[] = [];
-  for (const ns of labNamespaces()) {
-    const owner = Number(/^kindling-lab-(\d+)-/.exec(ns)?.[1]);
-    if (!Number.isInteger(owner) || owner === process.pid || alive(owner)) continue;
-    removeNamespaceSync(ns);
-    removed.push(ns);
-  }
-  return removed;
-}
-
-/** Every namespace named like a lab's, whoever owns it. */
-export function labNamespaces(): string[] {
-  return ip(['netns', 'list'])
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/)[0] ?? '')
-    .filter((name) => name.startsWith(PREFIX));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Kills whatever runs in the namespace (servers' own children too, which the lab never spawned),
- * then deletes it: a namespace with a process left in it would outlive its name, veth and all.
- */
-function removeNamespaceSync(ns: string): void {
-  if (!existsSync(`/run/netns/${ns}`)) return;
-  const deadline = Date.now() + SETTLE_LIMIT_MS;
-  for (;;) {
-    let pids: number[];
-    try {
-      pids = ip(['netns', 'pids', ns])
-        .split('\n')
-        .map(Number)
-        .filter((pid) => Number.isInteger(pid) && pid > 0);
-    } catch {
-      break;
-    }
-    if (pids.length === 0 || Date.now() > deadline) break;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone already.
-      }
-    }
-    // SIGKILL is delivered asynchronously: look again until the namespace is empty.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, POLL_MS);
-  }
-  try {
-    ip(['netns', 'del', ns]);
-  } catch {
-    // Removed by someone else in the meantime.
-  }
-}
-
-function ip(args: readonly string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function ipAsync(args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('ip', args, { encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`ip ${args.join(' ')}: ${stderr || err.message}`, { cause: err }));
-      else resolve(stdout);
-    });
-  });
 }
 
 function exitOf(child: ChildProcess): Promise<void> {
