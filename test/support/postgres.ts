@@ -1,6 +1,6 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,7 +49,28 @@ function postgresUser(): { uid: number; gid: number } | undefined {
 export interface PostgresClusterOptions {
   /** Extra server settings (`-c name=value`). */
   readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * Runs the server on another "machine" instead of this one's loopback: a network namespace of
+   * the fleet lab (`NetnsHost`, test/support/netns.ts). It listens on the host's address (port 5432
+   * unless `port` says otherwise), trusts the host's subnet, and every psql the cluster runs
+   * (readiness, createDatabase, query) runs in that namespace too.
+   */
+  readonly host?: PostgresHost;
+  /** The port on `host` (a namespace of its own has every port free). */
+  readonly port?: number;
 }
+
+/** Where a server runs: an address, the network trusted to connect, and how to run a program there. */
+export interface PostgresHost {
+  readonly address: string;
+  /** CIDR, e.g. `10.213.7.0/24`: pg_hba.conf trusts it. */
+  readonly subnet: string;
+  command(file: string, args: readonly string[], user?: { readonly uid: number; readonly gid: number }): { file: string; args: string[] };
+}
+
+/** Turns a program and its arguments into the command that runs it where the server is. */
+type Wrap = (file: string, args: string[]) => { file: string; args: string[] };
+const here: Wrap = (file, args) => ({ file, args });
 
 /** One test cluster: `start()` it, `createDatabase()` per test, `stop()` when done. */
 export class PostgresCluster {
@@ -57,6 +78,9 @@ export class PostgresCluster {
   readonly #bin: string;
   readonly #user: { uid: number; gid: number } | undefined;
   readonly #settings: Readonly<Record<string, string>>;
+  readonly #host: PostgresHost | undefined;
+  /** How psql reaches the server: where it listens. */
+  readonly #wrap: Wrap;
   #port = 0;
   #server: ChildProcess | undefined;
   #exited: Promise<number | null> = Promise.resolve(null);
@@ -68,6 +92,10 @@ export class PostgresCluster {
     this.#bin = bin;
     this.#settings = options.settings ?? {};
     this.#user = process.getuid?.() === 0 ? postgresUser() : undefined;
+    this.#host = options.host;
+    const host = options.host;
+    this.#wrap = host ? (file, args) => host.command(file, args) : here;
+    if (host) this.#port = options.port ?? 5432;
     this.dir = mkdtempSync(join(tmpdir(), 'kindling-pg-'));
     if (this.#user) chownSync(this.dir, this.#user.uid, this.#user.gid);
   }
@@ -92,9 +120,9 @@ export class PostgresCluster {
     return this.#port;
   }
 
-  /** `postgres://postgres@127.0.0.1:PORT`: append `/<database>` for a connection string. */
+  /** `postgres://postgres@127.0.0.1:PORT` (the host's address on a lab host): append `/<database>` for a connection string. */
   get baseUrl(): string {
-    return `postgres://postgres@127.0.0.1:${this.#port}`;
+    return `postgres://postgres@${this.#host?.address ?? '127.0.0.1'}:${this.#port}`;
   }
 
   /** The unix socket directory (for `host=` in a libpq connection string). */
@@ -109,18 +137,18 @@ export class PostgresCluster {
   /** Creates an empty database; returns its connection string. */
   async createDatabase(name: string): Promise<string> {
     checkName(name);
-    await serially(this.baseUrl, () => psql(this.#bin, this.url('postgres'), `CREATE DATABASE ${name}`));
+    await serially(this.baseUrl, () => psql(this.#bin, this.url('postgres'), `CREATE DATABASE ${name}`, this.#wrap));
     return this.url(name);
   }
 
   /** The database `name`, created if it does not exist yet; returns its connection string. */
   async ensureDatabase(name: string): Promise<string> {
-    return ensureDatabase(this.baseUrl, name, this.#bin);
+    return ensureDatabase(this.baseUrl, name, this.#bin, this.#wrap);
   }
 
   /** Runs SQL through psql; returns its unaligned, tuples-only output. */
   async query(sql: string, database = 'postgres'): Promise<string> {
-    return psql(this.#bin, this.url(database), sql);
+    return psql(this.#bin, this.url(database), sql, this.#wrap);
   }
 
   /** Starts the server on the cluster's data (on the port it had, if it had one); resolves once it accepts connections. */
@@ -177,12 +205,14 @@ export class PostgresCluster {
     await this.#run(join(this.#bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
     mkdirSync(this.socketDir);
     if (this.#user) chownSync(this.socketDir, this.#user.uid, this.#user.gid);
+    // The other lab hosts connect over TCP from their own addresses.
+    if (this.#host) appendFileSync(join(data, 'pg_hba.conf'), `host all all ${this.#host.subnet} trust\n`);
   }
 
   async #launch(): Promise<void> {
     this.#log = '';
     const settings: Record<string, string> = {
-      listen_addresses: '127.0.0.1',
+      listen_addresses: this.#host?.address ?? '127.0.0.1',
       port: String(this.#port),
       unix_socket_directories: this.socketDir,
       // A test cluster need not survive a power cut: no fsync makes it quick on shared cores.
@@ -195,10 +225,11 @@ export class PostgresCluster {
       ...this.#settings,
     };
     const args = ['-D', join(this.dir, 'data'), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
-    const server = spawn(join(this.#bin, 'postgres'), args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      ...(this.#user ?? {}),
-    });
+    // In a lab host nsenter (root) enters the namespace, then becomes the postgres user and execs postgres in place.
+    const command = this.#host?.command(join(this.#bin, 'postgres'), args, this.#user);
+    const server = command
+      ? spawn(command.file, command.args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(join(this.#bin, 'postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], ...(this.#user ?? {}) });
     this.#server = server;
     server.stderr!.setEncoding('utf8');
     server.stderr!.on('data', (chunk: string) => {
@@ -211,12 +242,12 @@ export class PostgresCluster {
     });
     const deadline = Date.now() + READY_LIMIT_MS;
     for (;;) {
-      if (await accepts(this.#bin, this.url('postgres'))) return;
+      if (await accepts(this.#bin, this.url('postgres'), this.#wrap)) return;
       if (ended || Date.now() > deadline) {
         if (!ended) server.kill('SIGQUIT');
         await this.#exited;
         this.#server = undefined;
-        throw new Error(`the test PostgreSQL did not start on port ${this.#port}:\n${this.#log}`);
+        throw new Error(`the test PostgreSQL did not start on ${this.#host?.address ?? '127.0.0.1'}:${this.#port}:\n${this.#log}`);
       }
       await Promise.race([new Promise((r) => setTimeout(r, READY_POLL_MS)), this.#exited]);
     }
@@ -251,13 +282,13 @@ function serially<T>(key: string, work: () => Promise<T>): Promise<T> {
  * The database `name` on the server at `baseUrl` (`postgres://user@host:port`), created if missing;
  * returns its connection string. For test servers given only the base URL (KINDLING_TEST_STORE).
  */
-export async function ensureDatabase(baseUrl: string, name: string, bin = postgresBinDir()): Promise<string> {
+export async function ensureDatabase(baseUrl: string, name: string, bin = postgresBinDir(), wrap: Wrap = here): Promise<string> {
   checkName(name);
   if (bin === undefined) throw new Error(postgresUnavailable() || 'PostgreSQL is not installed');
   const admin = `${baseUrl}/postgres`;
   await serially(baseUrl, async () => {
-    const found = await psql(bin, admin, `SELECT 1 FROM pg_database WHERE datname = '${name}'`);
-    if (found.trim() === '') await psql(bin, admin, `CREATE DATABASE ${name}`);
+    const found = await psql(bin, admin, `SELECT 1 FROM pg_database WHERE datname = '${name}'`, wrap);
+    if (found.trim() === '') await psql(bin, admin, `CREATE DATABASE ${name}`, wrap);
   });
   return `${baseUrl}/${name}`;
 }
@@ -283,11 +314,12 @@ function checkName(name: string): void {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`not a plain database name: ${name}`);
 }
 
-function psql(bin: string, url: string, sql: string): Promise<string> {
+function psql(bin: string, url: string, sql: string, wrap: Wrap = here): Promise<string> {
+  const command = wrap(join(bin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql]);
   return new Promise((resolve, reject) => {
     execFile(
-      join(bin, 'psql'),
-      ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql],
+      command.file,
+      command.args,
       { encoding: 'utf8', env: { ...process.env, PGCONNECT_TIMEOUT: '5' } },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`psql ${url} -c "${sql}": ${stderr || err.message}`, { cause: err }));
@@ -298,9 +330,9 @@ function psql(bin: string, url: string, sql: string): Promise<string> {
 }
 
 /** A real connection attempt: the server accepts connections and answers a query. */
-async function accepts(bin: string, url: string): Promise<boolean> {
+async function accepts(bin: string, url: string, wrap: Wrap): Promise<boolean> {
   try {
-    return (await psql(bin, url, 'SELECT 1')).trim() === '1';
+    return (await psql(bin, url, 'SELECT 1', wrap)).trim() === '1';
   } catch {
     return false;
   }

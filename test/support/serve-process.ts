@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { testStoreFor } from './kindling.js';
+
+/** What `kindling serve` prints once it listens; the group is its URL. */
+export const LISTENING = /on (http:\/\/\S+)/;
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -17,16 +21,25 @@ export async function spawnServe(args: readonly string[]): Promise<ServeProcess>
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
+  const url = await listeningUrl(child.stdout!, exited);
+  return { url, child, exited };
+}
+
+/**
+ * The URL `kindling serve` prints once it listens ("... serving the Lambda API on http://host:port
+ * ..."), read from its stdout; rejects if the process exits first (`describe` adds to the message).
+ * `pattern`'s first group is the URL.
+ */
+export function listeningUrl(stdout: Readable, exited: Promise<unknown>, describe: () => string = () => '', pattern = LISTENING): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    stdout.on('data', (chunk: Buffer | string) => {
       seen += chunk.toString();
-      const match = /on (http:\/\/\S+)/.exec(seen);
+      const match = pattern.exec(seen);
       if (match) resolve(match[1]!);
     });
-    void exited.then((code) => reject(new Error(`kindling serve exited early with ${code}`)));
+    void exited.then((code) => reject(new Error(`kindling serve exited early with ${code}${describe()}`)));
   });
-  return { url, child, exited };
 }
 
 /** On the PostgreSQL pass: `--store` with the data directory's own database (the same one again after a restart). */
