@@ -132,12 +132,8 @@ describe('the fleet lab: network namespaces on a bridge', { skip: unavailable ||
     });
     assert.equal(seen.trim(), `${db.address}|${client.address}`);
     // The root namespace has no link into the lab: the address is not on any of its routes' devices.
+    // (No connection is tried from the root namespace: it would send a packet out of the machine.)
     assert.doesNotMatch(execFileSync('ip', ['route', 'get', db.address], { encoding: 'utf8' }), /\b(br0|port\d+)\b/);
-    const fromRoot = await new Promise<number | null>((resolve) => {
-      const child = spawn(psql, ['-X', '-A', '-t', '-d', pg.url('postgres'), '-c', 'SELECT 1'], { stdio: 'ignore', env: { ...process.env, PGCONNECT_TIMEOUT: '3' } });
-      child.once('exit', resolve);
-    });
-    assert.notEqual(fromRoot, 0);
   });
 
   it('a Kindling server in one host, on the lab PostgreSQL, answers AWS SDK calls made from another host, and invokes', async () => {
