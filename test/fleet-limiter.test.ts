@@ -177,6 +177,19 @@ for (const backend of backends) {
       assert.equal(await attempt(a!.limiter, 'f'), RESERVED);
     });
 
+    it('two nodes acquiring at once: every slot of each limit runs once, none more', async () => {
+      const [a, b] = await fleet(2, { accountLimit: 20, reserved: { f: 7 } });
+      const burst = (name: string) => Promise.all([a!, b!].flatMap((node) => Array.from({ length: 15 }, () => attempt(node.limiter, name))));
+      const [f, g] = await Promise.all([burst('f'), burst('g')]);
+      assert.equal(f.filter((r) => r === 'ok').length, 7, `f: ${f}`);
+      assert.ok(f.every((r) => r === 'ok' || r === RESERVED));
+      assert.equal(g.filter((r) => r === 'ok').length, 13, `g, 20 - 7: ${g}`);
+      assert.ok(g.every((r) => r === 'ok' || r === UNRESERVED));
+      const totals = await a!.store.grants.totals();
+      assert.equal(totals.get('fn:f'), 7);
+      assert.equal(totals.get('*'), 13);
+    });
+
     it('a node that dies without giving its slots back frees them when its grants expire', async () => {
       const [a, b] = await fleet(2, { reserved: { f: 5 } });
       for (let i = 0; i < 5; i++) assert.equal(await attempt(a!.limiter, 'f'), 'ok');
