@@ -307,7 +307,10 @@ export interface ConcurrencyGrantTable {
    * other holder's unexpired grant, atomically; returns the grant now held (it may shrink).
    */
   claim(scope: string, holder: string, want: number, limit: number, ttlMs: number): Promise<number>;
-  /** Extends every grant of `holder` to `ttlMs` from now. */
+  /**
+   * Extends every unexpired grant of `holder` to `ttlMs` from now. An expired grant stays expired:
+   * its slots may be another holder's by now (the holder claims again).
+   */
   renew(holder: string, ttlMs: number): Promise<void>;
   /** Drops every grant of `holder`. */
   release(holder: string): Promise<void>;
