@@ -1,11 +1,24 @@
 import { TooManyRequestsException } from '../shared/index.js';
 
+/** What the invoke path counts concurrency with: this process alone, or the fleet (FleetLimiter). */
+export interface Limiter {
+  setReserved(name: string, reserved: number | undefined): void;
+  /**
+   * Takes a slot for one invocation of `name`, or throws TooManyRequestsException with Lambda's
+   * Reason. Resolves to whether the slot came from the unreserved pool (hand it back to `release`).
+   */
+  acquire(name: string): boolean | Promise<boolean>;
+  release(name: string, fromUnreserved: boolean): void;
+  /** Invocations running now (on this node), for GetAccountSettings and tests. */
+  inFlight(name?: string): number;
+}
+
 /**
  * Concurrency accounting on the invoke path, as Lambda keeps it: a function with reserved
  * concurrency N never runs more than N at once and only draws on its own N; every other function
  * shares the unreserved pool (the account limit minus everything reserved). Over a limit: 429.
  */
-export class ConcurrencyLimiter {
+export class ConcurrencyLimiter implements Limiter {
   readonly #accountLimit: number;
   readonly #reserved = new Map<string, number>();
   readonly #inFlight = new Map<string, number>();

@@ -241,9 +241,81 @@ export interface Store {
   readonly layerVersions: LayerTable;
   readonly blobs: BlobStore;
   readonly changes: ChangeFeed;
+  /** The fleet's registry of nodes and their heartbeats (docs/cluster.md). */
+  readonly nodes: NodeTable;
+  /** Concurrency slots the api nodes hold, so limits hold across the fleet (docs/cluster.md). */
+  readonly grants: ConcurrencyGrantTable;
   /** `sqlite` (one process, embedded) or `postgres` (shared by many processes). */
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
+}
+
+/** A fleet node's role: `all` is every role in one process. */
+export type NodeRole = 'api' | 'worker' | 'poller';
+
+/** What a node says of itself with each heartbeat. */
+export interface NodeRecord {
+  /** Unique per process start (a restarted node is a new node). */
+  id: string;
+  roles: readonly NodeRole[];
+  /** `host:port` where other nodes reach it: a worker's fleet endpoint, another node's API. */
+  address: string;
+  cores: number;
+  /** Memory its execution environments may use, in MB (a worker never places beyond it). */
+  memoryMb: number;
+  /** Sandbox drivers it can start. */
+  drivers: readonly string[];
+  startedAt: number;
+  /** When its worker lease ends (epoch ms); undefined for nodes without one. */
+  leaseEndsAt?: number;
+  /** `draining`: near its lease end or stopping, it takes no new work. */
+  state: 'active' | 'draining';
+  /** JSON of what it runs (placement's inventory: environments per function version). */
+  inventory: string;
+}
+
+export interface NodeStatus extends NodeRecord {
+  /** When the store last heard from it (epoch ms, the store's clock). */
+  heartbeatAt: number;
+  /** Milliseconds since then, by the store's clock (no skew between machines). */
+  silentMs: number;
+}
+
+export interface NodeTable {
+  /** Registers the node or renews its heartbeat, with what it says of itself now (one upsert). */
+  heartbeat(record: NodeRecord): Promise<void>;
+  list(): Promise<NodeStatus[]>;
+  /** Deregisters a node (its lease ended, or it stopped). */
+  remove(id: string): Promise<void>;
+  /** Forgets nodes silent for longer than `silentMs`; returns how many. */
+  prune(silentMs: number): Promise<number>;
+  /**
+   * The secret the nodes of this store authenticate each other with (32 random bytes): made by the
+   * first node that asks, the same for every node after.
+   */
+  clusterSecret(): Promise<Buffer>;
+}
+
+/**
+ * Concurrency slots held by api nodes, per scope (a function with reserved concurrency, or `*` for
+ * the unreserved pool). A node runs an invocation only on a slot it holds; the sum of unexpired
+ * grants of a scope never exceeds its limit, so limits hold across the fleet.
+ */
+export interface ConcurrencyGrantTable {
+  /**
+   * Sets `holder`'s grant on `scope` to `want`, or to as much of it as `limit` leaves beside every
+   * other holder's unexpired grant, atomically; returns the grant now held (it may shrink).
+   */
+  claim(scope: string, holder: string, want: number, limit: number, ttlMs: number): Promise<number>;
+  /**
+   * Extends every unexpired grant of `holder` to `ttlMs` from now. An expired grant stays expired:
+   * its slots may be another holder's by now (the holder claims again).
+   */
+  renew(holder: string, ttlMs: number): Promise<void>;
+  /** Drops every grant of `holder`. */
+  release(holder: string): Promise<void>;
+  /** Unexpired slots held per scope, over every holder. */
+  totals(): Promise<Map<string, number>>;
 }
 
 /** An event-mode invocation waiting in (or leased from) the durable queue. */

@@ -31,6 +31,8 @@ export function openSlowStore(ms = 5): (path: string) => Store {
       concurrency: slow(store.concurrency),
       layerVersions: slow(store.layerVersions),
       blobs: slow(store.blobs),
+      nodes: slow(store.nodes),
+      grants: slow(store.grants),
       changes: store.changes,
       kind: store.kind,
       close: () => store.close(),

@@ -3,6 +3,7 @@ import type { Store } from '../../src/store/index.js';
 import { blobContract } from './store-contract/blobs.js';
 import type { ContractContext, FreshDatabase } from './store-contract/context.js';
 import { eventContract } from './store-contract/events.js';
+import { fleetContract } from './store-contract/fleet.js';
 import { functionContract } from './store-contract/functions.js';
 import { logContract } from './store-contract/logs.js';
 import { tableContract } from './store-contract/tables.js';
@@ -61,5 +62,6 @@ export function storeContract(name: string, fresh: () => Promise<FreshDatabase>,
     eventContract(context);
     logContract(context);
     blobContract(context);
+    fleetContract(context);
   });
 }

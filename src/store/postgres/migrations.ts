@@ -121,6 +121,35 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (key, seq)
   );
   `,
+  // Issue 12: the fleet (docs/cluster.md). Times are epoch ms of the database's clock, so the
+  // machines' clocks never meet.
+  `
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    roles TEXT NOT NULL,
+    address TEXT NOT NULL,
+    cores INTEGER NOT NULL,
+    memory_mb INTEGER NOT NULL,
+    drivers TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    lease_ends_at BIGINT,
+    state TEXT NOT NULL,
+    inventory TEXT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+  );
+  CREATE TABLE cluster_settings (
+    name TEXT PRIMARY KEY,
+    value BYTEA NOT NULL
+  );
+  CREATE TABLE concurrency_grants (
+    scope TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    slots INTEGER NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (scope, holder)
+  );
+  CREATE INDEX concurrency_grants_by_holder ON concurrency_grants (holder);
+  `,
 ];
 
 /** Held while migrating: two servers starting together on one database migrate once. */

@@ -10,9 +10,11 @@ import { PgEventConfigTable } from './event-config-table.js';
 import { PgEventQueueTable } from './event-queue-table.js';
 import { PgFunctionChanges } from './function-changes.js';
 import { PgFunctionTable } from './function-table.js';
+import { PgGrantTable } from './grant-table.js';
 import { PgLayerTable } from './layer-table.js';
 import { PgLogTables } from './log-tables.js';
 import { migrate } from './migrations.js';
+import { PgNodeTable } from './node-table.js';
 import { PgAliasTable, PgVersionTable } from './version-table.js';
 
 /** Large enough that a 250 MB artifact is a few hundred rows, small enough to hold one in memory. */
@@ -37,6 +39,8 @@ export class PostgresStore implements Store {
   readonly layerVersions: PgLayerTable;
   readonly blobs: PgBlobStore;
   readonly changes: PgFunctionChanges;
+  readonly nodes: PgNodeTable;
+  readonly grants: PgGrantTable;
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   #closed = false;
@@ -55,6 +59,8 @@ export class PostgresStore implements Store {
     this.concurrency = new PgConcurrencyTable(db, changes);
     this.layerVersions = new PgLayerTable(db);
     this.blobs = new PgBlobStore(db, blobChunkBytes);
+    this.nodes = new PgNodeTable(db);
+    this.grants = new PgGrantTable(db);
   }
 
   async close(): Promise<void> {

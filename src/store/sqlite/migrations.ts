@@ -113,4 +113,33 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX function_revisions_by_revision ON function_revisions (revision);
   `,
+  // Issue 12: the fleet. Nodes and their heartbeats, the cluster secret, and the concurrency slots
+  // api nodes hold per scope (docs/cluster.md). Times are epoch ms of this process's clock.
+  `
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    roles TEXT NOT NULL,
+    address TEXT NOT NULL,
+    cores INTEGER NOT NULL,
+    memory_mb INTEGER NOT NULL,
+    drivers TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    lease_ends_at INTEGER,
+    state TEXT NOT NULL,
+    inventory TEXT NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  CREATE TABLE cluster_settings (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+  );
+  CREATE TABLE concurrency_grants (
+    scope TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    slots INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, holder)
+  );
+  CREATE INDEX concurrency_grants_by_holder ON concurrency_grants (holder);
+  `,
 ];

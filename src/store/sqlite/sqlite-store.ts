@@ -10,9 +10,11 @@ import { SqliteDeadLetterTable } from './dead-letter-table.js';
 import { SqliteEventConfigTable } from './event-config-table.js';
 import { SqliteEventQueueTable } from './event-queue-table.js';
 import { SqliteFunctionTable } from './function-table.js';
+import { SqliteGrantTable } from './grant-table.js';
 import { SqliteLayerTable } from './layer-table.js';
 import { SqliteLogTables } from './log-tables.js';
 import { MIGRATIONS } from './migrations.js';
+import { SqliteNodeTable } from './node-table.js';
 import { SqliteAliasTable, SqliteVersionTable } from './version-table.js';
 
 /** The embedded default store: one SQLite file in WAL mode, written only by this process. */
@@ -28,6 +30,8 @@ export class SqliteStore implements Store {
   readonly layerVersions: SqliteLayerTable;
   readonly blobs: FileBlobStore;
   readonly changes: SqliteFunctionChanges;
+  readonly nodes: SqliteNodeTable;
+  readonly grants: SqliteGrantTable;
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
   #closed = false;
@@ -57,6 +61,8 @@ export class SqliteStore implements Store {
     this.aliases = new SqliteAliasTable(this.#db, this.changes);
     this.concurrency = new SqliteConcurrencyTable(this.#db, this.changes);
     this.layerVersions = new SqliteLayerTable(this.#db);
+    this.nodes = new SqliteNodeTable(this.#db);
+    this.grants = new SqliteGrantTable(this.#db);
   }
 
   /** An existing file must hold Kindling's schema as far as its recorded version says. */
