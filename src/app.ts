@@ -6,7 +6,7 @@ import { ApiServer } from './api/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
 import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions } from './control-plane/index.js';
-import { ConcurrencyLimiter, InvokeService, ProvisionedConcurrency } from './invoke/index.js';
+import { ConcurrencyLimiter, FleetLimiter, InvokeService, ProvisionedConcurrency, type Limiter } from './invoke/index.js';
 import { NodeAgent, NodeDirectory, ProvisionedShare, RemoteRunner, WorkerClient } from './placement/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
 import {
@@ -153,7 +153,12 @@ export async function startKindling(
   // Provisioned environments live on workers: a worker node keeps its share of every config.
   const provisionRunner: Runner | undefined = localFleet && directory ? new ProvisionedShare(localFleet, directory, nodeId) : (localFleet ?? remote);
   const provisioned = new ProvisionedConcurrency({ store, registry, aliases, concurrency, fleet: provisionRunner ?? NO_RUNNER, partition, clock });
-  const limiter = new ConcurrencyLimiter(config.accountConcurrency);
+  // Concurrency is counted across every process on a shared store (grants in the database), in
+  // memory on the embedded one.
+  const limiter: Limiter =
+    store.kind === 'postgres'
+      ? new FleetLimiter({ grants: store.grants, holder: nodeId, accountLimit: config.accountConcurrency, apiNodes: () => directory?.apiNodes ?? 1, logger })
+      : new ConcurrencyLimiter(config.accountConcurrency);
   concurrency.onChange((name, reserved) => limiter.setReserved(name, reserved));
   const metrics = new QueueMetrics();
   const queue = new EventQueue({ table: store.events, logger });
@@ -227,6 +232,7 @@ export async function startKindling(
     : undefined;
   await agent?.start();
   await directory?.start();
+  if (limiter instanceof FleetLimiter) limiter.start();
   await pollers?.start();
   await provisioned.start();
   logger.info(`Kindling ${config.allInOne ? 'listening' : `node ${nodeId} (${config.roles.join(', ')})`}${url ? ` on ${url}` : ''}`, {
@@ -247,6 +253,7 @@ export async function startKindling(
       await workerServer?.close();
       await provisionRunner?.close();
       await remote?.close();
+      if (limiter instanceof FleetLimiter) await limiter.close();
       directory?.close();
       await agent?.close(nodeId);
       await logs.close();

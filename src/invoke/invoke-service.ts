@@ -15,7 +15,7 @@ import {
 } from '../shared/index.js';
 import type { FunctionRecord, QueuedEvent } from '../store/index.js';
 import type { InvokeRequest, InvokeResult, Runner } from '../worker/index.js';
-import type { ConcurrencyLimiter } from './concurrency-limiter.js';
+import type { Limiter } from './concurrency-limiter.js';
 import { checkPayload } from './payload-check.js';
 
 /** Lambda's limit on X-Amz-Client-Context (base64). */
@@ -47,7 +47,7 @@ export interface InvokeOutput {
 }
 
 export interface InvokeServiceDeps {
-  limiter: ConcurrencyLimiter;
+  limiter: Limiter;
   registry: FunctionRegistry;
   aliases: Aliases;
   /** Where invocations run: this process's environments, or the fleet's workers. */
@@ -64,7 +64,7 @@ export interface InvokeServiceDeps {
  */
 export class InvokeService {
   readonly #registry: FunctionRegistry;
-  readonly #limiter: ConcurrencyLimiter;
+  readonly #limiter: Limiter;
   readonly #aliases: Aliases;
   readonly #fleet: Runner;
   readonly #queue: EventQueue;
