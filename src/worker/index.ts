@@ -3,3 +3,5 @@ export type { FleetOptions } from './worker-fleet.js';
 export type { EnvironmentDeps } from './execution-environment.js';
 export type { PoolOptions } from './environment-pool.js';
 export type { InvokeRequest, InvokeResult } from './invoke-types.js';
+export { WorkerServer, WORKER_KEEP_ALIVE_MS } from './worker-server.js';
+export type { WorkerServerOptions, WorkerRunner } from './worker-server.js';
