@@ -1,0 +1,2 @@
+export { WorkerClient } from './worker-client.js';
+export type { WorkerClientOptions, WorkerInvokeOptions } from './worker-client.js';
