@@ -138,7 +138,8 @@ export class WorkerServer {
       // The client's retry after its socket failed: join the first attempt if it is running here,
       // and refuse to run a finished one a second time (the client reports it lost).
       run = this.#running.get(requestId);
-      if (!run && this.#finished.has(requestId)) return answerEmpty(res, 409, { [FLEET_HEADERS.replayed]: '1' });
+      if (run) this.#logger.debug('fleet retry joined the invoke running', { requestId });
+      else if (this.#finished.has(requestId)) return answerEmpty(res, 409, { [FLEET_HEADERS.replayed]: '1' });
     }
     run ??= this.#start(fn, { ...frame.meta, payload: frame.payload });
     let result: InvokeResult;
