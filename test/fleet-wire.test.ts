@@ -321,24 +321,28 @@ describe('fleet wire: failures placement tells apart', () => {
     gate.resolve();
   });
 
-  it('a worker killed mid-invoke: ERR_WORKER_LOST at once, on a fresh or a pooled connection', { timeout: 60_000 }, async () => {
-    const child = spawn(process.execPath, [FLEET_WORKER, SECRET.toString('hex')], { stdio: ['pipe', 'pipe', 'inherit'] });
-    cleanups.push(() => child.kill('SIGKILL'));
-    const lines = lineReader(child);
-    const port = Number((await lines.next(/^listening (\d+)$/))[1]);
-    const address = `127.0.0.1:${port}`;
-    const c = client();
-    // Warm the pool: the invoke that dies goes over a reused socket (the retry path).
-    const warm = await c.invoke(address, record(), request(Buffer.from('warm')), { timeoutMs: 10_000 });
-    assert.equal(warm.payload.toString(), 'warm');
-    await lines.next(/^started /);
-    const req = request(Buffer.from('hang'));
-    // An invoke timeout far past the test's own: only the connection dying can end the call.
-    const call = c.invoke(address, record(), req, { timeoutMs: 600_000 });
-    await lines.next(new RegExp(`^started ${req.requestId}$`));
-    child.kill('SIGKILL');
-    await rejectsWithCode(call, 'ERR_WORKER_LOST');
-  });
+  for (const pooled of [false, true]) {
+    it(`a worker killed mid-invoke: ERR_WORKER_LOST at once (${pooled ? 'pooled' : 'new'} connection)`, { timeout: 60_000 }, async () => {
+      const child = spawn(process.execPath, [FLEET_WORKER, SECRET.toString('hex')], { stdio: ['ignore', 'pipe', 'inherit'] });
+      cleanups.push(() => child.kill('SIGKILL'));
+      const lines = lineReader(child);
+      const port = Number((await lines.next(/^listening (\d+)$/))[1]);
+      const address = `127.0.0.1:${port}`;
+      const c = client();
+      if (pooled) {
+        // Warm the pool: the invoke that dies goes over a reused socket (the path with a retry).
+        const warm = await c.invoke(address, record(), request(Buffer.from('warm')), { timeoutMs: 10_000 });
+        assert.equal(warm.payload.toString(), 'warm');
+        await lines.next(/^started /);
+      }
+      const req = request(Buffer.from('hang'));
+      // An invoke timeout far past the test's own: only the connection dying can end the call.
+      const call = c.invoke(address, record(), req, { timeoutMs: 600_000 });
+      await lines.next(new RegExp(`^started ${req.requestId}$`));
+      child.kill('SIGKILL');
+      await rejectsWithCode(call, 'ERR_WORKER_LOST');
+    });
+  }
 
   it('service errors come back as their own class, with the reason and Retry-After of a throttle', async () => {
     const errors: Error[] = [
