@@ -2,13 +2,15 @@
  * The fleet wire's cost (issue 12: a warm invoke through an api node adds at most 0.3 ms p50 over
  * one process): round trips, one at a time, of a 1 KB payload through WorkerClient → WorkerServer
  * with a runner that answers at once, beside a bare keep-alive node:http round trip and a bare
- * keep-alive HTTPS (TLS 1.2 PSK) one, in the same run. Client and server share this process, as
- * the bare figures do. Run: `npm run build && node dist/bench/fleet-wire.js`.
+ * keep-alive HTTPS (TLS 1.2 PSK) one, in the same run. The servers run in a child process (the
+ * worker node), the clients here (the api node). Run: `npm run build && node dist/bench/fleet-wire.js`.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { WorkerClient } from '../src/placement/index.js';
 import { FLEET_CIPHERS, silentLogger } from '../src/shared/index.js';
 import type { FunctionRecord } from '../src/store/index.js';
@@ -17,7 +19,10 @@ import { load, summary } from './support.js';
 
 const ROUNDS = 5000;
 const WARMUP = 1000;
-const SECRET = randomBytes(32);
+const BLOCK = 250;
+// The child process is handed the parent's secret.
+const SECRET = process.argv[2] === 'serve' ? Buffer.from(process.argv[3] ?? '', 'hex') : randomBytes(32);
+const TLS = { ciphers: FLEET_CIPHERS, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
 const PAYLOAD = Buffer.from(JSON.stringify({ key: 'x'.repeat(1000) }));
 
 const FN: FunctionRecord = {
@@ -64,11 +69,18 @@ function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
   });
 }
 
-async function measure(name: string, call: () => Promise<void>): Promise<number[]> {
-  await load(1, WARMUP, call);
-  const { latencies } = await load(1, ROUNDS, call);
-  console.log(`${name.padEnd(34)} ${summary(latencies)}`);
-  return latencies;
+/** The calls take turns in blocks, so a noisy neighbour or a GC weighs on each of them alike. */
+async function measure(calls: Record<string, () => Promise<void>>): Promise<Record<string, number[]>> {
+  const samples: Record<string, number[]> = {};
+  for (const [name, call] of Object.entries(calls)) {
+    await load(1, WARMUP, call);
+    samples[name] = [];
+  }
+  for (let done = 0; done < ROUNDS; done += BLOCK) {
+    for (const [name, call] of Object.entries(calls)) samples[name]!.push(...(await load(1, BLOCK, call)).latencies);
+  }
+  for (const [name, latencies] of Object.entries(samples)) console.log(`${name.padEnd(30)} ${summary(latencies)}`);
+  return samples;
 }
 
 function listen(server: http.Server): Promise<number> {
@@ -79,39 +91,47 @@ function p50(samples: number[]): number {
   return [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
 }
 
-async function main(): Promise<void> {
+/** The servers, in a process of their own (the worker node): the three ports on one stdout line. */
+async function serve(): Promise<void> {
   const plain = http.createServer(echo);
-  const plainPort = await listen(plain);
-  const plainAgent = new http.Agent({ keepAlive: true });
-
-  const tls = { ciphers: FLEET_CIPHERS, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
-  const psk = https.createServer({ ...tls, pskCallback: () => SECRET }, echo);
-  const pskPort = await listen(psk);
-  const pskAgent = new https.Agent({ ...tls, keepAlive: true, pskCallback: () => ({ psk: SECRET, identity: 'bench' }), checkServerIdentity: () => undefined });
-
+  const psk = https.createServer({ ...TLS, pskCallback: () => SECRET }, echo);
   const worker = new WorkerServer({
     secret: SECRET,
     logger: silentLogger,
     accepting: () => true,
     runner: { invoke: async (_fn, request) => ({ payload: request.payload, functionError: false, executedVersion: '$LATEST' }) },
   });
-  const workerPort = (await worker.listen(0, '127.0.0.1')).port;
+  const ports = [await listen(plain), await listen(psk), (await worker.listen(0, '127.0.0.1')).port];
+  process.stdout.write(`${ports.join(' ')}\n`);
+}
+
+async function main(): Promise<void> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve', SECRET.toString('hex')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [plainPort, pskPort, workerPort] = await new Promise<number[]>((resolve, reject) => {
+    child.stdout.once('data', (line: Buffer) => resolve(line.toString().trim().split(' ').map(Number)));
+    child.once('exit', (code) => reject(new Error(`the server process exited with ${code}`)));
+  });
+  const plainAgent = new http.Agent({ keepAlive: true });
+  const pskAgent = new https.Agent({ ...TLS, keepAlive: true, pskCallback: () => ({ psk: SECRET, identity: 'bench' }), checkServerIdentity: () => undefined });
   const client = new WorkerClient({ secret: SECRET, nodeId: 'bench' });
   let n = 0;
 
-  console.log(`fleet wire: ${ROUNDS} round trips one at a time, ${PAYLOAD.length} B payload, client and server in one process`);
-  const bare = await measure('bare keep-alive http', () => post(http.request, plainAgent, plainPort));
-  const bareTls = await measure('bare keep-alive https (PSK)', () => post(https.request, pskAgent, pskPort));
-  const wire = await measure('WorkerClient → WorkerServer', async () => {
-    await client.invoke(`127.0.0.1:${workerPort}`, FN, { requestId: `r-${n++}`, payload: PAYLOAD, invokedFunctionArn: 'arn', tail: false }, { timeoutMs: 10_000 });
+  console.log(`fleet wire: ${ROUNDS} round trips one at a time, ${PAYLOAD.length} B payload, servers in a process of their own`);
+  const { bare, bareTls, wire } = await measure({
+    bare: () => post(http.request, plainAgent, plainPort!),
+    bareTls: () => post(https.request, pskAgent, pskPort!),
+    wire: async () => {
+      await client.invoke(`127.0.0.1:${workerPort}`, FN, { requestId: `r-${n++}`, payload: PAYLOAD, invokedFunctionArn: 'arn', tail: false }, { timeoutMs: 10_000 });
+    },
   });
-  console.log(`wire p50 over bare http: +${(p50(wire) - p50(bare)).toFixed(3)} ms; over bare https (PSK): +${(p50(wire) - p50(bareTls)).toFixed(3)} ms`);
+  console.log('(bare: keep-alive node:http; bareTls: keep-alive https, TLS 1.2 PSK; wire: WorkerClient → WorkerServer)');
+  console.log(`wire p50 over bare http: +${(p50(wire!) - p50(bare!)).toFixed(3)} ms; over bare https (PSK): +${(p50(wire!) - p50(bareTls!)).toFixed(3)} ms`);
 
   client.close();
   plainAgent.destroy();
   pskAgent.destroy();
-  await worker.close();
-  await Promise.all([new Promise((r) => plain.close(r)), new Promise((r) => psk.close(r))]);
+  child.kill('SIGTERM');
 }
 
-await main();
+if (process.argv[2] === 'serve') await serve();
+else await main();
