@@ -12,7 +12,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WorkerClient } from '../src/placement/index.js';
-import { FLEET_CIPHERS, silentLogger } from '../src/shared/index.js';
+import { encodeFrame, encodeMeta, FLEET_CIPHERS, FLEET_INVOKE_PATH, silentLogger } from '../src/shared/index.js';
 import type { FunctionRecord } from '../src/store/index.js';
 import { WorkerServer } from '../src/worker/index.js';
 import { load, summary } from './support.js';
@@ -48,15 +48,15 @@ const FN: FunctionRecord = {
   tags: {},
 };
 
-function post(request: typeof http.request, agent: http.Agent, port: number): Promise<void> {
+function post(request: typeof http.request, agent: http.Agent, port: number, body: Buffer = PAYLOAD, path = '/'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request({ agent, host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'content-length': PAYLOAD.length } }, (res) => {
+    const req = request({ agent, host: '127.0.0.1', port, method: 'POST', path, headers: { 'content-length': body.length } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve());
     });
     req.on('error', reject);
-    req.end(PAYLOAD);
+    req.end(body);
   });
 }
 
@@ -117,14 +117,17 @@ async function main(): Promise<void> {
   let n = 0;
 
   console.log(`fleet wire: ${ROUNDS} round trips one at a time, ${PAYLOAD.length} B payload, servers in a process of their own`);
+  const frame = encodeFrame(encodeMeta({ requestId: 'r', invokedFunctionArn: 'arn', tail: false }), Buffer.from(JSON.stringify(FN)), PAYLOAD);
   const { bare, bareTls, wire } = await measure({
     bare: () => post(http.request, plainAgent, plainPort!),
     bareTls: () => post(https.request, pskAgent, pskPort!),
+    bareTlsToWorker: () => post(https.request, pskAgent, workerPort!, frame, FLEET_INVOKE_PATH),
     wire: async () => {
       await client.invoke(`127.0.0.1:${workerPort}`, FN, { requestId: `r-${n++}`, payload: PAYLOAD, invokedFunctionArn: 'arn', tail: false }, { timeoutMs: 10_000 });
     },
   });
-  console.log('(bare: keep-alive node:http; bareTls: keep-alive https, TLS 1.2 PSK; wire: WorkerClient → WorkerServer)');
+  console.log('(bare: keep-alive node:http echo; bareTls: keep-alive https echo, TLS 1.2 PSK; bareTlsToWorker: that https client');
+  console.log(' sending a frame to WorkerServer; wire: WorkerClient → WorkerServer)');
   console.log(`wire p50 over bare http: +${(p50(wire!) - p50(bare!)).toFixed(3)} ms; over bare https (PSK): +${(p50(wire!) - p50(bareTls!)).toFixed(3)} ms`);
 
   client.close();

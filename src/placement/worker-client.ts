@@ -122,7 +122,7 @@ export class WorkerClient {
 
   #send(agent: https.Agent, address: string, frame: Buffer, retry: boolean, timeoutMs: number): Promise<Attempt> {
     const { host, port } = splitAddress(address);
-    const headers: OutgoingHttpHeaders = { 'content-length': frame.length, 'content-type': 'application/octet-stream' };
+    const headers: OutgoingHttpHeaders = { 'content-length': frame.length };
     if (retry) headers[FLEET_HEADERS.attempt] = '2';
     return new Promise((resolve) => {
       let connected = false;
@@ -161,11 +161,13 @@ export class WorkerClient {
           chunks.push(chunk);
           size += chunk.length;
         });
-        res.once('error', fail);
-        res.once('close', () => {
-          if (!res.complete) return fail(new Error('the connection closed mid-answer'));
+        res.once('end', () => {
           const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
           settle({ ok: true, status: res.statusCode ?? 0, headers: res.headers, body });
+        });
+        res.once('error', fail);
+        res.once('close', () => {
+          if (!res.complete) fail(new Error('the connection closed mid-answer'));
         });
       });
       req.end(frame);

@@ -60,8 +60,9 @@ export class WorkerServer {
   readonly #records = new Map<string, FunctionRecord>();
   readonly #running = new Map<string, Promise<InvokeResult>>();
   readonly #finished = new Set<string>();
-  /** One promise per request being handled, settled when its response is finished or abandoned. */
-  readonly #inFlight = new Set<Promise<void>>();
+  /** Requests being handled: counted down when a response is finished or abandoned. */
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: WorkerServerOptions) {
@@ -104,7 +105,7 @@ export class WorkerServer {
     this.#closing ??= (async () => {
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       this.#server.closeIdleConnections();
-      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
       this.#server.closeAllConnections();
       await closed;
     })();
@@ -115,9 +116,10 @@ export class WorkerServer {
     if (req.method !== 'POST' || req.url !== FLEET_INVOKE_PATH) return answerEmpty(res, 404);
     // Refused before reading the body: the api node sends the invoke to another worker.
     if (this.#closing || !this.#accepting()) return answerEmpty(res, 503, { [FLEET_HEADERS.draining]: '1' });
-    const done = new Promise<void>((resolve) => res.once('close', resolve));
-    this.#inFlight.add(done);
-    void done.then(() => this.#inFlight.delete(done));
+    this.#inFlight++;
+    res.once('close', () => {
+      if (--this.#inFlight === 0) this.#idle?.();
+    });
     this.#serve(req, res).catch((err: unknown) => {
       this.#logger.error('fleet invoke failed', { error: String(err) });
       if (!res.headersSent) this.#answerError(res, err);
