@@ -164,13 +164,18 @@ export class WorkerServer {
     const run = this.#runner.invoke(fn, request);
     const id = request.requestId;
     this.#running.set(id, run);
-    const settle = (): void => {
+    const settle = (ran: boolean): void => {
       if (this.#running.get(id) === run) this.#running.delete(id);
+      if (!ran) return;
       this.#finished.delete(id);
       this.#finished.add(id);
       if (this.#finished.size > FINISHED_IDS) this.#finished.delete(this.#finished.values().next().value as string);
     };
-    run.then(settle, settle);
+    // A service error (a throttle, a refused driver) means the function did not run: a retry may run it.
+    run.then(
+      () => settle(true),
+      (err: unknown) => settle(!(err instanceof LambdaServiceError)),
+    );
     return run;
   }
 
