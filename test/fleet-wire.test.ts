@@ -406,18 +406,20 @@ describe('fleet wire: retry after a pooled socket fails', () => {
 
   it('the worker joins a retry of a request still running, refuses one already finished, and runs an unknown one', async () => {
     const gate = deferred<void>();
+    const started = deferred<void>();
     const runner = recordingRunner(async ({ request: r }) => {
+      started.resolve();
       if (r.payload.toString() === 'slow') await gate.promise;
       return { payload: r.payload, functionError: false, executedVersion: '$LATEST' };
     });
-    const logged: string[] = [];
-    const logger = createLogger('debug', (line) => logged.push(line));
+    const joinedLogged = deferred<void>();
+    const logger = createLogger('debug', (line) => line.includes('joined') && joinedLogged.resolve());
     const { port } = await startWorker(runner, () => true, logger);
     const retry = { [FLEET_HEADERS.attempt]: '2' };
     const first = rawPost(port, frameOf(Buffer.from('slow'), 'join-1'));
-    while (runner.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await started.promise;
     const joined = rawPost(port, frameOf(Buffer.from('slow'), 'join-1'), FLEET_INVOKE_PATH, retry);
-    while (!logged.some((l) => l.includes('joined'))) await new Promise((resolve) => setImmediate(resolve));
+    await joinedLogged.promise;
     // The retry is answered when the first run is, and the runner ran once.
     gate.resolve();
     assert.equal((await first).status, 200);
@@ -442,7 +444,9 @@ describe('fleet wire: retry after a pooled socket fails', () => {
 describe('fleet wire: close', () => {
   it('waits for an invoke in flight to answer, and takes no new one', async () => {
     const gate = deferred<void>();
+    const started = deferred<void>();
     const runner = recordingRunner(async ({ request: r }) => {
+      started.resolve();
       await gate.promise;
       return { payload: r.payload, functionError: false, executedVersion: '$LATEST' };
     });
@@ -450,7 +454,7 @@ describe('fleet wire: close', () => {
     const c = client();
     const payload = randomBytes(1024 * 1024);
     const call = c.invoke(address, record(), request(payload), { timeoutMs: 30_000 });
-    while (runner.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await started.promise;
     let closed = false;
     const closing = server.close().then(() => (closed = true));
     // The listener is gone at once: a new connection is refused.
