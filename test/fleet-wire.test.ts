@@ -367,14 +367,23 @@ describe('fleet wire: failures placement tells apart', () => {
   });
 
   it('any other failure on the worker is a ServiceException that leaks nothing', async () => {
-    const runner = recordingRunner(() => Promise.reject(new Error('secret internals at /var/lib/kindling')));
+    const failures: (() => Promise<InvokeResult>)[] = [
+      () => Promise.reject(new Error('secret internals at /var/lib/kindling')),
+      () => {
+        throw new KindlingError('ERR_SANDBOX_NOT_ALLOWED', 'secret internals at /var/lib/kindling');
+      },
+    ];
+    const runner = recordingRunner(() => failures.shift()!());
     const { address } = await startWorker(runner);
-    await assert.rejects(client().invoke(address, record(), request(Buffer.from('x')), { timeoutMs: 10_000 }), (err: unknown) => {
-      assert.ok(err instanceof ServiceException);
-      assert.ok(err instanceof LambdaServiceError);
-      assert.doesNotMatch(err.message, /internals|\/var/);
-      return true;
-    });
+    const c = client();
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(c.invoke(address, record(), request(Buffer.from('x')), { timeoutMs: 10_000 }), (err: unknown) => {
+        assert.ok(err instanceof ServiceException);
+        assert.ok(err instanceof LambdaServiceError);
+        assert.doesNotMatch(err.message, /internals|\/var/);
+        return true;
+      });
+    }
   });
 });
 

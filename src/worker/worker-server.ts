@@ -121,9 +121,9 @@ export class WorkerServer {
       if (--this.#inFlight === 0) this.#idle?.();
     });
     this.#serve(req, res).catch((err: unknown) => {
-      this.#logger.error('fleet invoke failed', { error: String(err) });
-      if (!res.headersSent) this.#answerError(res, err);
-      else res.destroy();
+      if (!res.headersSent) return this.#answerError(res, err);
+      this.#logger.error('fleet invoke failed while answering', { error: String(err) });
+      res.destroy();
     });
   }
 
@@ -161,7 +161,13 @@ export class WorkerServer {
   }
 
   #start(fn: FunctionRecord, request: InvokeRequest): Promise<InvokeResult> {
-    const run = this.#runner.invoke(fn, request);
+    let run: Promise<InvokeResult>;
+    try {
+      run = this.#runner.invoke(fn, request);
+    } catch (err) {
+      // WorkerFleet refuses some invokes synchronously (a sandbox driver no longer allowed).
+      run = Promise.reject(err);
+    }
     const id = request.requestId;
     this.#running.set(id, run);
     const settle = (ran: boolean): void => {
