@@ -388,15 +388,17 @@ describe('fleet wire: failures placement tells apart', () => {
 });
 
 describe('fleet wire: retry after a pooled socket fails', () => {
-  it('retries once on a new connection when a reused socket dies before any answer', async () => {
+  it('retries once on a new connection when a reused socket dies before any answer; a refused retry is lost', async () => {
     // A PSK server that drops the second request on each connection unread, as a worker closing an
     // idle keep-alive socket just as it is reused would.
     const seen: (string | undefined)[] = [];
+    let drainRetries = false;
     const server = https.createServer({ pskCallback: () => SECRET, ciphers: FLEET_CIPHERS, maxVersion: 'TLSv1.2' }, (req, res) => {
       const n = ((req.socket as unknown as { served?: number }).served ?? 0) + 1;
       (req.socket as unknown as { served?: number }).served = n;
       seen.push(req.headers[FLEET_HEADERS.attempt] as string | undefined);
       if (n === 2) return req.socket.destroy();
+      if (drainRetries && req.headers[FLEET_HEADERS.attempt] === '2') return res.writeHead(503, { [FLEET_HEADERS.draining]: '1' }).end();
       req.resume();
       req.on('end', () => res.writeHead(200, { [FLEET_HEADERS.executedVersion]: '1' }).end('ok'));
     });
@@ -411,6 +413,12 @@ describe('fleet wire: retry after a pooled socket fails', () => {
     const result = await c.invoke(address, record(), request(Buffer.from('2')), { timeoutMs: 10_000 });
     assert.equal(result.payload.toString(), 'ok');
     assert.deepEqual(seen, [undefined, undefined, '2']);
+
+    // A retry refused as draining may still have had its first attempt run: lost, not draining.
+    drainRetries = true;
+    await c.invoke(address, record(), request(Buffer.from('3')), { timeoutMs: 10_000 });
+    await rejectsWithCode(c.invoke(address, record(), request(Buffer.from('4')), { timeoutMs: 10_000 }), 'ERR_WORKER_LOST');
+    assert.deepEqual(seen, [undefined, undefined, '2', undefined, undefined, '2']);
   });
 
   it('the worker joins a retry of a request still running, refuses one already finished, and runs an unknown one', async () => {

@@ -74,6 +74,7 @@ export class WorkerClient {
       // No certificate to check: the PSK handshake only completes with a peer holding the secret.
       checkServerIdentity: () => undefined,
     };
+    // The agent's timeout ends idle pooled sockets only: a socket waiting on a long invoke stays.
     this.#pooled = new https.Agent({ ...tls, keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' });
     this.#fresh = new https.Agent({ ...tls, keepAlive: false });
     this.#logger = options.logger ?? silentLogger;
@@ -98,8 +99,9 @@ export class WorkerClient {
     if (first.reused && !first.responded && !first.timedOut) {
       this.#logger.debug('fleet invoke retried on a new connection', { address, error: first.error.message });
       const second = await this.#send(this.#fresh, address, frame, true, Math.max(0, deadline - performance.now()));
-      if (second.ok) return answer(second, address);
-      // Whatever the retry met, the first attempt may have run.
+      // Whatever the retry met, the first attempt may have run: even "draining" (a closing worker
+      // refuses the retry before it could join a first attempt that is still running).
+      if (second.ok) return answer(second, address, true);
       throw lost(address, second.error);
     }
     throw lost(address, first.error);
@@ -176,7 +178,7 @@ export class WorkerClient {
 }
 
 /** The InvokeResult of a worker's answer, or the error it stands for. */
-function answer(attempt: Extract<Attempt, { ok: true }>, address: string): InvokeResult {
+function answer(attempt: Extract<Attempt, { ok: true }>, address: string, retry = false): InvokeResult {
   const { status, headers, body } = attempt;
   if (status === 200) {
     const log = headers[FLEET_HEADERS.log];
@@ -188,6 +190,7 @@ function answer(attempt: Extract<Attempt, { ok: true }>, address: string): Invok
     };
   }
   if (status === 503 && headers[FLEET_HEADERS.draining] === '1') {
+    if (retry) throw new KindlingError('ERR_WORKER_LOST', `worker ${address} began draining while the invocation was sent`);
     throw new KindlingError('ERR_WORKER_DRAINING', `worker ${address} is draining`);
   }
   if (status === 409 && headers[FLEET_HEADERS.replayed] === '1') {
