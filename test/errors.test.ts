@@ -16,6 +16,7 @@ import {
   UnknownOperationException,
   UnsupportedMediaTypeException,
   ValidationException,
+  serviceErrorFromWire,
 } from '../src/shared/index.js';
 
 /**
@@ -57,6 +58,17 @@ describe('the error catalogue', () => {
     const error = new TooManyRequestsException('ReservedFunctionConcurrentInvocationLimitExceeded', 2);
     assert.equal(error.toBody()['Reason'], 'ReservedFunctionConcurrentInvocationLimitExceeded');
     assert.deepEqual(error.extraHeaders(), { 'Retry-After': '2' });
+  });
+
+  it('rebuilds every error from its wire code (fleet wire), an unknown code as ServiceException', () => {
+    for (const [error, code] of TABLE) {
+      const rebuilt = serviceErrorFromWire(code, error.message, error instanceof TooManyRequestsException ? { reason: error.reason, retryAfterSeconds: error.retryAfterSeconds } : {});
+      assert.equal(rebuilt.constructor, error.constructor, code);
+      assert.deepEqual(rebuilt.toBody(), error.toBody(), code);
+      assert.deepEqual(rebuilt.extraHeaders(), error.extraHeaders(), code);
+    }
+    assert.ok(serviceErrorFromWire('NoSuchThing', 'm') instanceof ServiceException);
+    assert.ok(serviceErrorFromWire('toString', 'm') instanceof ServiceException);
   });
 
   it('keeps the cause when wrapping', () => {

@@ -6,3 +6,4 @@ export type { PlacementInput, Sighting } from './placement.js';
 export { RemoteRunner } from './remote-runner.js';
 export { ProvisionedShare } from './provisioned-share.js';
 export { WorkerClient } from './worker-client.js';
+export type { WorkerClientOptions, WorkerInvokeOptions } from './worker-client.js';

@@ -19,7 +19,13 @@ export type KindlingErrorCode =
   /** A blob's bytes do not hash to its key. */
   | 'ERR_BLOB_DIGEST'
   /** A function's or layer's code is in no blob store this machine can read. */
-  | 'ERR_CODE_MISSING';
+  | 'ERR_CODE_MISSING'
+  /** The invoke never reached a worker process (refused, unreachable, connect timeout, TLS refused): safe to try another. */
+  | 'ERR_WORKER_UNREACHABLE'
+  /** The worker is draining near its lease end and ran nothing: safe to try another. */
+  | 'ERR_WORKER_DRAINING'
+  /** The invoke was sent but no answer came (connection died, timeout): it may have run. */
+  | 'ERR_WORKER_LOST';
 
 /** Kindling's own failures, with a code to match on (Miniflare's MiniflareError<Code>). */
 export class KindlingError extends Error {
@@ -175,4 +181,46 @@ export class ServiceException extends LambdaServiceError {
 export class UnknownOperationException extends LambdaServiceError {
   readonly code = 'UnknownOperationException';
   readonly status = 404;
+}
+
+/** Codes a worker may answer with, and how to rebuild each one's class on the api node. */
+const WIRE_ERRORS: Record<string, (message: string) => LambdaServiceError> = {
+  ResourceNotFoundException: (m) => new ResourceNotFoundException(m),
+  ProvisionedConcurrencyConfigNotFoundException: (m) => new ProvisionedConcurrencyConfigNotFoundException(m),
+  ResourceConflictException: (m) => new ResourceConflictException(m),
+  InvalidParameterValueException: (m) => new InvalidParameterValueException(m),
+  ValidationException: (m) => new ValidationException(m),
+  PreconditionFailedException: (m) => new PreconditionFailedException(m),
+  RequestTooLargeException: (m) => new RequestTooLargeException(m),
+  RequestEntityTooLargeException: (m) => new RequestEntityTooLargeException(m),
+  UnsupportedMediaTypeException: (m) => new UnsupportedMediaTypeException(m),
+  InvalidRequestContentException: (m) => new InvalidRequestContentException(m),
+  ResourceNotReadyException: (m) => new ResourceNotReadyException(m),
+  ServiceException: (m) => new ServiceException(m),
+  UnknownOperationException: (m) => new UnknownOperationException(m),
+};
+
+const THROTTLE_REASONS: readonly string[] = [
+  'ConcurrentInvocationLimitExceeded',
+  'FunctionInvocationRateLimitExceeded',
+  'ReservedFunctionConcurrentInvocationLimitExceeded',
+  'ReservedFunctionInvocationRateLimitExceeded',
+  'CallerRateLimitExceeded',
+] satisfies readonly ThrottleReason[];
+
+/**
+ * The service error a peer node sent (fleet wire: `x-amzn-errortype`, message, Reason, Retry-After),
+ * as the same class it was thrown as; an unknown code is a ServiceException.
+ */
+export function serviceErrorFromWire(
+  code: string,
+  message: string,
+  extra: { reason?: string; retryAfterSeconds?: number } = {},
+): LambdaServiceError {
+  if (code === 'TooManyRequestsException') {
+    const reason = THROTTLE_REASONS.includes(extra.reason ?? '') ? (extra.reason as ThrottleReason) : 'ConcurrentInvocationLimitExceeded';
+    return new TooManyRequestsException(reason, extra.retryAfterSeconds ?? 1, message);
+  }
+  const build = Object.hasOwn(WIRE_ERRORS, code) ? WIRE_ERRORS[code] : undefined;
+  return build ? build(message) : new ServiceException(message);
 }

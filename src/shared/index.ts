@@ -15,6 +15,7 @@ export {
   ServiceException,
   UnknownOperationException,
   KindlingError,
+  serviceErrorFromWire,
 } from './errors.js';
 export type { ErrorKind, ThrottleReason, KindlingErrorCode } from './errors.js';
 export { parseFunctionRef, functionArn, FUNCTION_NAME_MAX, FUNCTION_REF_MAX, CREATE_FUNCTION_REF_MAX } from './arn.js';
@@ -25,3 +26,14 @@ export { KeyedLock } from './keyed-lock.js';
 export type { Clock } from './clock.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
+export {
+  FLEET_INVOKE_PATH,
+  FLEET_CIPHERS,
+  FLEET_TLS_VERSION,
+  FLEET_HEADERS,
+  encodeFrame,
+  encodeMeta,
+  decodeFrame,
+  parseFunctionRecord,
+} from './fleet-protocol.js';
+export type { FleetInvokeMeta, FleetErrorBody, DecodedFrame } from './fleet-protocol.js';

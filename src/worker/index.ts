@@ -5,3 +5,5 @@ export type { PoolOptions } from './environment-pool.js';
 export type { InvokeRequest, InvokeResult, Runner, PoolInventory, WorkerInventory } from './invoke-types.js';
 export { WorkerLease } from './worker-lease.js';
 export { MemoryBudget } from './memory-budget.js';
+export { WorkerServer, WORKER_KEEP_ALIVE_MS } from './worker-server.js';
+export type { WorkerServerOptions, WorkerRunner } from './worker-server.js';
