@@ -105,7 +105,7 @@ describe('overload: a waiting invoke takes an environment freed by its function'
   };
 
   it('waits for the busy environment instead of starting another while Inits are saturated', async () => {
-    const { fleet } = server.kindling;
+    const fleet = server.kindling.fleet!;
     await call('reused'); // one warm environment
     const first = call('reused', 3000); // keeps it busy for 3 s
     await eventually(() => fleet.stats('reused').idle === 0, 'the environment is busy');

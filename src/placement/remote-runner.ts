@@ -42,14 +42,20 @@ export class RemoteRunner implements Runner {
       tried.add(worker.id);
       this.#inFlight.add(worker.id, key, 1);
       try {
-        const { result, sighting } = await this.#client.invoke(worker.address, fn, request, { timeoutMs: fn.timeout * 1000 + ANSWER_GRACE_MS });
-        if (sighting) this.#sightings.set(`${worker.id}|${key}`, sighting);
-        return result;
+        return await this.#client.invoke(worker.address, fn, request, {
+          timeoutMs: fn.timeout * 1000 + ANSWER_GRACE_MS,
+          onSighting: (seen) => this.#sightings.set(`${worker.id}|${key}`, seen),
+        });
       } catch (err) {
         if (err instanceof KindlingError && (err.code === 'ERR_WORKER_UNREACHABLE' || err.code === 'ERR_WORKER_DRAINING')) {
           this.#logger.warn('fleet: a worker did not take an invocation; trying another', { worker: worker.id, reason: err.code });
           this.#directory.markDown(worker.id);
           this.#forget(worker.id);
+          continue;
+        }
+        if (err instanceof KindlingError && err.code === 'ERR_WORKER_FULL') {
+          // Its memory is taken (maybe by another api node's cold starts): another worker may have room.
+          this.#sightings.delete(`${worker.id}|${key}`);
           continue;
         }
         if (err instanceof KindlingError && err.code === 'ERR_WORKER_LOST') {

@@ -12,6 +12,7 @@ import {
   ServiceException,
   silentLogger,
   type FleetErrorBody,
+  type FleetSighting,
   type Logger,
 } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
@@ -30,6 +31,8 @@ export interface WorkerClientOptions {
 export interface WorkerInvokeOptions {
   /** No answer within this (from the call, retry included) and the invocation is lost. */
   readonly timeoutMs: number;
+  /** Told what the worker's answer says of the version's environments there (for placement). */
+  readonly onSighting?: (seen: FleetSighting) => void;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 1500;
@@ -91,7 +94,7 @@ export class WorkerClient {
     const frame = encodeFrame(meta, this.#recordText(fn), request.payload);
     const deadline = performance.now() + options.timeoutMs;
     const first = await this.#send(this.#pooled, address, frame, false, options.timeoutMs);
-    if (first.ok) return answer(first, address);
+    if (first.ok) return answer(first, address, false, options.onSighting);
     if (!first.connected) throw unreachable(address, first.error);
     // A pooled socket can fail before the worker read anything (closed by the worker just as it was
     // reused). Retry once on a new connection; the worker joins the first attempt if it did arrive
@@ -101,7 +104,7 @@ export class WorkerClient {
       const second = await this.#send(this.#fresh, address, frame, true, Math.max(0, deadline - performance.now()));
       // Whatever the retry met, the first attempt may have run: even "draining" (a closing worker
       // refuses the retry before it could join a first attempt that is still running).
-      if (second.ok) return answer(second, address, true);
+      if (second.ok) return answer(second, address, true, options.onSighting);
       throw lost(address, second.error);
     }
     throw lost(address, first.error);
@@ -178,10 +181,13 @@ export class WorkerClient {
 }
 
 /** The InvokeResult of a worker's answer, or the error it stands for. */
-function answer(attempt: Extract<Attempt, { ok: true }>, address: string, retry = false): InvokeResult {
+function answer(attempt: Extract<Attempt, { ok: true }>, address: string, retry = false, onSighting?: (seen: FleetSighting) => void): InvokeResult {
   const { status, headers, body } = attempt;
   if (status === 200) {
     const log = headers[FLEET_HEADERS.log];
+    const environments = headers[FLEET_HEADERS.environments];
+    const idle = headers[FLEET_HEADERS.idle];
+    if (onSighting && typeof environments === 'string' && typeof idle === 'string') onSighting({ environments: Number(environments), idle: Number(idle) });
     return {
       payload: body,
       functionError: headers[FLEET_HEADERS.functionError] === '1',
@@ -192,6 +198,10 @@ function answer(attempt: Extract<Attempt, { ok: true }>, address: string, retry 
   if (status === 503 && headers[FLEET_HEADERS.draining] === '1') {
     if (retry) throw new KindlingError('ERR_WORKER_LOST', `worker ${address} began draining while the invocation was sent`);
     throw new KindlingError('ERR_WORKER_DRAINING', `worker ${address} is draining`);
+  }
+  if (status === 503 && headers[FLEET_HEADERS.full] === '1') {
+    if (retry) throw new KindlingError('ERR_WORKER_LOST', `worker ${address} refused the retried invocation`);
+    throw new KindlingError('ERR_WORKER_FULL', `worker ${address} has no memory for another environment`);
   }
   if (status === 409 && headers[FLEET_HEADERS.replayed] === '1') {
     throw new KindlingError('ERR_WORKER_LOST', `worker ${address} ran the invocation but its answer was lost`);

@@ -25,7 +25,9 @@ export type KindlingErrorCode =
   /** The worker is draining near its lease end and ran nothing: safe to try another. */
   | 'ERR_WORKER_DRAINING'
   /** The invoke was sent but no answer came (connection died, timeout): it may have run. */
-  | 'ERR_WORKER_LOST';
+  | 'ERR_WORKER_LOST'
+  /** The worker has no memory for another environment (its --worker-memory): nothing ran, try another. */
+  | 'ERR_WORKER_FULL';
 
 /** Kindling's own failures, with a code to match on (Miniflare's MiniflareError<Code>). */
 export class KindlingError extends Error {

@@ -11,7 +11,9 @@ import {
   parseFunctionRecord,
   ServiceException,
   TooManyRequestsException,
+  KindlingError,
   type FleetErrorBody,
+  type FleetSighting,
   type Logger,
 } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
@@ -29,6 +31,8 @@ export interface WorkerServerOptions {
   readonly logger: Logger;
   /** False while the worker drains near its lease end: invokes are refused (503) and nothing runs. */
   readonly accepting: () => boolean;
+  /** The version's environments here after an invocation, sent back for placement. */
+  readonly sighting?: (fn: FunctionRecord) => FleetSighting;
   /** Largest request frame; Lambda's 6 MB payload plus the record and meta fit well under the default. */
   readonly maxFrameBytes?: number;
 }
@@ -56,6 +60,7 @@ export class WorkerServer {
   readonly #runner: WorkerRunner;
   readonly #logger: Logger;
   readonly #accepting: () => boolean;
+  readonly #sighting: ((fn: FunctionRecord) => FleetSighting) | undefined;
   readonly #maxFrame: number;
   readonly #records = new Map<string, FunctionRecord>();
   readonly #running = new Map<string, Promise<InvokeResult>>();
@@ -69,6 +74,7 @@ export class WorkerServer {
     this.#runner = options.runner;
     this.#logger = options.logger;
     this.#accepting = options.accepting;
+    this.#sighting = options.sighting;
     this.#maxFrame = options.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     const secret = options.secret;
     this.#server = https.createServer(
@@ -156,6 +162,11 @@ export class WorkerServer {
     };
     if (result.functionError) headers[FLEET_HEADERS.functionError] = '1';
     if (result.log !== undefined) headers[FLEET_HEADERS.log] = Buffer.from(result.log).toString('base64');
+    if (this.#sighting) {
+      const seen = this.#sighting(fn);
+      headers[FLEET_HEADERS.environments] = String(seen.environments);
+      headers[FLEET_HEADERS.idle] = String(seen.idle);
+    }
     res.writeHead(200, headers);
     res.end(result.payload);
   }
@@ -196,6 +207,8 @@ export class WorkerServer {
   }
 
   #answerError(res: ServerResponse, err: unknown): void {
+    // No memory for another environment: nothing ran, the api node places it on another worker.
+    if (err instanceof KindlingError && err.code === 'ERR_WORKER_FULL') return answerEmpty(res, 503, { [FLEET_HEADERS.full]: '1' });
     let error: LambdaServiceError;
     if (err instanceof LambdaServiceError) {
       error = err;
