@@ -37,6 +37,8 @@ export interface Kindling {
   readonly fleet?: WorkerFleet;
   readonly logs: LogSink;
   readonly pollers?: PollerFleet;
+  /** Ids of the workers this node routes to now (an api or poller node's view of the fleet). */
+  routable(): string[];
   /** Resolves when a worker node's lease ended and it drained and stopped (the process should exit 0). */
   readonly ended: Promise<void>;
   /** Graceful stop: no new requests, in-flight invokes finish, environments shut down, store closed. */
@@ -279,6 +281,7 @@ export async function startKindling(
     logs,
     ...(pollers ? { pollers } : {}),
     ended,
+    routable: () => (directory?.workers ?? []).map((w) => w.id),
     close,
   };
 }

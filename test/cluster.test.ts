@@ -2,6 +2,7 @@ import { CreateFunctionCommand, InvokeCommand, ListFunctionsCommand, type Lambda
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ClusterNode } from './support/cluster-node.js';
@@ -11,6 +12,7 @@ import { clientFor, json } from './support/kindling.js';
 import { labForward } from './support/lab-forward.js';
 import { NetnsLab, netnsUnavailable, type NetnsHost } from './support/netns.js';
 import { PostgresCluster } from './support/postgres.js';
+import { scratchDir, sharedFile } from './support/scratch.js';
 import { eventually, eventuallyAsync } from './support/wait.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -77,7 +79,7 @@ describe('the fleet on many hosts, and its faults', { skip }, () => {
     const host = (name: string) => lab.hosts.find((h) => h.name === name)!;
     pg = await PostgresCluster.start({ host: host('db') });
     store = await pg.createDatabase('kindling_cluster');
-    notes = `${host('client').tempDir('notes-')}/notes.txt`;
+    notes = sharedFile(join(scratchDir('kindling-cluster-'), 'notes.txt'));
     // The first node migrates the schema; the rest start side by side.
     nodes['api1'] = await start(host('api1'), 'api');
     const rest = await Promise.all([

@@ -1,12 +1,12 @@
 import { CreateFunctionCommand, GetProvisionedConcurrencyConfigCommand, InvokeCommand, PublishVersionCommand, PutFunctionConcurrencyCommand, PutProvisionedConcurrencyConfigCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fleetSkip, TestFleet, type FleetNode } from './support/fleet.js';
 import { nodeFunction } from './support/functions.js';
 import { clientFor, json } from './support/kindling.js';
+import { scratchDir, sharedFile } from './support/scratch.js';
 import { eventually, eventuallyAsync } from './support/wait.js';
 
 const SLOW = `exports.handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms ?? 0)); return { pid: process.pid }; };\n`;
@@ -36,7 +36,7 @@ describe('the fleet: api, worker and poller nodes on one PostgreSQL', { skip: fl
   let w2: FleetNode;
   let lambda1: LambdaClient;
   let lambda2: LambdaClient;
-  const dir = mkdtempSync(join(tmpdir(), 'kindling-fleet-files-'));
+  const dir = scratchDir('kindling-fleet-files-');
 
   before(async () => {
     fleet = await TestFleet.start();
@@ -80,7 +80,7 @@ describe('the fleet: api, worker and poller nodes on one PostgreSQL', { skip: fl
 
   it('runs event invokes through the pollers on the workers', async () => {
     await lambda2.send(new CreateFunctionCommand(await nodeFunction('events', APPEND)));
-    const file = join(dir, 'events.txt');
+    const file = sharedFile(join(dir, 'events.txt'));
     for (let id = 0; id < 5; id++) {
       const out = await lambda2.send(new InvokeCommand({ FunctionName: 'events', InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ file, id })) }));
       assert.equal(out.StatusCode, 202);
@@ -127,7 +127,7 @@ describe('the fleet: api, worker and poller nodes on one PostgreSQL', { skip: fl
     await lambda1.send(new CreateFunctionCommand(await nodeFunction('lease', SLOW)));
     // The most memory free: cold starts are placed on it first, so it is busy when its lease ends.
     const leased = await fleet.node('worker', {}, ['--worker-lease', '4', '--worker-memory', '1000000']);
-    await eventuallyAsync(() => nodes(api1), (listed) => listed.some((n) => n.Id === leased.kindling.nodeId), 'the new worker registered');
+    await eventually(() => [api1, api2].every((api) => api.kindling.routable().includes(leased.kindling.nodeId)), 'both api nodes route to the new worker');
     let stop = false;
     const failures: string[] = [];
     let done = 0;
