@@ -32,7 +32,16 @@ export async function load(concurrency: number, total: number, call: () => Promi
   return { latencies, perSecond: (total / (performance.now() - begin)) * 1000 };
 }
 
-export async function startServer(dataDir: string, sandbox = 'process', flags: readonly string[] = []): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * A `kindling serve` child process; resolves once it prints `ready` (default: the API's URL, which is
+ * `url` then; a fleet node without the API prints its roles instead).
+ */
+export async function startServer(
+  dataDir: string,
+  sandbox = 'process',
+  flags: readonly string[] = [],
+  ready = /on (http:\/\/[^\s]+)/,
+): Promise<{ url: string; stop(): Promise<void>; kill(): void }> {
   // KINDLING_BENCH_PROFILE=dir writes a CPU profile of the server there (node --cpu-prof).
   const profile = process.env['KINDLING_BENCH_PROFILE'];
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
@@ -43,13 +52,14 @@ export async function startServer(dataDir: string, sandbox = 'process', flags: r
     let seen = '';
     child.stdout.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
-      const match = /on (http:\/\/[^\s]+)/.exec(seen);
+      const match = ready.exec(seen);
       if (match) resolve(match[1]!);
     });
     child.once('exit', (code) => reject(new Error(`kindling serve exited with ${code}`)));
   });
   return {
     url,
+    kill: () => void child.kill('SIGKILL'),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());

@@ -16,7 +16,8 @@ import { scratchDir, sharedFile } from './support/scratch.js';
 import { eventually, eventuallyAsync } from './support/wait.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const WORKER_READY = /serving the fleet on port (\d+)/;
+/** What a node without the API prints once it runs (its roles in the group). */
+const NODE_READY = /Kindling node \S+ \(([^)]*)\) is running/;
 /** The function sleeps `ms`, noting when it starts and ends in `file` (the lab hosts share the file system). */
 const NOTE = `const fs = require('fs');
 exports.handler = async (event) => {
@@ -66,7 +67,7 @@ describe('the fleet on many hosts, and its faults', { skip }, () => {
     ClusterNode.start(
       host,
       ['--role', role, '--store', store, '--host', host.address, '--port', '9000', '--fleet-port', '9001', '--sandbox', 'process', '--log-level', 'warn', ...extra],
-      role === 'worker' ? { ready: WORKER_READY } : {},
+      role === 'api' ? {} : { ready: NODE_READY },
     );
 
   async function listed(): Promise<ListedNode[]> {

@@ -8,7 +8,7 @@ export async function serve(argv: readonly string[]): Promise<void> {
   process.stdout.write(
     kindling.url
       ? `Kindling is serving the Lambda API on ${kindling.url} (data in ${config.dataDir})\n`
-      : `Kindling worker ${kindling.nodeId} is serving the fleet on port ${kindling.fleetPort} (data in ${config.dataDir})\n`,
+      : `Kindling node ${kindling.nodeId} (${config.roles.join(',')}) is running${kindling.fleetPort === undefined ? '' : `, serving the fleet on port ${kindling.fleetPort}`} (data in ${config.dataDir})\n`,
   );
   // A worker whose lease ended has drained and stopped: exit 0 for the supervisor to start a fresh one.
   const leaseEnded = kindling.ended.then(() => 'lease' as const);
