@@ -62,6 +62,7 @@ export async function startServer(
     kill: () => void child.kill('SIGKILL'),
     stop: () =>
       new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

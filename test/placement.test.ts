@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config/index.js';
 import { choose, InFlight, ProvisionedShare, type WorkerView } from '../src/placement/index.js';
 import type { NodeDirectory } from '../src/placement/index.js';
 import type { FunctionRecord } from '../src/store/index.js';
-import { MemoryBudget, WorkerLease, type Runner, type WorkerInventory } from '../src/worker/index.js';
+import type { WorkerInventory } from '../src/shared/index.js';
+import { MemoryBudget, WorkerLease, type Runner } from '../src/worker/index.js';
 import { FakeClock } from './support/fake-clock.js';
 
 const fn = { name: 'f', revisionId: 'r1', memorySize: 512, tags: {} } as unknown as FunctionRecord;
@@ -123,5 +125,28 @@ describe('worker memory budget', () => {
     budget.take(128);
     assert.equal(asked, 128);
     assert.equal(budget.usedMb, 640);
+  });
+});
+
+describe('fleet roles (config)', () => {
+  const PG = 'postgres://kindling@db.internal:5432/kindling';
+
+  it('defaults to all: one process, every role, on the embedded store', () => {
+    const config = loadConfig([], {});
+    assert.equal(config.allInOne, true);
+    assert.deepEqual(config.roles, ['api', 'worker', 'poller']);
+    assert.equal(config.workerLeaseMs, 14 * 3600_000);
+  });
+
+  it('takes one or more roles, each needing the shared store', () => {
+    const config = loadConfig(['--role', 'poller,api', '--store', PG, '--advertise', 'w1.internal:9001', '--worker-lease', '3600'], {});
+    assert.equal(config.allInOne, false);
+    assert.deepEqual(config.roles, ['api', 'poller']);
+    assert.equal(config.advertise, 'w1.internal:9001');
+    assert.equal(config.workerLeaseMs, 3_600_000);
+    assert.deepEqual(loadConfig([], { KINDLING_ROLE: 'worker', KINDLING_STORE: PG }).roles, ['worker']);
+    assert.throws(() => loadConfig(['--role', 'worker'], {}), (err: Error) => err instanceof ConfigError && /needs the shared store: add --store postgres/.test(err.message));
+    assert.throws(() => loadConfig(['--role', 'api,frontend', '--store', PG], {}), (err: Error) => err instanceof ConfigError && /--role must be all, or one or more of api, worker, poller/.test(err.message));
+    assert.throws(() => loadConfig(['--role', 'worker', '--store', PG, '--advertise', 'no-port'], {}), (err: Error) => err instanceof ConfigError && /--advertise must be host:port/.test(err.message));
   });
 });

@@ -2,7 +2,7 @@ import type { FunctionRegistry } from '../control-plane/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import { InvalidParameterValueException, parseFunctionRef, type Partition } from '../shared/index.js';
 import type { DeadLetter, EventQueueTable, NodeStatus, NodeTable } from '../store/index.js';
-import type { WorkerInventory } from '../worker/index.js';
+import type { WorkerInventory } from '../shared/index.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Router } from './router.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../shared/index.js';
 import type { NodeStatus, NodeTable } from '../store/index.js';
-import type { WorkerInventory } from '../worker/index.js';
+import type { WorkerInventory } from '../shared/index.js';
 
 /** A worker as placement sees it: its heartbeat and what it last said it runs. */
 export interface WorkerView {

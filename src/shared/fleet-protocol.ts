@@ -138,3 +138,23 @@ export function parseFunctionRecord(text: string): FunctionRecord | undefined {
     r['environment'] !== null;
   return ok ? (value as FunctionRecord) : undefined;
 }
+
+/** A worker's environments of one function version, as placement sees them. */
+export interface PoolInventory {
+  /** The function record's revision the environments run. */
+  readonly revisionId: string;
+  readonly environments: number;
+  readonly idle: number;
+  readonly provisionedReady: number;
+  /** MemorySize of the function, per environment. */
+  readonly memoryMb: number;
+}
+
+/** What a worker runs, keyed by `name:version`: the inventory in its heartbeat (NodeRecord.inventory, JSON), placement's input. */
+export interface WorkerInventory {
+  readonly pools: Readonly<Record<string, PoolInventory>>;
+  /** Memory its environments take (MemorySize each), in MB. */
+  readonly memoryUsedMb: number;
+  /** Invocations running on it now. */
+  readonly busy: number;
+}

@@ -36,4 +36,4 @@ export {
   decodeFrame,
   parseFunctionRecord,
 } from './fleet-protocol.js';
-export type { FleetInvokeMeta, FleetErrorBody, FleetSighting, DecodedFrame } from './fleet-protocol.js';
+export type { FleetInvokeMeta, FleetErrorBody, FleetSighting, DecodedFrame, PoolInventory, WorkerInventory } from './fleet-protocol.js';

@@ -34,23 +34,3 @@ export interface Runner {
   retire(name: string, version?: string): void;
   close(): Promise<void>;
 }
-
-/** A worker's environments of one function version, as placement sees them. */
-export interface PoolInventory {
-  /** The function record's revision the environments run. */
-  readonly revisionId: string;
-  readonly environments: number;
-  readonly idle: number;
-  readonly provisionedReady: number;
-  /** MemorySize of the function, per environment. */
-  readonly memoryMb: number;
-}
-
-/** What a worker runs, keyed by `name:version` (heartbeat payload, placement's input). */
-export interface WorkerInventory {
-  readonly pools: Readonly<Record<string, PoolInventory>>;
-  /** Memory its environments take (MemorySize each), in MB. */
-  readonly memoryUsedMb: number;
-  /** Invocations running on it now. */
-  readonly busy: number;
-}

@@ -3,7 +3,8 @@ import type { FunctionRecord } from '../store/index.js';
 import { EnvironmentPool, type PoolOptions } from './environment-pool.js';
 import type { EnvironmentDeps } from './execution-environment.js';
 import { InitGate } from './init-gate.js';
-import type { InvokeRequest, InvokeResult, Runner, WorkerInventory, PoolInventory } from './invoke-types.js';
+import type { PoolInventory, WorkerInventory } from '../shared/index.js';
+import type { InvokeRequest, InvokeResult, Runner } from './invoke-types.js';
 
 export interface FleetOptions extends PoolOptions {
   /** Inits running at once across the whole worker (see InitGate). */
