@@ -7,7 +7,7 @@ import { CodeStore, ImageStore, LayerView } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
 import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions } from './control-plane/index.js';
 import { ConcurrencyLimiter, FleetLimiter, InvokeService, ProvisionedConcurrency, type Limiter } from './invoke/index.js';
-import { NodeAgent, NodeDirectory, ProvisionedShare, RemoteRunner, WorkerClient } from './placement/index.js';
+import { DIRECTORY_DEFAULTS, NodeAgent, NodeDirectory, ProvisionedShare, RemoteRunner, WorkerClient } from './placement/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
 import {
   DEFAULT_MAX_EVENT_AGE_SECONDS,
@@ -250,6 +250,9 @@ export async function startKindling(
       // Out of routing first: the fleet hears this node drains before it stops answering.
       draining = true;
       await agent?.beat();
+      // A worker keeps answering "draining" (nothing is run, the api node sends it elsewhere) until
+      // every node has read the registry again, so no call meets a closed socket.
+      if (workerServer) await new Promise((resolve) => setTimeout(resolve, DIRECTORY_DEFAULTS.refreshMs * 1.5));
       await api?.close();
       await pollers?.close();
       await workerServer?.close();

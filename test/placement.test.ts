@@ -46,6 +46,9 @@ describe('placement', () => {
     assert.equal(pick([full, roomy]), 'roomy');
     assert.equal(pick([full, roomy, withVersion]), 'with');
     assert.equal(pick([full]), undefined, 'no worker has room: nothing is chosen');
+    // Idle environments of other functions are room: the worker shuts them down for the cold start.
+    const idleOthers = worker('idle-others', 1024, { pools: { 'g:$LATEST': { revisionId: 'x', environments: 2, idle: 2, provisionedReady: 0, memoryMb: 384 } }, memoryUsedMb: 768 });
+    assert.equal(pick([idleOthers]), 'idle-others');
   });
 
   it('skips workers without the sandbox driver the function asks for, and those already tried', () => {

@@ -76,7 +76,8 @@ export function choose(input: PlacementInput): WorkerView | undefined {
       warm = worker;
       warmIdle = idle;
     }
-    const free = worker.memoryMb - worker.inventory.memoryUsedMb;
+    // Idle environments (not provisioned ones) count as free: the worker shuts them down for a cold start.
+    const free = worker.memoryMb - worker.inventory.memoryUsedMb + evictable(worker, key);
     if (free < fn.memorySize) continue;
     // Together first (a worker that already has this version), then the most memory free.
     const score = (environments > 0 ? 1e9 : 0) + free - input.inFlight.total(worker.id) * fn.memorySize;
@@ -86,4 +87,13 @@ export function choose(input: PlacementInput): WorkerView | undefined {
     }
   }
   return warm ?? cold;
+}
+
+/** Memory of a worker's idle environments of other versions, which it would shut down to make room. */
+function evictable(worker: WorkerView, except: string): number {
+  let mb = 0;
+  for (const [key, pool] of Object.entries(worker.inventory.pools)) {
+    if (key !== except) mb += Math.max(0, pool.idle - pool.provisionedReady) * pool.memoryMb;
+  }
+  return mb;
 }
