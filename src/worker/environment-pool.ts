@@ -1,4 +1,4 @@
-import { TooManyRequestsException } from '../shared/index.js';
+import { KindlingError, TooManyRequestsException } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { ExecutionEnvironment, type EnvironmentDeps } from './execution-environment.js';
 import type { InitGate, ReleaseSlot } from './init-gate.js';
@@ -211,7 +211,33 @@ export class EnvironmentPool {
 
   async #waitOrColdStart(requestId: string): Promise<ExecutionEnvironment | InvokeResult> {
     const got = await this.#wait();
-    return got instanceof ExecutionEnvironment ? got : this.#coldStart(requestId, got);
+    if (got instanceof ExecutionEnvironment) return got;
+    try {
+      return await this.#coldStart(requestId, got);
+    } catch (err) {
+      // The worker's memory is taken, but this version has environments here: the first to finish
+      // its invocation takes this one (placement sent it here expecting one to be free soon).
+      if (err instanceof KindlingError && err.code === 'ERR_WORKER_FULL' && this.#all.size > 0) return this.#waitForEnvironment(err);
+      throw err;
+    }
+  }
+
+  /** Waits, within the function's timeout, for an environment of this pool to finish its invocation. */
+  #waitForEnvironment(full: KindlingError): Promise<ExecutionEnvironment> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const at = this.#waiters.indexOf(waiter);
+        if (at !== -1) this.#waiters.splice(at, 1);
+        reject(full);
+      }, this.fn.timeout * 1000);
+      const waiter: Waiter = {
+        take: (env) => {
+          clearTimeout(timer);
+          resolve(env);
+        },
+      };
+      this.#waiters.push(waiter);
+    });
   }
 
   /**
@@ -256,9 +282,12 @@ export class EnvironmentPool {
     try {
       // Once per pool: the first cold start on this machine may fetch and unpack the code.
       const codeDir = this.#codeDir ?? (await this.#ensureCode());
-      // Lambda scales each function by a bounded number of new environments per 10 seconds.
-      if (!this.#scale.tryTake()) throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', 1);
       this.#deps.memory?.take(this.fn.memorySize);
+      // Lambda scales each function by a bounded number of new environments per 10 seconds.
+      if (!this.#scale.tryTake()) {
+        this.#deps.memory?.give(this.fn.memorySize);
+        throw new TooManyRequestsException('FunctionInvocationRateLimitExceeded', 1);
+      }
       const env = new ExecutionEnvironment(this.#deps, this.fn, codeDir, this.fn.version ?? '$LATEST');
       this.#charged.add(env);
       this.#all.add(env);
