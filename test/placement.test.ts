@@ -29,14 +29,26 @@ describe('placement', () => {
     assert.equal(pick(workers), 'a');
   });
 
-  it('subtracts what this node already sent from the idle environments it saw', () => {
+  it('counts as spare the environments of the version less what this node has running there', () => {
     const inFlight = new InFlight();
-    const workers = [worker('a', 8192), worker('b', 8192, { pools: { 'f:$LATEST': pool(1, 1) }, memoryUsedMb: 512 })];
+    const workers = [worker('a', 8192), worker('b', 8192, { pools: { 'f:$LATEST': pool(2, 0) }, memoryUsedMb: 1024 })];
     inFlight.add('b', 'f:$LATEST', 1);
-    // b's one idle environment is taken: a cold start, kept beside the version's environments on b.
+    assert.equal(pick(workers, { inFlight }), 'b', 'one of its two environments is free');
+    inFlight.add('b', 'f:$LATEST', 1);
+    // Both busy with this node's invocations: a cold start, kept beside the version's environments.
     assert.equal(pick(workers, { inFlight }), 'b');
-    inFlight.add('a', 'f:$LATEST', 1);
-    assert.equal(pick(workers, { inFlight }), 'b');
+    const sightings = new Map([['a|f:$LATEST', { environments: 3, idle: 3 }]]);
+    assert.equal(choose({ workers, fn, driver: undefined, inFlight, sightings, exclude: new Set() })?.id, 'a', 'an answer from a said it has three');
+  });
+
+  it('queues on the least oversubscribed worker of the version when no worker has room', () => {
+    const inFlight = new InFlight();
+    const a = worker('a', 1024, { pools: { 'f:$LATEST': pool(2, 0) }, memoryUsedMb: 1024 });
+    const b = worker('b', 1024, { pools: { 'f:$LATEST': pool(2, 0) }, memoryUsedMb: 1024 });
+    for (let i = 0; i < 3; i++) inFlight.add('a', 'f:$LATEST', 1);
+    for (let i = 0; i < 2; i++) inFlight.add('b', 'f:$LATEST', 1);
+    assert.equal(pick([a, b], { inFlight }), 'b');
+    assert.equal(pick([worker('c', 1024, { memoryUsedMb: 1024 })], { inFlight }), undefined, 'no room and no environment of the version');
   });
 
   it('places a cold start only where the MemorySize fits, together with the version where possible', () => {

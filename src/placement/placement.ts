@@ -50,33 +50,42 @@ export interface PlacementInput {
 
 /**
  * Which worker runs an invocation (Lambda's assignment service, in miniature):
- * 1. a worker with an idle warm environment of this version (estimated: what it reported idle,
- *    less what this node has sent it since), the one with the most idle first;
+ * 1. a worker with a warm environment of this version to spare: its environments of the version
+ *    (as its last answer or heartbeat said) less the invocations this node has running there, the
+ *    one with the most to spare first;
  * 2. else a cold start, on a worker with memory for one more environment of the function's
- *    MemorySize, preferring one that already runs this version (its environments stay together,
- *    so they are reused), then the one with the most memory free;
- * 3. undefined when no worker qualifies or none has room.
+ *    MemorySize (idle environments of other functions count as room: the worker shuts them down),
+ *    preferring one that already runs this version (its environments stay together and are
+ *    reused), then the one with the most memory free;
+ * 3. else, when no worker has room, the one whose environments of this version are least
+ *    oversubscribed: the invocation waits there for one to finish;
+ * 4. undefined when no worker qualifies at all.
  */
 export function choose(input: PlacementInput): WorkerView | undefined {
   const { fn } = input;
   const key = poolKey(fn);
   let warm: WorkerView | undefined;
-  let warmIdle = 0;
+  let warmSpare = 0;
   let cold: WorkerView | undefined;
   let coldScore = -Infinity;
+  let queue: WorkerView | undefined;
+  let queueSpare = -Infinity;
   for (const worker of input.workers) {
     if (input.exclude.has(worker.id)) continue;
     if (input.driver !== undefined && !worker.drivers.includes(input.driver)) continue;
     const reported = worker.inventory.pools[key];
     const seen = input.sightings.get(`${worker.id}|${key}`);
-    const sameRevision = reported?.revisionId === fn.revisionId;
-    const environments = seen?.environments ?? (sameRevision ? reported.environments : 0);
-    const idle = (seen?.idle ?? (sameRevision ? reported.idle : 0)) - input.inFlight.of(worker.id, key);
-    if (idle > warmIdle) {
+    const environments = seen?.environments ?? (reported?.revisionId === fn.revisionId ? reported.environments : 0);
+    const mine = input.inFlight.of(worker.id, key);
+    const spare = environments - mine;
+    if (spare > warmSpare) {
       warm = worker;
-      warmIdle = idle;
+      warmSpare = spare;
     }
-    // Idle environments (not provisioned ones) count as free: the worker shuts them down for a cold start.
+    if (environments > 0 && spare > queueSpare) {
+      queue = worker;
+      queueSpare = spare;
+    }
     const free = worker.memoryMb - worker.inventory.memoryUsedMb + evictable(worker, key);
     if (free < fn.memorySize) continue;
     // Together first (a worker that already has this version), then the most memory free.
@@ -86,7 +95,7 @@ export function choose(input: PlacementInput): WorkerView | undefined {
       coldScore = score;
     }
   }
-  return warm ?? cold;
+  return warm ?? cold ?? queue;
 }
 
 /** Memory of a worker's idle environments of other versions, which it would shut down to make room. */
