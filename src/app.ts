@@ -210,7 +210,7 @@ export async function startKindling(
 
   // A worker node: its fleet endpoint, its heartbeat and its lease.
   let draining = false;
-  const workerServer = localFleet && secret && !config.allInOne ? new WorkerServer({ secret, runner: localFleet, logger, accepting: () => !draining, sighting: (fn) => localFleet.stats(fn.name, fn.version ?? '$LATEST') }) : undefined;
+  const workerServer = localFleet && secret && !config.allInOne ? new WorkerServer({ secret, runner: localFleet, logger, accepting: () => !draining, sighting: (fn) => localFleet.sighting(fn.name, fn.version) }) : undefined;
   const fleetAddress = workerServer ? await workerServer.listen(config.fleetPort, config.host) : undefined;
   const lease = workerServer ? new WorkerLease({ leaseMs: config.workerLeaseMs, startedAt, clock }) : undefined;
   const advertised = config.advertise ?? (fleetAddress ? hostPort(advertisedHost(config.host), fleetAddress.port) : address ? hostPort(advertisedHost(config.host), address.port) : '');

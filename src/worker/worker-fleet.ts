@@ -112,6 +112,12 @@ export class WorkerFleet implements Runner {
     return { environments, idle };
   }
 
+  /** One version's environments here, and how many are idle (sent back with each fleet answer). */
+  sighting(name: string, version: string | undefined): { environments: number; idle: number } {
+    const pool = this.#pools.get(poolKey(name, version));
+    return { environments: pool?.size ?? 0, idle: pool?.idleCount ?? 0 };
+  }
+
   /** What this worker runs, per function version: the heartbeat's payload and placement's input. */
   inventory(): WorkerInventory {
     const pools: Record<string, PoolInventory> = {};
