@@ -1,4 +1,5 @@
 import { TooManyRequestsException } from '../shared/index.js';
+import { ReservedLimits } from './reserved-limits.js';
 
 /** What the invoke path counts concurrency with: this process alone, or the fleet (FleetLimiter). */
 export interface Limiter {
@@ -20,9 +21,8 @@ export interface Limiter {
  */
 export class ConcurrencyLimiter implements Limiter {
   readonly #accountLimit: number;
-  readonly #reserved = new Map<string, number>();
+  readonly #reserved = new ReservedLimits();
   readonly #inFlight = new Map<string, number>();
-  #totalReserved = 0;
   #unreservedInUse = 0;
 
   constructor(accountLimit: number) {
@@ -30,12 +30,7 @@ export class ConcurrencyLimiter implements Limiter {
   }
 
   setReserved(name: string, reserved: number | undefined): void {
-    this.#totalReserved -= this.#reserved.get(name) ?? 0;
-    if (reserved === undefined) this.#reserved.delete(name);
-    else {
-      this.#reserved.set(name, reserved);
-      this.#totalReserved += reserved;
-    }
+    this.#reserved.set(name, reserved);
   }
 
   /**
@@ -50,7 +45,7 @@ export class ConcurrencyLimiter implements Limiter {
       this.#inFlight.set(name, running + 1);
       return false;
     }
-    if (this.#unreservedInUse >= this.#accountLimit - this.#totalReserved) {
+    if (this.#unreservedInUse >= this.#accountLimit - this.#reserved.total) {
       throw new TooManyRequestsException('ConcurrentInvocationLimitExceeded', 1);
     }
     this.#unreservedInUse++;

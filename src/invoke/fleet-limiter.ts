@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { ReservedLimits } from './reserved-limits.js';
 import { TooManyRequestsException } from '../shared/index.js';
 import type { Logger } from '../shared/index.js';
 import type { ConcurrencyGrantTable } from '../store/index.js';
@@ -75,10 +76,9 @@ export class FleetLimiter implements Limiter {
   readonly #renewEveryMs: number;
   readonly #giveBackEveryMs: number;
   readonly #headroom: number;
-  readonly #reserved = new Map<string, number>();
+  readonly #reserved = new ReservedLimits();
   readonly #inFlight = new Map<string, number>();
   readonly #scopes = new Map<string, Scope>();
-  #totalReserved = 0;
   #seq = 0;
   #storeDown = false;
   /** When the last renewal that the store answered was sent (performance.now()). */
@@ -110,16 +110,11 @@ export class FleetLimiter implements Limiter {
   }
 
   setReserved(name: string, reserved: number | undefined): void {
-    this.#totalReserved -= this.#reserved.get(name) ?? 0;
-    if (reserved === undefined) this.#reserved.delete(name);
-    else {
-      this.#reserved.set(name, reserved);
-      this.#totalReserved += reserved;
-    }
+    this.#reserved.set(name, reserved);
   }
 
   acquire(name: string): boolean | Promise<boolean> {
-    const fromUnreserved = !this.#reserved.has(name);
+    const fromUnreserved = this.#reserved.get(name) === undefined;
     const scope = this.#scope(fromUnreserved ? '*' : `fn:${name}`);
     if (scope.inUse < this.#capacity(scope)) return this.#take(scope, name, fromUnreserved);
     // No round trip when the answer is known: over the limit itself, or the store is away (the
@@ -278,7 +273,7 @@ export class FleetLimiter implements Limiter {
   }
 
   #limit(scope: Scope): number {
-    if (scope.name === '*') return Math.max(0, this.#accountLimit - this.#totalReserved);
+    if (scope.name === '*') return Math.max(0, this.#accountLimit - this.#reserved.total);
     return this.#reserved.get(scope.name.slice('fn:'.length)) ?? 0;
   }
 
