@@ -3,7 +3,7 @@
  * on one throwaway PostgreSQL:
  * - warm invoke p50 (sequential) and invokes/s at concurrency 32 through an `api` node to one
  *   worker and to two workers, beside `--role all` on the same PostgreSQL;
- * - cold starts placed per second (new functions, 8 at a time);
+ * - cold starts placed per second (new functions, 8 at a time, on workers with room);
  * - how long a killed worker takes to leave routing when nothing calls it (its heartbeat stops).
  */
 import { CreateFunctionCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
@@ -104,13 +104,8 @@ async function main(): Promise<void> {
       const p50 = percentile([...samples].sort((a, b) => a - b), 50);
       process.stdout.write(`  sequential ${label.padEnd(16)} ${summary(samples)}  (+${(p50 - base).toFixed(3)} ms over role all)\n`);
     }
-    for (const [label, caller] of Object.entries(callers)) {
-      const { latencies, perSecond } = await load(32, CONCURRENT, caller.call);
-      process.stdout.write(`  c=32       ${label.padEnd(16)} ${perSecond.toFixed(0)} invokes/s  ${summary(latencies)}\n`);
-    }
-    for (const caller of Object.values(callers)) caller.close();
-
-    // Cold starts: new functions, each invoked once, 8 at a time.
+    // Cold starts: new functions, each invoked once, 8 at a time (before the load below fills the
+    // two workers' memory, which would make every cold start shut an idle environment down first).
     for (const [label, url] of [['role all', all.url], ['api → 2 workers', two.url]] as const) {
       const names = Array.from({ length: COLD }, (_, i) => `cold${i}`);
       for (const name of names) await createFunction(url, name);
@@ -128,6 +123,12 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - begin) / 1000;
       process.stdout.write(`  cold starts ${label.padEnd(16)} ${(COLD / seconds).toFixed(1)} placed and run per second (${COLD} functions, 8 at a time)\n`);
     }
+
+    for (const [label, caller] of Object.entries(callers)) {
+      const { latencies, perSecond } = await load(32, CONCURRENT, caller.call);
+      process.stdout.write(`  c=32       ${label.padEnd(16)} ${perSecond.toFixed(0)} invokes/s  ${summary(latencies)}\n`);
+    }
+    for (const caller of Object.values(callers)) caller.close();
 
     // A worker killed with nothing calling it: how long until the api node shows it out of routing.
     const killedAt = performance.now();
