@@ -1,8 +1,7 @@
 import type { FunctionRegistry } from '../control-plane/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
-import { InvalidParameterValueException, parseFunctionRef, type Partition } from '../shared/index.js';
+import { InvalidParameterValueException, NODE_DEAD_AFTER_MS, parseFunctionRef, type Partition, type WorkerInventory } from '../shared/index.js';
 import type { DeadLetter, EventQueueTable, NodeStatus, NodeTable } from '../store/index.js';
-import type { WorkerInventory } from '../shared/index.js';
 import { readJson, sendJson } from './http-io.js';
 import type { Router } from './router.js';
 
@@ -15,9 +14,6 @@ export interface KindlingRoutesDeps {
   /** The fleet's node registry (`kindling cluster ls`). */
   nodes: NodeTable;
 }
-
-/** A node whose heartbeat is older than this shows as down: it is out of routing then (placement's NodeDirectory). */
-const DOWN_AFTER_MS = 3000;
 
 function letterShape(letter: DeadLetter, withBody: boolean): Record<string, unknown> {
   return {
@@ -48,7 +44,7 @@ function nodeShape(node: NodeStatus): Record<string, unknown> {
     Id: node.id,
     Roles: node.roles,
     Address: node.address,
-    State: node.silentMs > DOWN_AFTER_MS ? 'down' : node.state,
+    State: node.silentMs > NODE_DEAD_AFTER_MS ? 'down' : node.state,
     Cores: node.cores,
     MemoryMb: node.memoryMb,
     Drivers: node.drivers,

@@ -1,6 +1,5 @@
-import type { Logger } from '../shared/index.js';
+import { NODE_DEAD_AFTER_MS, type Logger, type WorkerInventory } from '../shared/index.js';
 import type { NodeStatus, NodeTable } from '../store/index.js';
-import type { WorkerInventory } from '../shared/index.js';
 
 /** A worker as placement sees it: its heartbeat and what it last said it runs. */
 export interface WorkerView {
@@ -18,7 +17,7 @@ export interface DirectoryOptions {
   readonly deadAfterMs: number;
 }
 
-export const DIRECTORY_DEFAULTS: DirectoryOptions = { refreshMs: 1000, deadAfterMs: 3000 };
+export const DIRECTORY_DEFAULTS: DirectoryOptions = { refreshMs: 1000, deadAfterMs: NODE_DEAD_AFTER_MS };
 
 const EMPTY: WorkerInventory = { pools: {}, memoryUsedMb: 0, busy: 0 };
 
@@ -36,6 +35,8 @@ export class NodeDirectory {
   #apiNodes = 1;
   /** Workers found unreachable or draining, with the heartbeat they had then. */
   readonly #down = new Map<string, number>();
+  /** The last heartbeat seen of each node (what a `#down` mark is compared with). */
+  readonly #heartbeats = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #storeDown = false;
@@ -78,7 +79,6 @@ export class NodeDirectory {
     this.#set(this.#workers.filter((w) => w.id !== id));
   }
 
-  readonly #heartbeats = new Map<string, number>();
 
   refresh(): Promise<void> {
     return (this.#refreshing ??= this.#read().finally(() => (this.#refreshing = undefined)));

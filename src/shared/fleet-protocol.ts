@@ -19,6 +19,12 @@ import type { FunctionRecord } from '../store/index.js';
 
 export const FLEET_INVOKE_PATH = '/fleet/v1/invoke';
 
+/**
+ * A node whose heartbeat is older than this is out of routing (placement's NodeDirectory) and shows
+ * as down (`kindling cluster ls`). Heartbeats come every second; the issue asks for at most 5 s.
+ */
+export const NODE_DEAD_AFTER_MS = 3000;
+
 /** TLS 1.2 PSK suites (TLS 1.3 resumption-style PSK is a different mechanism Node does not expose). */
 export const FLEET_CIPHERS = 'PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384';
 export const FLEET_TLS_VERSION = 'TLSv1.2';

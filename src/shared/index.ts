@@ -28,6 +28,7 @@ export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
 export {
   FLEET_INVOKE_PATH,
+  NODE_DEAD_AFTER_MS,
   FLEET_CIPHERS,
   FLEET_TLS_VERSION,
   FLEET_HEADERS,
