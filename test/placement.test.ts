@@ -37,7 +37,7 @@ describe('placement', () => {
     inFlight.add('b', 'f:$LATEST', 1);
     // Both busy with this node's invocations: a cold start, kept beside the version's environments.
     assert.equal(pick(workers, { inFlight }), 'b');
-    const sightings = new Map([['a|f:$LATEST', { environments: 3, idle: 3 }]]);
+    const sightings = new Map([['a|f:$LATEST', { environments: 3 }]]);
     assert.equal(choose({ workers, fn, driver: undefined, inFlight, sightings, exclude: new Set() })?.id, 'a', 'an answer from a said it has three');
   });
 

@@ -1,3 +1,4 @@
+import type { FleetSighting } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import type { WorkerView } from './node-directory.js';
 
@@ -25,11 +26,6 @@ export class InFlight {
   }
 }
 
-/** A worker's environments of one version, as last reported (heartbeat or the last answer from it). */
-export interface Sighting {
-  environments: number;
-  idle: number;
-}
 
 /** The pool key of a function version: `name:version`, as workers report their inventory. */
 export function poolKey(fn: FunctionRecord): string {
@@ -43,7 +39,7 @@ export interface PlacementInput {
   readonly driver: string | undefined;
   readonly inFlight: InFlight;
   /** Fresher than the heartbeat: what each worker said of this version in its last answer. */
-  readonly sightings: ReadonlyMap<string, Sighting>;
+  readonly sightings: ReadonlyMap<string, FleetSighting>;
   /** Workers already tried for this invocation. */
   readonly exclude: ReadonlySet<string>;
 }

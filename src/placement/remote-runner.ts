@@ -1,7 +1,7 @@
-import { KindlingError, ServiceException, TooManyRequestsException, type Logger } from '../shared/index.js';
+import { KindlingError, ServiceException, TooManyRequestsException, type FleetSighting, type Logger } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import type { InvokeRequest, InvokeResult, Runner } from '../worker/index.js';
-import { choose, InFlight, poolKey, type Sighting } from './placement.js';
+import { choose, InFlight, poolKey } from './placement.js';
 import type { NodeDirectory } from './node-directory.js';
 import type { WorkerClient } from './worker-client.js';
 
@@ -23,7 +23,7 @@ export class RemoteRunner implements Runner {
   readonly #logger: Logger;
   readonly #driverOf: (fn: FunctionRecord) => string | undefined;
   readonly #inFlight = new InFlight();
-  readonly #sightings = new Map<string, Sighting>();
+  readonly #sightings = new Map<string, FleetSighting>();
 
   constructor(deps: { directory: NodeDirectory; client: WorkerClient; logger: Logger; driverOf: (fn: FunctionRecord) => string | undefined }) {
     this.#directory = deps.directory;

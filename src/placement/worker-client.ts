@@ -186,8 +186,7 @@ function answer(attempt: Extract<Attempt, { ok: true }>, address: string, retry 
   if (status === 200) {
     const log = headers[FLEET_HEADERS.log];
     const environments = headers[FLEET_HEADERS.environments];
-    const idle = headers[FLEET_HEADERS.idle];
-    if (onSighting && typeof environments === 'string' && typeof idle === 'string') onSighting({ environments: Number(environments), idle: Number(idle) });
+    if (onSighting && typeof environments === 'string') onSighting({ environments: Number(environments) });
     return {
       payload: body,
       functionError: headers[FLEET_HEADERS.functionError] === '1',

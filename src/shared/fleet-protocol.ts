@@ -47,15 +47,13 @@ export const FLEET_HEADERS = {
   replayed: 'x-kindling-replayed',
   /** On 503: the worker has no memory for another environment and ran nothing (try another). */
   full: 'x-kindling-full',
-  /** On 200: the version's environments on the worker, and how many are idle, after this invocation. */
+  /** On 200: the version's environments on the worker after this invocation (placement's sighting). */
   environments: 'x-kindling-environments',
-  idle: 'x-kindling-idle',
 } as const;
 
 /** A worker's environments of one version, as its answer says (fresher than its heartbeat). */
 export interface FleetSighting {
   readonly environments: number;
-  readonly idle: number;
 }
 
 /** The request fields of the frame besides the function record and the payload. */

@@ -3,7 +3,7 @@ import type { FunctionRecord } from '../store/index.js';
 import { EnvironmentPool, type PoolOptions } from './environment-pool.js';
 import type { EnvironmentDeps } from './execution-environment.js';
 import { InitGate } from './init-gate.js';
-import type { PoolInventory, WorkerInventory } from '../shared/index.js';
+import type { FleetSighting, PoolInventory, WorkerInventory } from '../shared/index.js';
 import type { InvokeRequest, InvokeResult, Runner } from './invoke-types.js';
 
 export interface FleetOptions extends PoolOptions {
@@ -112,10 +112,9 @@ export class WorkerFleet implements Runner {
     return { environments, idle };
   }
 
-  /** One version's environments here, and how many are idle (sent back with each fleet answer). */
-  sighting(name: string, version: string | undefined): { environments: number; idle: number } {
-    const pool = this.#pools.get(poolKey(name, version));
-    return { environments: pool?.size ?? 0, idle: pool?.idleCount ?? 0 };
+  /** One version's environments here (sent back with each fleet answer, for placement). */
+  sighting(name: string, version: string | undefined): FleetSighting {
+    return { environments: this.#pools.get(poolKey(name, version))?.size ?? 0 };
   }
 
   /** What this worker runs, per function version: the heartbeat's payload and placement's input. */

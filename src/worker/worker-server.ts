@@ -163,9 +163,7 @@ export class WorkerServer {
     if (result.functionError) headers[FLEET_HEADERS.functionError] = '1';
     if (result.log !== undefined) headers[FLEET_HEADERS.log] = Buffer.from(result.log).toString('base64');
     if (this.#sighting) {
-      const seen = this.#sighting(fn);
-      headers[FLEET_HEADERS.environments] = String(seen.environments);
-      headers[FLEET_HEADERS.idle] = String(seen.idle);
+      headers[FLEET_HEADERS.environments] = String(this.#sighting(fn).environments);
     }
     res.writeHead(200, headers);
     res.end(result.payload);
