@@ -202,20 +202,24 @@ describe('fleet wire: round trip', () => {
   });
 });
 
+/** A frame posted to the worker by a client that is not a fleet node: `status N`, or `error CODE`. */
+function postFrame(request: typeof http.request | typeof https.request, port: number, tls: https.RequestOptions): Promise<string> {
+  const body = frameOf(Buffer.from('x'));
+  return new Promise<string>((resolve) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: FLEET_INVOKE_PATH, agent: false, headers: { 'content-length': body.length }, ...tls }, (res) => {
+      res.resume();
+      resolve(`status ${res.statusCode}`);
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`));
+    req.end(body);
+  });
+}
+
 describe('fleet wire: only nodes with the secret get anything done', () => {
   it('gives plain HTTP on the TLS port nothing', async () => {
     const runner = recordingRunner();
     const { port } = await startWorker(runner);
-    const body = frameOf(Buffer.from('x'));
-    const outcome = await new Promise<string>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: FLEET_INVOKE_PATH, agent: false, headers: { 'content-length': body.length } }, (res) => {
-        res.resume();
-        resolve(`status ${res.statusCode}`);
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`));
-      req.end(body);
-    });
-    assert.match(outcome, /^error /);
+    assert.match(await postFrame(http.request, port, {}), /^error /);
     assert.equal(runner.calls.length, 0);
   });
 
@@ -229,19 +233,7 @@ describe('fleet wire: only nodes with the secret get anything done', () => {
   it('refuses an ordinary TLS client (no PSK), and runs nothing', async () => {
     const runner = recordingRunner();
     const { port } = await startWorker(runner);
-    const body = frameOf(Buffer.from('x'));
-    const outcome = await new Promise<string>((resolve) => {
-      const req = https.request(
-        { host: '127.0.0.1', port, method: 'POST', path: FLEET_INVOKE_PATH, agent: false, rejectUnauthorized: false, headers: { 'content-length': body.length } },
-        (res) => {
-          res.resume();
-          resolve(`status ${res.statusCode}`);
-        },
-      );
-      req.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`));
-      req.end(body);
-    });
-    assert.match(outcome, /^error /);
+    assert.match(await postFrame(https.request, port, { rejectUnauthorized: false }), /^error /);
     assert.equal(runner.calls.length, 0);
   });
 
