@@ -19,10 +19,10 @@ import {
   QueueMetrics,
   type SettingsFor,
 } from './queue/index.js';
-import { SANDBOX_TAG, selectSandboxes } from './sandbox/index.js';
+import { SANDBOX_TAG, selectSandboxes, type SandboxSelection } from './sandbox/index.js';
 import { createLogger, ServiceException, systemClock, type Clock, type Logger } from './shared/index.js';
 import { openPostgresStore, SqliteStore, type Store } from './store/index.js';
-import { MemoryBudget, WorkerFleet, WorkerLease, WorkerServer, type Runner } from './worker/index.js';
+import { MemoryBudget, PrestartPool, WorkerFleet, WorkerLease, WorkerServer, type Runner } from './worker/index.js';
 
 export interface Kindling {
   /** `http://host:port` of the API ('' on a worker-only node). */
@@ -117,6 +117,9 @@ export async function startKindling(
   const secret = config.allInOne ? undefined : await store.nodes.clusterSecret();
 
   // The worker: execution environments in sandboxes (this process's, or a worker node's).
+  const memory = config.allInOne ? undefined : new MemoryBudget(config.workerMemoryMb);
+  const prestart = roles.has('worker') && config.prewarm > 0 ? prestartPool(config, sandboxes, { clock, logger, memory }) : undefined;
+  prestart?.start();
   const localFleet = roles.has('worker')
     ? new WorkerFleet(
         {
@@ -131,7 +134,8 @@ export async function startKindling(
           initTimeoutMs: config.initTimeoutMs,
           shutdownGraceMs: config.shutdownGraceMs,
           // A fleet worker never places environments beyond the memory it declared.
-          ...(config.allInOne ? {} : { memory: new MemoryBudget(config.workerMemoryMb) }),
+          ...(memory ? { memory } : {}),
+          ...(prestart ? { prestart } : {}),
         },
         {
           idleTimeoutMs: config.idleTimeoutMs,
@@ -257,6 +261,7 @@ export async function startKindling(
       await pollers?.close();
       await workerServer?.close();
       await provisionRunner?.close();
+      await prestart?.close();
       await remote?.close();
       if (limiter instanceof FleetLimiter) await limiter.close();
       directory?.close();
@@ -307,3 +312,30 @@ const NO_RUNNER: Runner = {
   retire: () => undefined,
   close: () => Promise.resolve(),
 };
+
+/** The default kinds kept ready from the start: Node.js and Python at Lambda's default size, on the default driver. */
+const PRESTART_SEEDS = [
+  { runtime: 'nodejs20.x', memoryMb: 128, ephemeralStorageMb: 512 },
+  { runtime: 'python3.12', memoryMb: 128, ephemeralStorageMb: 512 },
+] as const;
+
+function prestartPool(
+  config: KindlingConfig,
+  sandboxes: SandboxSelection,
+  deps: { clock: Clock; logger: Logger; memory: MemoryBudget | undefined },
+): PrestartPool {
+  const driver = sandboxes.defaultDriver;
+  const { memory } = deps;
+  return new PrestartPool({
+    limit: config.prewarm,
+    dir: join(config.dataDir, 'prestart'),
+    nodeBinary: config.nodeBinary,
+    pythonBinary: config.pythonBinary,
+    clock: deps.clock,
+    logger: deps.logger,
+    shutdownGraceMs: config.shutdownGraceMs,
+    seeds: driver.runsPrestarted ? PRESTART_SEEDS.map((seed) => ({ ...seed, driver })) : [],
+    // A fleet worker keeps them within the memory it declared, beside its environments.
+    ...(memory ? { room: (mb: number) => memory.usedMb + mb <= memory.totalMb } : {}),
+  });
+}

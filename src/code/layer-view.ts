@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, link, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FunctionLayer } from '../store/index.js';
 import type { CodeStore } from './code-store.js';
 import { syncPath, syncTree, writeFileDurablySync } from './durable.js';
 import { resolveLink } from './link-resolution.js';
+import { linkOrCopy } from './link-tree.js';
 
 const COMMONJS_MARKER = '{"type":"commonjs"}\n';
 /** Linux gives up resolving a path after 40 links (MAXSYMLINKS). */
@@ -125,16 +126,5 @@ function dropEscapingLinks(merged: Map<string, Entry>): void {
   for (const [path, entry] of merged) if (entry.kind === 'link') targets.set(path, entry.target);
   for (const path of targets.keys()) {
     if (resolveLink(path, targets) !== 'inside') merged.delete(path);
-  }
-}
-
-/** Hard links cost no space; a copy (same mode) where the file system refuses them. */
-async function linkOrCopy(source: string, dest: string): Promise<void> {
-  try {
-    await link(source, dest);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
-    await copyFile(source, dest);
   }
 }

@@ -75,6 +75,11 @@ export interface KindlingConfig {
   readonly workerLeaseMs: number;
   /** Memory a worker's environments may take together, in MB (placement never goes beyond it). */
   readonly workerMemoryMb: number;
+  /**
+   * The most sandboxes kept with a runtime already started, waiting for a cold start
+   * (worker/prestart-pool.ts); 0 turns them off.
+   */
+  readonly prewarm: number;
 }
 
 export type FleetRole = 'api' | 'worker' | 'poller';
@@ -106,6 +111,7 @@ export const DEFAULTS = {
   fleetPort: 9001,
   // Lambda leases a Worker for at most 14 hours.
   workerLeaseMs: 14 * 3600_000,
+  prewarm: 4,
 } as const;
 
 export class ConfigError extends Error {}
@@ -141,6 +147,7 @@ const OPTIONS = {
   advertise: { type: 'string' },
   'worker-lease': { type: 'string' },
   'worker-memory': { type: 'string' },
+  prewarm: { type: 'string' },
 } as const;
 
 /** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
@@ -294,6 +301,7 @@ export function loadConfig(
     ...(advertise ? { advertise } : {}),
     workerLeaseMs: seconds('--worker-lease', pick('worker-lease', 'KINDLING_WORKER_LEASE'), DEFAULTS.workerLeaseMs, 1000),
     workerMemoryMb: count('--worker-memory', pick('worker-memory', 'KINDLING_WORKER_MEMORY'), Math.floor((totalmem() / 1024 ** 2) * 0.8), 128, 1_000_000_000),
+    prewarm: count('--prewarm', pick('prewarm', 'KINDLING_PREWARM'), DEFAULTS.prewarm, 0, 1000),
     ...overrides,
   };
   return Object.freeze(config);

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /**
  * How paths look inside a sandbox. `host`: as on the host (the process driver). `lambda`: as in
@@ -47,6 +47,11 @@ export interface SandboxSpec {
   readonly rootfs?: string;
   /** The runtime's working directory inside the sandbox; the task root when not given. */
   readonly workingDir?: string;
+  /**
+   * The runtime's stdin is a pipe from the host (Sandbox.stdin) instead of nothing: a pre-started
+   * runtime reads the function it is given there (worker/prestart-pool.ts).
+   */
+  readonly stdin?: boolean;
 }
 
 /**
@@ -84,6 +89,8 @@ export interface SandboxStats {
 
 /** One running sandbox: a runtime process (or VM) and its output. */
 export interface Sandbox {
+  /** The runtime's stdin, when SandboxSpec.stdin asked for it. */
+  readonly stdin?: Writable | undefined;
   readonly stdout: Readable;
   readonly stderr: Readable;
   /** Settles when the sandbox is gone, whoever ended it. */
@@ -107,6 +114,11 @@ export interface SandboxDriver {
   readonly pathView: PathView;
   /** It shows SandboxSpec.rootfs as the sandbox's `/`, so container images run in it (docs/images.md). */
   readonly runsImages?: boolean;
+  /**
+   * Kindling's own runtime clients may be started in it ahead of demand and handed their function
+   * later through stdin (SandboxSpec.stdin; worker/prestart-pool.ts).
+   */
+  readonly runsPrestarted?: boolean;
   /** A longer Init limit than Lambda's 10 s, when the driver needs one (an emulated VM boots slowly). */
   readonly initTimeoutMs?: number | undefined;
   /** Why this driver cannot run on this machine, or undefined when it can. Probed once. */

@@ -1,4 +1,5 @@
 import type { MemoryBudget } from './memory-budget.js';
+import type { PrestartedRuntime, PrestartPool } from './prestart-pool.js';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { endLine, OutputCapture, reportLine, startLine, timeoutLine, type LogSink } from '../logs/index.js';
@@ -6,14 +7,16 @@ import {
   errorPayload,
   ExtensionsApi,
   RuntimeApiEndpoint,
+  type EndpointEvents,
   type InitFailure,
   type RuntimeOutcome,
 } from '../runtime-api/index.js';
-import { type PathView, type Sandbox, type SandboxExit, type SandboxSelection } from '../sandbox/index.js';
+import { type PathView, type Sandbox, type SandboxDriver, type SandboxExit, type SandboxSelection } from '../sandbox/index.js';
 import { newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionLayer, FunctionRecord } from '../store/index.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
-import { extensionsIn, InvalidEntrypoint, launchFor, RUNTIMES_DIR } from './runtime-launch.js';
+import { extensionsIn, functionVariables, InvalidEntrypoint, launchFor, RUNTIMES_DIR } from './runtime-launch.js';
+import type { VariableContext } from './lambda-variables.js';
 
 export interface EnvironmentDeps {
   readonly sandboxes: SandboxSelection;
@@ -29,6 +32,8 @@ export interface EnvironmentDeps {
   readonly shutdownGraceMs: number;
   /** A fleet worker's declared memory, which its environments never exceed (unbounded when absent). */
   readonly memory?: MemoryBudget;
+  /** Runtimes started ahead of demand, for cold starts that can use one (absent: every cold start starts its own). */
+  readonly prestart?: PrestartPool;
 }
 
 type InvokeEnd =
@@ -58,7 +63,20 @@ export class ExecutionEnvironment {
   readonly #fn: FunctionRecord;
   readonly #codeDir: string;
   readonly #version: string;
-  readonly #endpoint: RuntimeApiEndpoint;
+  /** Its Runtime API: its own, or the one its pre-started runtime came with. */
+  #endpoint: RuntimeApiEndpoint;
+  readonly #endpointEvents: EndpointEvents = {
+    onNext: () => {
+      const end = this.#initEnd;
+      this.#initEnd = undefined;
+      end?.({ kind: 'ready' });
+    },
+    onInitError: (failure) => {
+      const end = this.#initEnd;
+      this.#initEnd = undefined;
+      end?.({ kind: 'failed', failure });
+    },
+  };
   #sandbox: Sandbox | undefined;
   #initEnd: ((end: InitEnd) => void) | undefined;
   #invokeEnd: ((end: InvokeEnd) => void) | undefined;
@@ -94,18 +112,7 @@ export class ExecutionEnvironment {
     this.lastUsedAt = this.bornAt;
     this.logGroup = `/aws/lambda/${fn.name}`;
     this.logStream = newLogStreamName(version, new Date(this.bornAt));
-    this.#endpoint = new RuntimeApiEndpoint({
-      onNext: () => {
-        const end = this.#initEnd;
-        this.#initEnd = undefined;
-        end?.({ kind: 'ready' });
-      },
-      onInitError: (failure) => {
-        const end = this.#initEnd;
-        this.#initEnd = undefined;
-        end?.({ kind: 'failed', failure });
-      },
-    });
+    this.#endpoint = new RuntimeApiEndpoint(this.#endpointEvents);
   }
 
   get dead(): boolean {
@@ -124,8 +131,10 @@ export class ExecutionEnvironment {
    */
   async init(requestId?: string): Promise<InitFailure | undefined> {
     const started = performance.now();
-    await this.#endpoint.listen(tmpdir());
     const driver = this.#deps.sandboxes.forTags(this.#fn.tags);
+    const prestarted = this.#deps.prestart?.claim(driver, this.#fn);
+    if (prestarted) return this.#initPrestarted(prestarted, started);
+    await this.#endpoint.listen(tmpdir());
     const optDir = this.#fn.layers?.length ? await this.#deps.optDir(this.#fn.layers) : undefined;
     let launch: ReturnType<typeof launchFor>;
     try {
@@ -180,6 +189,30 @@ export class ExecutionEnvironment {
       this.#markDead();
       throw err;
     }
+    return this.#awaitInit(sandbox, driver, ended, started);
+  }
+
+  /**
+   * A cold start in a sandbox whose runtime was started ahead of demand: it becomes this
+   * environment's for good, with the function's code and variables; Init is the handler's load.
+   */
+  async #initPrestarted(prestarted: PrestartedRuntime, started: number): Promise<InitFailure | undefined> {
+    this.#endpoint = prestarted.endpoint;
+    const ended = new Promise<InitEnd>((resolve) => (this.#initEnd = resolve));
+    const env = { ...functionVariables(this.#fn, this.#variableContext()), ...prestarted.baseEnv };
+    try {
+      await prestarted.bind(this.#codeDir, env, this.#endpointEvents);
+    } catch (err) {
+      prestarted.sandbox.kill();
+      this.#endpoint.close();
+      this.#markDead();
+      throw err;
+    }
+    return this.#awaitInit(prestarted.sandbox, prestarted.driver, ended, started);
+  }
+
+  /** Init's end: the runtime's first `/next`, its init error, its exit, or the Init limit. */
+  async #awaitInit(sandbox: Sandbox, driver: SandboxDriver, ended: Promise<InitEnd>, started: number): Promise<InitFailure | undefined> {
     this.#sandbox = sandbox;
     this.#capture = new OutputCapture({ sink: this.#deps.logs, onLine: (line) => this.#log(line) });
     this.#capture.attach(sandbox.stdout);
@@ -218,17 +251,23 @@ export class ExecutionEnvironment {
   #launch(pathView: PathView, optDir: string | undefined, runsImages: boolean): ReturnType<typeof launchFor> {
     return launchFor(this.#fn, {
       runsImages, // PackageType Image
-      region: this.#deps.region,
       nodeBinary: this.#deps.nodeBinary,
       pythonBinary: this.#deps.pythonBinary,
-      version: this.#version,
       pathView,
       codeDir: this.#codeDir,
       ...(optDir ? { optDir } : {}),
+      ...this.#variableContext(),
+    });
+  }
+
+  #variableContext(): VariableContext {
+    return {
+      region: this.#deps.region,
+      version: this.#version,
       logGroup: this.logGroup,
       logStream: this.logStream,
       initializationType: this.#initializationType,
-    });
+    };
   }
 
   /** The Invoke phase for one request. Never throws for function failures: they are values. */

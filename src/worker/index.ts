@@ -5,5 +5,7 @@ export type { PoolOptions } from './environment-pool.js';
 export type { InvokeRequest, InvokeResult, Runner } from './invoke-types.js';
 export { WorkerLease } from './worker-lease.js';
 export { MemoryBudget } from './memory-budget.js';
+export { PrestartPool } from './prestart-pool.js';
+export type { PrestartKind } from './prestart-pool.js';
 export { WorkerServer, WORKER_KEEP_ALIVE_MS } from './worker-server.js';
 export type { WorkerServerOptions, WorkerRunner } from './worker-server.js';

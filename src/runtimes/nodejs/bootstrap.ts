@@ -1,11 +1,13 @@
 /**
  * Entry point of the Node.js runtime, started by the host inside an execution environment:
  *   node /path/to/dist/src/runtimes/nodejs/bootstrap.js
- * with cwd = LAMBDA_TASK_ROOT and Lambda's reserved environment variables. It imports only Node
+ * with cwd = LAMBDA_TASK_ROOT and Lambda's reserved environment variables (or, pre-started, neutral
+ * ones until the host binds a function: prestart.ts). It imports only Node
  * built-ins and its own folder: it runs on its own, apart from the host.
  */
 import path from 'node:path';
 import { patchConsole } from './logging.js';
+import { awaitFunction, PRESTARTED_VARIABLE } from './prestart.js';
 import { Runtime, EXIT_RUNTIME_API_FAILURE } from './runtime.js';
 import { RuntimeClient } from './runtime-client.js';
 
@@ -15,12 +17,18 @@ if (runtimeApi === undefined || runtimeApi === '') {
   process.stderr.write('kindling runtime: AWS_LAMBDA_RUNTIME_API is not set\n');
   process.exit(EXIT_RUNTIME_API_FAILURE);
 }
+const client = new RuntimeClient(runtimeApi);
+if (env[PRESTARTED_VARIABLE] !== undefined) {
+  // Started ahead of demand: everything above is loaded; connect, then wait for the function.
+  client.connect();
+  await awaitFunction(env);
+}
 
 // Before the handler loads, so lines it logs at init are in Lambda's format too.
 patchConsole();
 
 const runtime = new Runtime({
-  client: new RuntimeClient(runtimeApi),
+  client,
   taskRoot: path.resolve(env['LAMBDA_TASK_ROOT'] ?? process.cwd()),
   handler: env['_HANDLER'] ?? '',
   metadata: Object.freeze({

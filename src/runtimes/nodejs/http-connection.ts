@@ -81,6 +81,11 @@ export class HttpConnection {
     });
   }
 
+  /** Opens the connection ahead of the first request (a pre-started runtime, while it waits). */
+  connect(): void {
+    this.#connect();
+  }
+
   close(): void {
     this.#socket?.destroy();
     this.#socket = undefined;

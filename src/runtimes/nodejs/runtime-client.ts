@@ -45,6 +45,11 @@ export class RuntimeClient {
     this.#connection = new HttpConnection(url.hostname.replace(/^\[(.*)\]$/, '$1'), url.port === '' ? 80 : Number(url.port));
   }
 
+  /** Connects ahead of the first call. */
+  connect(): void {
+    this.#connection.connect();
+  }
+
   /** Long-polls for the next event; no timeout, the host answers when there is work. */
   async next(): Promise<NextInvocation> {
     const res = await this.#send('GET', `${this.#base}/invocation/next`, '', undefined);

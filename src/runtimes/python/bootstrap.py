@@ -1,7 +1,8 @@
 """
 Entry point of Kindling's Python runtime, started by the host inside an execution environment:
     python3 <runtime dir>/python/bootstrap.py
-with cwd = LAMBDA_TASK_ROOT and Lambda's reserved environment variables. Standard library only; its
+with cwd = LAMBDA_TASK_ROOT and Lambda's reserved environment variables (pre-started: see
+_await_function). Standard library only; its
 modules are named kindling_runtime_* so that they do not meet the function's own.
 """
 
@@ -9,6 +10,38 @@ import os
 import sys
 
 RUNTIME_DIR = os.path.dirname(os.path.realpath(__file__))
+
+# Pre-started (the host's worker/prestart-pool.ts): started with neutral variables and this marker,
+# the runtime loads what it can ahead of demand, says so on stdout, and waits on stdin for the one
+# function it will ever run: a line of JSON with that function's variables.
+PRESTARTED_VARIABLE = "_KINDLING_PRESTARTED"
+READY_LINE = b"kindling-prestarted-runtime-ready\n"
+
+
+def _await_function():
+    # The standard library the runtime uses, loaded before the wait; the runtime's own modules
+    # read the function's variables when they load, so they load after it.
+    import http.client  # noqa: F401
+    import importlib  # noqa: F401
+    import json
+    import logging  # noqa: F401
+    import traceback  # noqa: F401
+    import urllib.parse  # noqa: F401
+
+    from kindling_runtime_api import RuntimeApiClient
+
+    client = RuntimeApiClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    client.connect()
+    os.write(1, READY_LINE)
+    line = sys.stdin.buffer.readline()
+    if not line:
+        sys.exit(0)
+    bound = json.loads(line)["env"]
+    for name in list(os.environ):
+        if name not in bound:
+            del os.environ[name]
+    os.environ.update(bound)
+    return client
 
 
 def _user_paths(task_root):
@@ -25,6 +58,7 @@ def _user_paths(task_root):
 
 
 def main():
+    client = _await_function() if PRESTARTED_VARIABLE in os.environ else None
     runtime_api = os.environ.get("AWS_LAMBDA_RUNTIME_API")
     if not runtime_api:
         sys.stderr.write("kindling runtime: AWS_LAMBDA_RUNTIME_API is not set\n")
@@ -51,7 +85,7 @@ def main():
         if (entry == task_root or entry.rstrip("/").endswith("site-packages")) and os.path.isdir(entry):
             site.addsitedir(entry)
 
-    run(os.environ.get("_HANDLER", ""), RuntimeApiClient(runtime_api))
+    run(os.environ.get("_HANDLER", ""), client or RuntimeApiClient(runtime_api))
 
 
 if __name__ == "__main__":

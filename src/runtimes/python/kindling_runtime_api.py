@@ -46,6 +46,10 @@ class RuntimeApiClient(object):
         self._conn = http.client.HTTPConnection(host.strip("[]"), int(port))
         self._used = False
 
+    def connect(self):
+        """Connects ahead of the first call (a pre-started runtime, while it waits)."""
+        self._conn.connect()
+
     def next(self):
         status, headers, body = self._send("GET", _NEXT, None, _NO_HEADERS)
         if status != 200:

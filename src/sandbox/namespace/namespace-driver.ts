@@ -27,6 +27,7 @@ const TOOL_DIRS = ['/usr/bin', '/usr/local/bin', '/usr/sbin'];
 export class NamespaceSandboxDriver implements SandboxDriver {
   readonly name = 'namespace';
   readonly pathView = 'lambda' as const;
+  readonly runsPrestarted = true;
   /** An image's root is the inner stage's `/` (sandbox-view.ts). */
   readonly runsImages = true;
   readonly #uids: UidPool;
@@ -79,7 +80,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       // it is moved into the cgroups, so the runtime and all it starts are inside from their birth.
       const child = spawn(setup.tools.bwrap, commandLine(input), {
         env: {},
-        stdio: setup.stdio,
+        stdio: spec.stdin ? ['pipe', ...setup.stdio.slice(1)] : setup.stdio,
         // Its own process group: Ctrl-C at the server's terminal must not kill runtimes mid-invoke.
         detached: true,
       });
@@ -163,16 +164,16 @@ interface Setup {
   readonly tools: Tools;
   readonly cgroups: CgroupTree;
   readonly hostEntries: string[];
-  readonly stdio: StdioOptions;
+  readonly stdio: Extract<StdioOptions, unknown[]>;
 }
 
 /**
- * stdin ignored; stdout, stderr and the two argument channels (fds 3, 4) piped. Descriptors the
+ * stdin ignored (a pipe when SandboxSpec.stdin asks); stdout, stderr and the two argument channels (fds 3, 4) piped. Descriptors the
  * server inherited without close-on-exec (from whatever started it) would otherwise pass through
  * bwrap into every sandbox: they are pointed at /dev/null in the child.
  */
-function stdioFor(inherited: readonly number[]): StdioOptions {
-  const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'];
+function stdioFor(inherited: readonly number[]): Extract<StdioOptions, unknown[]> {
+  const stdio: Extract<StdioOptions, unknown[]> = ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'];
   if (inherited.length === 0) return stdio;
   const devNull = openSync('/dev/null', 'r');
   for (const fd of inherited) {

@@ -44,6 +44,10 @@ export class NamespaceSandbox implements Sandbox {
     });
   }
 
+  get stdin() {
+    return this.#child.stdin ?? undefined;
+  }
+
   get stdout() {
     return this.#child.stdout!;
   }

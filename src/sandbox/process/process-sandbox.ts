@@ -43,6 +43,7 @@ export interface ProcessSandboxOptions {
 export class ProcessSandboxDriver implements SandboxDriver {
   readonly name = 'process';
   readonly pathView = 'host' as const;
+  readonly runsPrestarted = true;
   readonly #prlimit: string | undefined;
   readonly #dataDir: string | undefined;
   readonly #uids: UidPool;
@@ -105,7 +106,7 @@ export class ProcessSandboxDriver implements SandboxDriver {
       const child = spawn(command, args, {
         cwd: spec.codeDir,
         env: {},
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
         // Its own process group: Ctrl-C at the server's terminal must not kill runtimes mid-invoke.
         detached: true,
       });
@@ -127,7 +128,7 @@ export class ProcessSandboxDriver implements SandboxDriver {
     const child = spawn(command, args, {
       cwd: spec.codeDir,
       env: { ...spec.env, AWS_LAMBDA_RUNTIME_API: address },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       // Its own process group: Ctrl-C at the server's terminal must not kill runtimes mid-invoke
       // (serve finishes in-flight work first), and a kill reaches whatever the function spawned.
       // A runtime outliving a crashed server exits on its own: its Runtime API connection drops.
@@ -165,6 +166,10 @@ class ProcessSandbox implements Sandbox {
         });
       });
     });
+  }
+
+  get stdin() {
+    return this.#child.stdin ?? undefined;
   }
 
   get stdout() {

@@ -1,0 +1,34 @@
+/**
+ * A pre-started runtime (the host's worker/prestart-pool.ts): the interpreter and this runtime's own
+ * modules are loaded, and its Runtime API connection open, before any function is chosen. The
+ * runtime says it is ready on stdout, then waits on stdin for the one function it will ever run: a
+ * line of JSON with the function's variables, which replace the neutral ones it was started with.
+ * From there on it is an ordinary runtime: Init loads the handler.
+ */
+import { read, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+/** The variable the host starts a pre-started runtime with (never seen by a function). */
+export const PRESTARTED_VARIABLE = '_KINDLING_PRESTARTED';
+/** What the runtime writes to stdout once it waits; the host reads nothing else before it binds. */
+const READY_LINE = 'kindling-prestarted-runtime-ready\n';
+
+const readAsync = promisify(read);
+
+/** Resolves once the host binds a function; exits quietly when the host closes stdin instead. */
+export async function awaitFunction(env: NodeJS.ProcessEnv): Promise<void> {
+  writeSync(1, READY_LINE);
+  const chunks: Buffer[] = [];
+  // fd 0 is read directly (not process.stdin, which stays the function's own).
+  for (;;) {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await readAsync(0, buffer, 0, buffer.length, null);
+    if (bytesRead === 0) process.exit(0);
+    const chunk = buffer.subarray(0, bytesRead);
+    chunks.push(chunk);
+    if (chunk.includes(0x0a)) break;
+  }
+  const bound = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { env: Record<string, string> };
+  for (const name of Object.keys(env)) if (!Object.hasOwn(bound.env, name)) delete env[name];
+  Object.assign(env, bound.env);
+}
