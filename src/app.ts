@@ -37,6 +37,8 @@ export interface Kindling {
   readonly fleet?: WorkerFleet;
   readonly logs: LogSink;
   readonly pollers?: PollerFleet;
+  /** Sandboxes with a runtime started ahead of demand, on a worker (absent with --prewarm 0). */
+  readonly prestart?: PrestartPool;
   /** Ids of the workers this node routes to now (an api or poller node's view of the fleet). */
   routable(): string[];
   /** Resolves when a worker node's lease ended and it drained and stopped (the process should exit 0). */
@@ -288,6 +290,7 @@ export async function startKindling(
     ...(localFleet ? { fleet: localFleet } : {}),
     logs,
     ...(pollers ? { pollers } : {}),
+    ...(prestart ? { prestart } : {}),
     ended,
     routable: () => (directory?.workers ?? []).map((w) => w.id),
     close,

@@ -217,6 +217,9 @@ export class ExecutionEnvironment {
     this.#capture = new OutputCapture({ sink: this.#deps.logs, onLine: (line) => this.#log(line) });
     this.#capture.attach(sandbox.stdout);
     this.#capture.attach(sandbox.stderr);
+    // A pre-started sandbox's output was paused while it waited (prestart-pool.ts).
+    sandbox.stdout.resume();
+    sandbox.stderr.resume();
     void sandbox.exited.then((exit) => this.#exited(exit));
 
     // Lambda's Init limit covers the runtime and every extension getting ready; a driver that boots
