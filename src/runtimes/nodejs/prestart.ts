@@ -17,6 +17,9 @@ const readAsync = promisify(read);
 
 /** Resolves once the host binds a function; exits quietly when the host closes stdin instead. */
 export async function awaitFunction(env: NodeJS.ProcessEnv): Promise<void> {
+  // Node makes these streams on first use: now, rather than in the function's Init.
+  void process.stdout;
+  void process.stderr;
   writeSync(1, READY_LINE);
   const chunks: Buffer[] = [];
   // fd 0 is read directly (not process.stdin, which stays the function's own).
