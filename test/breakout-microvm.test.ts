@@ -242,8 +242,8 @@ describe('breaking out of the microvm sandbox', { skip: unavailable ?? false }, 
       // Behaviour, not latency (a busy machine makes any figure flaky): every invoke made until the
       // bomb's invoke ends is answered, and answered well.
       while (!settled) {
-        const { out } = await invoke('spy', { action: 'whoami' });
-        assert.equal(out.FunctionError, undefined);
+        const { out, body } = await invoke('spy', { action: 'whoami' });
+        assert.equal(out.FunctionError, undefined, JSON.stringify(body));
       }
       const { out, body, log } = await bombing;
       assert.equal(out.FunctionError, 'Unhandled');

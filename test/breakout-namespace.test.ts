@@ -268,8 +268,8 @@ describe('breaking out of the namespace sandbox', { skip: unavailable ?? false }
       await eventually(() => bombProcesses() > 10 || settled, 'the bomb runs');
       let served = 0;
       while (!settled) {
-        const { out } = await invoke('spy', { action: 'whoami' });
-        assert.equal(out.FunctionError, undefined);
+        const { out, body } = await invoke('spy', { action: 'whoami' });
+        assert.equal(out.FunctionError, undefined, JSON.stringify(body));
         served++;
       }
       assert.ok(served > 0, 'no invoke was made while the bomb ran');

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,12 +40,21 @@ export async function installRic(options: { cache?: string; verbose?: boolean } 
   const staging = `${cache}.installing-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
+  // Its install scripts are the point (they build the addon): allowed by name, as Kindling's own
+  // package.json allows better-sqlite3's.
+  writeFileSync(join(staging, 'package.json'), JSON.stringify({ private: true, allowScripts: { 'aws-lambda-ric': true } }));
   const args = ['install', '--prefix', staging, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `aws-lambda-ric@${RIC_VERSION}`];
   try {
     await new Promise<void>((resolve, reject) => {
       const child = execFile('npm', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`npm ${args.join(' ')} failed: ${err.message}\n${(stdout + stderr).slice(-4000)}`, { cause: err }));
-        else resolve();
+        if (err) {
+          const output = stdout + stderr;
+          // npm's first telling line ("request to ... failed, reason: connect ECONNREFUSED"), then all of it.
+          const reason = /^npm error (?!code |syscall |errno )(.+)$/m.exec(output)?.[1] ?? err.message;
+          reject(new Error(`npm install aws-lambda-ric@${RIC_VERSION} failed: ${reason}\n${output.slice(-4000)}`, { cause: err }));
+        } else {
+          resolve();
+        }
       });
       if (options.verbose) {
         child.stdout?.pipe(process.stdout);
@@ -74,7 +83,7 @@ export async function ricForTest(env: NodeJS.ProcessEnv = process.env): Promise<
     return { dir: await installRic() };
   } catch (err) {
     if (env['CI']) throw err;
-    return { unavailable: `aws-lambda-ric@${RIC_VERSION} could not be installed into ${ricCacheDir(env)}: ${(err as Error).message}` };
+    return { unavailable: `could not install it into ${ricCacheDir(env)} (${(err as Error).message.split('\n')[0]})` };
   }
 }
 
