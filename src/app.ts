@@ -33,6 +33,8 @@ export interface Kindling {
   /** This process's id in the fleet's registry. */
   readonly nodeId: string;
   readonly store: Store;
+  /** The sandbox driver functions get by default, and every driver they may ask for by tag. */
+  readonly sandbox: { readonly defaultDriver: string; readonly allowed: readonly string[] };
   /** The execution environments, on a node with the worker role. */
   readonly fleet?: WorkerFleet;
   readonly logs: LogSink;
@@ -287,6 +289,7 @@ export async function startKindling(
     ...(fleetAddress ? { fleetPort: fleetAddress.port } : {}),
     nodeId,
     store,
+    sandbox: { defaultDriver: sandboxes.defaultDriver.name, allowed: sandboxes.names },
     ...(localFleet ? { fleet: localFleet } : {}),
     logs,
     ...(pollers ? { pollers } : {}),

@@ -234,16 +234,16 @@ describe('breaking out of the microvm sandbox', { skip: unavailable ?? false }, 
 
   it('contains a fork bomb in its guest, and the server keeps serving', async () => {
     await invoke('spy', { action: 'whoami' }); // warm
-    const bombing = invoke('bomb', {}, true);
+    let settled = false;
+    const bombing = invoke('bomb', {}, true).finally(() => (settled = true));
     let onHost = 0;
     const sample = setInterval(() => (onHost = Math.max(onHost, bombProcesses())), 100);
-    const started = Date.now();
     try {
-      while (Date.now() - started < 4000) {
-        const t = Date.now();
-        const served = await invoke('spy', { action: 'whoami' });
-        assert.equal(served.out.FunctionError, undefined);
-        assert.ok(Date.now() - t < 5000, `an invoke took ${Date.now() - t} ms during the bomb`);
+      // Behaviour, not latency (a busy machine makes any figure flaky): every invoke made until the
+      // bomb's invoke ends is answered, and answered well.
+      while (!settled) {
+        const { out, body } = await invoke('spy', { action: 'whoami' });
+        assert.equal(out.FunctionError, undefined, JSON.stringify(body));
       }
       const { out, body, log } = await bombing;
       assert.equal(out.FunctionError, 'Unhandled');

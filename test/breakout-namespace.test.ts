@@ -15,6 +15,7 @@ import { zipFiles } from '../src/code/index.js';
 import { NamespaceSandboxDriver } from '../src/sandbox/namespace/namespace-driver.js';
 import { json, ROLE, startTestServer, testStoreBase, type TestServer } from './support/kindling.js';
 import { hostConnects, PROBE_PRELUDE } from './support/probe.js';
+import { eventually } from './support/wait.js';
 
 const unavailable = await new NamespaceSandboxDriver().unavailable();
 if (unavailable) console.log(`# namespace breakout tests skipped: ${unavailable}`);
@@ -257,17 +258,21 @@ describe('breaking out of the namespace sandbox', { skip: unavailable ?? false }
 
   it('contains a fork bomb, and the server keeps serving', async () => {
     await invoke('spy', { action: 'whoami' }); // warm
-    const bombing = invoke('bomb');
+    let settled = false;
+    const bombing = invoke('bomb').finally(() => (settled = true));
     let peak = 0;
-    const started = Date.now();
     const sample = setInterval(() => (peak = Math.max(peak, bombProcesses())), 100);
     try {
-      while (Date.now() - started < 2000) {
-        const t = Date.now();
-        const served = await invoke('spy', { action: 'whoami' });
-        assert.equal(served.out.FunctionError, undefined);
-        assert.ok(Date.now() - t < 2000, `an invoke took ${Date.now() - t} ms during the bomb`);
+      // Behaviour, not latency (a busy machine makes any figure flaky): once the bomb is running,
+      // every invoke made until it ends is answered, and answered well.
+      await eventually(() => bombProcesses() > 10 || settled, 'the bomb runs');
+      let served = 0;
+      while (!settled) {
+        const { out, body } = await invoke('spy', { action: 'whoami' });
+        assert.equal(out.FunctionError, undefined, JSON.stringify(body));
+        served++;
       }
+      assert.ok(served > 0, 'no invoke was made while the bomb ran');
       const { out, body } = await bombing;
       assert.equal(out.FunctionError, 'Unhandled');
       assert.equal(body.errorType, 'Sandbox.Timedout');
@@ -276,9 +281,9 @@ describe('breaking out of the namespace sandbox', { skip: unavailable ?? false }
     }
     assert.ok(peak > 10, `the bomb ran (${peak} processes at most)`);
     assert.ok(peak <= 1024, `the bomb reached ${peak} processes`);
-    const deadline = Date.now() + 5000;
-    while (bombProcesses() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(bombProcesses(), 0, 'the bomb is gone with its environment');
+    await eventually(() => bombProcesses() === 0, 'the bomb is gone with its environment');
+    const next = await invoke('spy', { action: 'whoami' });
+    assert.equal(next.out.FunctionError, undefined, 'the server serves after the bomb');
   });
 
   it('survives 300 MB on stdout with bounded memory, cutting events at 256 KB', async () => {
@@ -286,12 +291,13 @@ describe('breaking out of the namespace sandbox', { skip: unavailable ?? false }
     let peak = before;
     const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
     // 300 MB: more than the server's growth bound, so a server that kept it all would fail.
-    const talking = invoke('chatty', { mb: 300 });
+    let talked = false;
+    const talking = invoke('chatty', { mb: 300 }).finally(() => (talked = true));
     try {
-      const t = Date.now();
+      // The flood does not hold the server up: another invoke is answered before it ends.
       const served = await invoke('spy', { action: 'whoami' });
       assert.equal(served.out.FunctionError, undefined);
-      assert.ok(Date.now() - t < 5000, `an invoke took ${Date.now() - t} ms while another wrote 300 MB`);
+      assert.equal(talked, false, 'an invoke waited for another to write 300 MB');
       const { out, body } = await talking;
       assert.equal(out.FunctionError, undefined, JSON.stringify(body));
       assert.equal(body, 'said 300 MB');

@@ -400,9 +400,7 @@ describe('container images: registry', () => {
     silent = createServer(() => undefined);
     await new Promise<void>((resolve) => silent!.listen(0, '127.0.0.1', resolve));
     const silentPort = (silent.address() as AddressInfo).port;
-    const started = Date.now();
     await rejects(server.lambda.send(imageFunction('registry-silent', `127.0.0.1:${silentPort}/kindling/runtime:v1`)), 'InvalidParameterValueException', /did not answer within 1500 ms/);
-    assert.ok(Date.now() - started < 10_000);
     assertNoLeftovers(server.dataDir);
   });
 });

@@ -398,15 +398,15 @@ test('a callback handler with callbackWaitsForEmptyEventLoop = false answers at 
         exports.handler = (event, context, callback) => {
           context.callbackWaitsForEmptyEventLoop = false;
           const result = { late: false };
-          setTimeout(() => { result.late = true; }, 5000);
+          setTimeout(() => { result.late = true; }, 600000);
           callback(null, result);
         };`,
     },
     'index.handler',
   );
-  const started = Date.now();
+  // The timer keeps the event loop busy for 10 minutes: a response that waited for it would not come
+  // within the test's timeout.
   assert.deepEqual((await api.invoke({})).json, { late: false });
-  assert.ok(Date.now() - started < 4000, 'the response did not wait for the timer');
   assert.deepEqual((await api.invoke({})).json, { late: false });
 });
 

@@ -13,6 +13,7 @@ import { ls } from './commands/ls.js';
 import { rm } from './commands/rm.js';
 import { serve } from './serve.js';
 import { KindlingApiError } from './kindling-api.js';
+import { kindlingVersion } from './version.js';
 import { FunctionNotReady } from './wait.js';
 
 /** The client commands: thin clients of the HTTP API (KINDLING_ENDPOINT, default http://127.0.0.1:9000). */
@@ -21,15 +22,13 @@ const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, lo
 const USAGE = `Usage: kindling <command> [options]
 
 Commands:
-  serve [--host H] [--port P] [--data-dir D] [--store postgres://...] [--region R] [--account-id A]
-        [--idle-timeout S] [--max-lifetime S] [--shutdown-grace S] [--log-level L]
-        [--pollers N] [--poller-batch-size N] [--visibility-timeout S] [--retry-delay-scale F]
-        [--role all|api,worker,poller] [--fleet-port P] [--advertise HOST:PORT] [--worker-lease S]
-        [--worker-memory MB]
-                                  run the platform (default 127.0.0.1:9000, data in ./.kindling)
+  serve [options]
+                                  run the platform (default 127.0.0.1:9000, data in ./.kindling);
+                                  kindling serve --help lists its options
 ${Object.values(COMMANDS)
   .map((command) => `${synopsis(command, '  ')}${' '.repeat(34)}${command.summary}\n`)
-  .join('')}
+  .join('')}  version                         print Kindling's version (also --version, -v)
+
 The client commands talk to --endpoint (or KINDLING_ENDPOINT, default http://127.0.0.1:9000).
 `;
 
@@ -47,6 +46,11 @@ async function main(argv: string[]): Promise<number> {
         }
         throw err;
       }
+      return 0;
+    case 'version':
+    case '--version':
+    case '-v':
+      process.stdout.write(`${kindlingVersion()}\n`);
       return 0;
     case undefined:
     case 'help':

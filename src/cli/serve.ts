@@ -1,15 +1,27 @@
+import { parseArgs } from 'node:util';
 import { startKindling } from '../app.js';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, SERVE_OPTIONS } from '../config/index.js';
+import { serveUsage } from './serve-usage.js';
+import { startLine } from './start-line.js';
+import { kindlingVersion } from './version.js';
+
+/** `--help` / `--version` among serve's flags (a flag's value is not taken for one: `--host --help`). */
+function infoRequested(argv: readonly string[]): 'help' | 'version' | undefined {
+  const options = { ...SERVE_OPTIONS, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } as const;
+  const { values } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true });
+  return values.help === true ? 'help' : values.version === true ? 'version' : undefined;
+}
 
 /** `kindling serve`: runs the platform until SIGINT / SIGTERM, then stops cleanly. */
 export async function serve(argv: readonly string[]): Promise<void> {
+  const info = infoRequested(argv);
+  if (info) {
+    process.stdout.write(info === 'help' ? serveUsage() : `${kindlingVersion()}\n`);
+    return;
+  }
   const config = loadConfig(argv);
   const kindling = await startKindling(config);
-  process.stdout.write(
-    kindling.url
-      ? `Kindling is serving the Lambda API on ${kindling.url} (data in ${config.dataDir})\n`
-      : `Kindling node ${kindling.nodeId} (${config.roles.join(',')}) is running${kindling.fleetPort === undefined ? '' : `, serving the fleet on port ${kindling.fleetPort}`} (data in ${config.dataDir})\n`,
-  );
+  process.stdout.write(startLine(config, kindling));
   // A worker whose lease ended has drained and stopped: exit 0 for the supervisor to start a fresh one.
   const leaseEnded = kindling.ended.then(() => 'lease' as const);
   const outcome = await Promise.race([leaseEnded, new Promise<'signal'>((resolve) => {

