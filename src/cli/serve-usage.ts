@@ -44,7 +44,7 @@ const FLAGS: Readonly<Record<keyof typeof SERVE_OPTIONS, FlagHelp>> = {
   advertise: { value: '<host:port>', about: 'where the other nodes of a fleet reach this one', default: 'the address it listens on' },
   'worker-lease': { value: '<seconds>', about: "a fleet worker's lifetime, after which it drains and exits", default: seconds(DEFAULTS.workerLeaseMs) },
   'worker-memory': { value: '<MB>', about: "memory a fleet worker's environments may take together", default: '80% of RAM' },
-  prewarm: { value: '<N>', about: 'sandboxes kept with a runtime started, waiting for cold starts (0: off)', default: '4' },
+  prewarm: { value: '<N>', about: 'sandboxes kept with a runtime started, waiting for cold starts (0: off)', default: String(DEFAULTS.prewarm) },
 };
 
 /** The variable a flag is also read from: `--data-dir` is KINDLING_DATA_DIR. */
