@@ -31,7 +31,11 @@ const PROBE = `${PROBE_PRELUDE}exports.handler = async (e) => {
     case 'connect': return connect(e.host, e.port);
     case 'whoami': return { uid: process.getuid(), euid: process.geteuid(), gid: process.getgid() };
     case 'signal': return attempt(() => process.kill(e.pid, 0));
+    // A child holding the function's variables: a pre-started runtime's own /proc/<pid>/environ
+    // shows the variables it started with (docs/prestart.md), its children's show the function's.
+    case 'hold': { const child = require('child_process').spawn('sleep', ['30'], { stdio: 'ignore', detached: true }); child.unref(); return { pid: child.pid }; }
     case 'procs':
+      require('child_process').spawn('sleep', ['5'], { stdio: 'ignore', detached: true }).unref();
       return attempt(() => fs.readdirSync('/proc').filter((name) => /^\\d+$/.test(name)).map((pid) => ({
         pid: Number(pid),
         cmdline: attempt(() => fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8')).value,
@@ -178,7 +182,7 @@ describe('breaking out of the namespace sandbox', { skip: unavailable ?? false }
   });
 
   it("cannot read another function's environment (its /proc)", async () => {
-    await probe('victim', { action: 'whoami' });
+    await probe('victim', { action: 'hold' });
     const procs = (await probe('spy', { action: 'procs' })).value as { pid: number; cmdline?: string; environ?: string }[];
     assert.ok(procs.some((p) => p.environ?.includes('SPY_MARK=spy-mark')), 'the spy reads its own environment: the probe works');
     assert.ok(!procs.some((p) => p.environ?.includes(SECRET) || p.cmdline?.includes(SECRET)), "the victim's secret leaked");
