@@ -588,3 +588,15 @@ test('an uncaught exception fails the invocation and ends the process with 129',
   assert.equal(await runtime.exited, 129);
   assert.ok(runtime.lines.some((line) => line.includes('\tERROR\tUncaught Exception \t')));
 });
+
+test("Kindling's socket variable is taken out of the handler's environment, and an unreachable socket falls back to AWS_LAMBDA_RUNTIME_API", TIMEOUT, async (t) => {
+  const { api } = await startRuntime(
+    t,
+    { 'index.js': `exports.handler = async () => ({ socket: process.env._KINDLING_RUNTIME_API_SOCKET ?? null });` },
+    'index.handler',
+    { _KINDLING_RUNTIME_API_SOCKET: path.join(os.tmpdir(), 'kindling-no-such-dir', 'runtime-api.sock') },
+  );
+  const posted = await api.invoke({});
+  assert.equal(posted.kind, 'response');
+  assert.deepEqual(posted.json, { socket: null });
+});

@@ -41,6 +41,9 @@ export interface ApiDeps {
   nodes: NodeTable;
 }
 
+/** Most requests (every Invoke without a Qualifier) have no query string: one empty set, read only. */
+const NO_QUERY: URLSearchParams = new URLSearchParams();
+
 /**
  * The HTTP front door: Lambda's REST API on one port. Routing, body limits and the one error
  * handler; the work itself is the control plane's and the invoke service's.
@@ -104,7 +107,7 @@ export class ApiServer {
       req.resume();
       throw new UnknownOperationException(`Unknown operation: ${req.method} ${path}`);
     }
-    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    const query = q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1));
     await route.handler({ req, res, params: route.params, query, requestId });
   }
 }

@@ -9,6 +9,20 @@ export const RUNTIME_API_PORT_INSIDE = 9001;
 export const RUNTIME_API_ADDRESS = `127.0.0.1:${RUNTIME_API_PORT_INSIDE}`;
 
 /**
+ * Where Kindling's own runtime clients (src/runtimes: Node.js, Python) find the environment's unix
+ * socket, to skip the bridge: a socket straight to the server instead of TCP to socat and socat's
+ * copy of every byte (docs/performance.md). The same endpoint the bridge reaches, as the same
+ * uid, so it opens no other door. The runtimes take it out of their environment before the
+ * handler loads; stock runtime clients ignore it and use AWS_LAMBDA_RUNTIME_API.
+ */
+export const RUNTIME_API_SOCKET_VARIABLE = '_KINDLING_RUNTIME_API_SOCKET';
+
+/** The variables that point a runtime at its Runtime API: Lambda's, and Kindling's shortcut. */
+export function runtimeApiVariables(address: string, socketInside: string): Record<string, string> {
+  return { AWS_LAMBDA_RUNTIME_API: address, [RUNTIME_API_SOCKET_VARIABLE]: socketInside };
+}
+
+/**
  * Shell lines, run as the sandbox's uid inside its network namespace, that start the bridge and
  * wait until it listens — the kernel's own socket table says so, no guessing — so that the
  * runtime's first connection cannot be refused. Exit status 125 when socat dies first.

@@ -299,7 +299,9 @@ export class ExecutionEnvironment {
       };
       // With extensions, the invocation completes when the runtime and every extension are done.
       const extensionsDone = this.#extensions?.invoke(invocation);
-      void Promise.all([this.#endpoint.deliver(invocation), extensionsDone]).then(([outcome]) => resolve({ kind: 'outcome', outcome }));
+      const delivered = this.#endpoint.deliver(invocation);
+      const done = extensionsDone ? Promise.all([delivered, extensionsDone]).then(([outcome]) => outcome) : delivered;
+      void done.then((outcome) => resolve({ kind: 'outcome', outcome }));
       if (this.#dead) resolve({ kind: 'exit', exit: { code: null, signal: null } });
     });
     this.#invokeEnd = undefined;
@@ -420,5 +422,6 @@ function lastBytes(text: string, limit: number): string {
 /** An X-Ray trace header as Lambda passes it: `Root=1-<epoch hex>-<24 hex>;Sampled=0`. */
 function traceId(requestId: string): string {
   const epoch = Math.floor(Date.now() / 1000).toString(16);
-  return `Root=1-${epoch}-${requestId.replaceAll('-', '').slice(0, 24)};Parent=${requestId.replaceAll('-', '').slice(16, 32)};Sampled=0`;
+  const hex = requestId.replaceAll('-', '');
+  return `Root=1-${epoch}-${hex.slice(0, 24)};Parent=${hex.slice(16, 32)};Sampled=0`;
 }

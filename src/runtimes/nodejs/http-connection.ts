@@ -1,5 +1,6 @@
 /**
- * A minimal HTTP/1.1 client over one keep-alive TCP connection, for the Runtime API.
+ * A minimal HTTP/1.1 client over one keep-alive connection (TCP, or the environment's unix socket),
+ * for the Runtime API.
  *
  * Why not node:http: a runtime makes two requests per invocation (the answer, then the next /next)
  * and most environments are too little used for V8 to optimise http's many layers; measured on the
@@ -40,15 +41,21 @@ export class HttpConnectionError extends Error {
 export class HttpConnection {
   readonly #host: string;
   readonly #port: number;
+  /** The unix socket to use instead of TCP; dropped if it cannot be reached (TCP then). */
+  #socketPath: string | undefined;
+  readonly #hostHeader: string;
   #socket: net.Socket | undefined;
   #buffer: Buffer = Buffer.alloc(0);
   #pending: Pending | undefined;
   /** Whether the socket has carried a request before (a server may have closed it meanwhile). */
   #reused = false;
 
-  constructor(host: string, port: number) {
+  /** With `socketPath`, connects there; `host` and `port` then only name the server (Host header). */
+  constructor(host: string, port: number, socketPath?: string) {
     this.#host = host;
     this.#port = port;
+    this.#socketPath = socketPath;
+    this.#hostHeader = `Host: ${host}:${port}\r\n`;
   }
 
   /**
@@ -66,7 +73,7 @@ export class HttpConnection {
       socket.ref();
       const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
       const head =
-        `${method} ${path} HTTP/1.1\r\nHost: ${this.#host}:${this.#port}\r\n${extraHeaders}` +
+        `${method} ${path} HTTP/1.1\r\n${this.#hostHeader}${extraHeaders}` +
         (method === 'GET' ? '\r\n' : `Content-Length: ${length}\r\n\r\n`);
       if (body === undefined || length === 0) {
         socket.write(head);
@@ -98,21 +105,26 @@ export class HttpConnection {
     }
     this.#reused = false;
     this.#buffer = Buffer.alloc(0);
-    const socket = net.connect(this.#port, this.#host);
-    socket.setNoDelay(true);
+    const socket = this.#socketPath === undefined ? net.connect(this.#port, this.#host) : net.connect(this.#socketPath);
+    if (this.#socketPath === undefined) socket.setNoDelay(true);
+    let connected = false;
+    socket.once('connect', () => (connected = true));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', (err) => this.#fail(socket, err));
-    socket.on('close', () => this.#fail(socket, new Error('the Runtime API closed the connection')));
+    socket.on('error', (err) => this.#fail(socket, err, connected));
+    socket.on('close', () => this.#fail(socket, new Error('the Runtime API closed the connection'), connected));
     this.#socket = socket;
     return socket;
   }
 
-  #fail(socket: net.Socket, cause: Error): void {
+  #fail(socket: net.Socket, cause: Error, connected: boolean): void {
     if (this.#socket !== socket) return;
     this.#socket = undefined;
     const pending = this.#pending;
     this.#pending = undefined;
-    pending?.reject(new HttpConnectionError(cause.message, this.#reused && !pending.received, { cause }));
+    // The unix socket is a shortcut: when it cannot be reached, the request goes again over TCP.
+    const fallBack = !connected && this.#socketPath !== undefined;
+    if (fallBack) this.#socketPath = undefined;
+    pending?.reject(new HttpConnectionError(cause.message, fallBack || (this.#reused && !pending.received), { cause }));
   }
 
   #onData(chunk: Buffer): void {

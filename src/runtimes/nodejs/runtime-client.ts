@@ -35,14 +35,27 @@ function headerSafe(value: string): string {
   return value.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
 }
 
+/**
+ * Kindling's sandboxes name the environment's unix socket here (src/sandbox/runtime-api-bridge.ts):
+ * the same Runtime API without the TCP bridge. Not a Lambda variable, so it is taken out of the
+ * environment before the handler loads.
+ */
+const SOCKET_VARIABLE = '_KINDLING_RUNTIME_API_SOCKET';
+
+function takeSocketPath(): string | undefined {
+  const path = process.env[SOCKET_VARIABLE];
+  delete process.env[SOCKET_VARIABLE];
+  return path === '' ? undefined : path;
+}
+
 export class RuntimeClient {
   readonly #connection: HttpConnection;
   readonly #base = '/2018-06-01/runtime';
 
-  /** `runtimeApi` is AWS_LAMBDA_RUNTIME_API: `host:port`. */
-  constructor(runtimeApi: string) {
+  /** `runtimeApi` is AWS_LAMBDA_RUNTIME_API: `host:port`; `socketPath`, the same API on a unix socket. */
+  constructor(runtimeApi: string, socketPath = takeSocketPath()) {
     const url = new URL(`http://${runtimeApi}`);
-    this.#connection = new HttpConnection(url.hostname.replace(/^\[(.*)\]$/, '$1'), url.port === '' ? 80 : Number(url.port));
+    this.#connection = new HttpConnection(url.hostname.replace(/^\[(.*)\]$/, '$1'), url.port === '' ? 80 : Number(url.port), socketPath);
   }
 
   /** Connects ahead of the first call. */

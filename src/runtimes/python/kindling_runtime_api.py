@@ -4,6 +4,8 @@ connection: /next and the post that answers it never overlap.
 """
 
 import http.client
+import os
+import socket
 from urllib.parse import quote
 
 _BASE = "/2018-06-01/runtime"
@@ -13,6 +15,28 @@ _NO_HEADERS = {}
 
 # What a keep-alive connection the server has closed meanwhile looks like: nothing of an answer came.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+# Kindling's sandboxes name the environment's unix socket here (src/sandbox/runtime-api-bridge.ts):
+# the same Runtime API without the TCP bridge. Not a Lambda variable: taken out before the handler loads.
+_SOCKET_VARIABLE = "_KINDLING_RUNTIME_API_SOCKET"
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over the environment's unix socket; `host` and `port` only name the server."""
+
+    def __init__(self, host, port, path):
+        super().__init__(host, port)
+        self._path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
 
 
 class RuntimeApiError(Exception):
@@ -39,11 +63,17 @@ def _header_safe(value):
 
 
 class RuntimeApiClient(object):
-    def __init__(self, address):
-        """`address` is AWS_LAMBDA_RUNTIME_API: `host:port`."""
+    def __init__(self, address, socket_path=None):
+        """`address` is AWS_LAMBDA_RUNTIME_API: `host:port`; `socket_path`, the same API on a unix socket."""
         host, _, port = address.rpartition(":")
+        self._host, self._port = host.strip("[]"), int(port)
+        if socket_path is None:
+            socket_path = os.environ.pop(_SOCKET_VARIABLE, None)
         # No timeout: /next is a long poll that the host answers when there is work.
-        self._conn = http.client.HTTPConnection(host.strip("[]"), int(port))
+        if socket_path:
+            self._conn = _UnixConnection(self._host, self._port, socket_path)
+        else:
+            self._conn = http.client.HTTPConnection(self._host, self._port)
         self._used = False
 
     def connect(self):
@@ -91,6 +121,12 @@ class RuntimeApiClient(object):
         self._used = True
         try:
             return self._exchange(method, path, body, headers)
+        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as err:
+            if not isinstance(self._conn, _UnixConnection) or self._conn.sock is not None:
+                raise RuntimeApiError("{} {} failed: {}".format(method, path, err)) from err
+            # The unix socket is a shortcut: when it cannot be reached, TCP (the bridge) it is.
+            self._conn = http.client.HTTPConnection(self._host, self._port)
+            return self._send(method, path, body, headers)
         except _STALE as err:
             self._conn.close()
             if not reused:

@@ -1,5 +1,5 @@
 import { lstatSync, readlinkSync } from 'node:fs';
-import { bridgeLines, RUNTIME_API_ADDRESS } from '../runtime-api-bridge.js';
+import { bridgeLines, RUNTIME_API_ADDRESS, runtimeApiVariables } from '../runtime-api-bridge.js';
 import { LAMBDA_PATHS, LAMBDA_ULIMITS, type SandboxSpec } from '../sandbox.js';
 /** Lambda runs functions as sbx_user1051, uid 993, gid 990. */
 const UID_INSIDE = 993;
@@ -89,7 +89,8 @@ export function outerOptions(input: ViewInput, hostEntries: readonly string[]): 
 /** The inner stage's options; the function's environment goes here, never on a command line. */
 export function innerOptions(input: ViewInput): string[] {
   const { spec } = input;
-  const env = { ...spec.env, AWS_LAMBDA_RUNTIME_API: RUNTIME_API_ADDRESS };
+  // An image's `/` has no /run/kindling: its runtime uses the bridge.
+  const env = { ...spec.env, ...(spec.rootfs === undefined ? runtimeApiVariables(RUNTIME_API_ADDRESS, SOCKET_INSIDE) : { AWS_LAMBDA_RUNTIME_API: RUNTIME_API_ADDRESS }) };
   return [
     '--unshare-user', '--uid', String(UID_INSIDE), '--gid', String(GID_INSIDE), '--disable-userns',
     ...(spec.rootfs === undefined ? ['--dev-bind', '/', '/'] : imageView(spec)),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { silentLogger, type Logger } from '../../shared/index.js';
-import { RUNTIME_API_ADDRESS } from '../runtime-api-bridge.js';
+import { RUNTIME_API_ADDRESS, runtimeApiVariables } from '../runtime-api-bridge.js';
 import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec, SandboxStats } from '../sandbox.js';
 import { findTool, spawned } from '../host-tools.js';
 import { terminateThenKill } from '../shutdown.js';
@@ -111,7 +111,7 @@ export class ProcessSandboxDriver implements SandboxDriver {
         detached: true,
       });
       await spawned(child);
-      (child.stdio[3] as Writable).on('error', () => undefined).end(environmentScript({ ...spec.env, AWS_LAMBDA_RUNTIME_API: RUNTIME_API_ADDRESS }));
+      (child.stdio[3] as Writable).on('error', () => undefined).end(environmentScript({ ...spec.env, ...runtimeApiVariables(RUNTIME_API_ADDRESS, spec.runtimeApi.socketPath) }));
       return new ProcessSandbox(child, RUNTIME_API_ADDRESS, uid, release);
     } catch (err) {
       release(killAllOf(uid));
@@ -127,7 +127,7 @@ export class ProcessSandboxDriver implements SandboxDriver {
       : [spec.command, [...spec.args]];
     const child = spawn(command, args, {
       cwd: spec.codeDir,
-      env: { ...spec.env, AWS_LAMBDA_RUNTIME_API: address },
+      env: { ...spec.env, ...runtimeApiVariables(address, spec.runtimeApi.socketPath) },
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       // Its own process group: Ctrl-C at the server's terminal must not kill runtimes mid-invoke
       // (serve finishes in-flight work first), and a kill reaches whatever the function spawned.
