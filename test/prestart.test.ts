@@ -5,6 +5,8 @@ import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { NamespaceSandboxDriver } from '../src/sandbox/namespace/namespace-driver.js';
+import { prestartable } from '../src/worker/runtime-launch.js';
+import type { FunctionRecord } from '../src/store/index.js';
 import { nodeFunction } from './support/functions.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
 
@@ -196,5 +198,24 @@ describe('a stopped server', () => {
     await server.kindling.close();
     assert.deepEqual(readdirSync(dir).filter((name) => name !== 'package.json'), []);
     await server.close();
+  });
+});
+
+describe('which functions a pre-started runtime can run', () => {
+  const fn = (over: Partial<FunctionRecord>): FunctionRecord =>
+    ({ runtime: 'nodejs20.x', packageType: 'Zip', environment: {}, layers: [], ...over }) as unknown as FunctionRecord;
+
+  it("Kindling's own Node.js and Python clients, from a zip, without layers", () => {
+    assert.equal(prestartable(fn({})), true);
+    assert.equal(prestartable(fn({ runtime: 'python3.12', environment: { TABLE: 'x', LOG_LEVEL: 'debug' } })), true);
+    assert.equal(prestartable(fn({ runtime: 'provided.al2023' })), false, 'a custom runtime is its own bootstrap');
+    assert.equal(prestartable(fn({ packageType: 'Image' })), false);
+    assert.equal(prestartable(fn({ layers: [{ arn: 'arn:aws:lambda:us-east-1:000000000000:layer:l:1', codeSize: 1, codeKey: 'k' }] as FunctionRecord['layers'] })), false);
+  });
+
+  it('not with a variable the interpreter reads only as it starts', () => {
+    for (const name of ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'UV_THREADPOOL_SIZE', 'PYTHONWARNINGS', 'LD_PRELOAD', 'LC_ALL', 'AWS_LAMBDA_EXEC_WRAPPER']) {
+      assert.equal(prestartable(fn({ environment: { [name]: 'x' } })), false, name);
+    }
   });
 });
