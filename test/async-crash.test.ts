@@ -111,7 +111,7 @@ describe('the event queue survives crashes', () => {
     try {
       scene = await crashScene(serve, work, { done: 10, slow: 4, queued: 40 });
     } finally {
-      await crashServer(serve, join(work, 'record.jsonl'));
+      await crashServer(serve, join(work, 'record.jsonl'), dataDir);
     }
     const starts = await restartAndDrain(dataDir, work, scene.record, [...scene.done, ...scene.slow, ...scene.waiting]);
     for (const id of scene.done) assert.equal(starts.get(id), 1, `completed event ${id} ran once`);
@@ -137,7 +137,7 @@ describe('the event queue survives crashes', () => {
       try {
         scene = await crashScene(serve, work, { done: 2, slow: 4, queued: 60 });
       } finally {
-        await crashServer(serve, join(work, 'record.jsonl'));
+        await crashServer(serve, join(work, 'record.jsonl'), dataDir);
       }
       execFileSync('xfs_io', ['-x', '-c', 'shutdown', mount]);
       execFileSync('umount', [mount]);
