@@ -7,4 +7,4 @@ export { LayerView } from './layer-view.js';
 export { ImageStore } from './images/image-store.js';
 export type { ImageStoreOptions, PulledImage } from './images/image-store.js';
 export { lookupInRoot } from './images/root-lookup.js';
-export { linkTree } from './link-tree.js';
+export { linkTree, linkTreeSync } from './link-tree.js';

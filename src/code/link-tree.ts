@@ -1,3 +1,4 @@
+import { chmodSync, copyFileSync, linkSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
 import { chmod, copyFile, link, mkdir, readdir, readlink, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -35,4 +36,30 @@ export async function linkTree(source: string, target: string): Promise<void> {
       }
     }),
   );
+}
+
+/**
+ * linkTree without leaving the thread: for a small tree (a few files) the thread pool's round
+ * trips cost more than the links, and a cold start waits for them.
+ */
+export function linkTreeSync(source: string, target: string): void {
+  for (const entry of readdirSync(source, { withFileTypes: true })) {
+    const from = join(source, entry.name);
+    const to = join(target, entry.name);
+    if (entry.isDirectory()) {
+      mkdirSync(to);
+      chmodSync(to, statSync(from).mode & 0o7777);
+      linkTreeSync(from, to);
+    } else if (entry.isSymbolicLink()) {
+      symlinkSync(readlinkSync(from), to);
+    } else if (entry.isFile()) {
+      try {
+        linkSync(from, to);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+        copyFileSync(from, to);
+      }
+    }
+  }
 }

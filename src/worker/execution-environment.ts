@@ -201,7 +201,7 @@ export class ExecutionEnvironment {
     const ended = new Promise<InitEnd>((resolve) => (this.#initEnd = resolve));
     const env = { ...functionVariables(this.#fn, this.#variableContext()), ...prestarted.baseEnv };
     try {
-      await prestarted.bind(this.#codeDir, env, this.#endpointEvents);
+      await prestarted.bind(this.#codeDir, this.#fn.codeSize, env, this.#endpointEvents);
     } catch (err) {
       prestarted.sandbox.kill();
       this.#endpoint.close();

@@ -2,13 +2,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { linkTree } from '../code/index.js';
+import { linkTree, linkTreeSync } from '../code/index.js';
 import { RuntimeApiEndpoint, type EndpointEvents } from '../runtime-api/index.js';
 import type { Sandbox, SandboxDriver } from '../sandbox/index.js';
 import { newEnvironmentId, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { prestartable, runtimeBase, RUNTIMES_DIR, type Launch } from './runtime-launch.js';
 
+/** Code up to this size (zipped) is linked without leaving the thread: a few files. */
+const LINK_IN_THREAD_BYTES = 512 * 1024;
 /** The variable a pre-started runtime is started with; it is gone once a function is bound. */
 const PRESTARTED_VARIABLE = '_KINDLING_PRESTARTED';
 /** What a pre-started runtime writes to stdout once it waits for its function (src/runtimes). */
@@ -63,6 +65,8 @@ export class PrestartedRuntime {
   readonly codeDir: string;
   readonly driver: SandboxDriver;
   readonly #events: { target: EndpointEvents | undefined };
+  /** Once its function is on its way in: the pool starts the one that replaces it. */
+  #bound: () => void = () => undefined;
 
   constructor(parts: { endpoint: RuntimeApiEndpoint; sandbox: Sandbox; baseEnv: Record<string, string>; codeDir: string; driver: SandboxDriver; events: { target: EndpointEvents | undefined } }) {
     this.endpoint = parts.endpoint;
@@ -73,19 +77,25 @@ export class PrestartedRuntime {
     this.#events = parts.events;
   }
 
+  onBound(listener: () => void): void {
+    this.#bound = listener;
+  }
+
   /**
    * Gives the runtime its function: the code appears at its task root (hard links into the
    * unpacked code, shown read-only), and its variables go down stdin. Its Runtime API's events go
    * to `events` from here on.
    */
-  async bind(codeDir: string, env: Readonly<Record<string, string>>, events: EndpointEvents): Promise<void> {
+  async bind(codeDir: string, codeSize: number, env: Readonly<Record<string, string>>, events: EndpointEvents): Promise<void> {
     this.#events.target = events;
-    await linkTree(codeDir, this.codeDir);
+    if (codeSize <= LINK_IN_THREAD_BYTES) linkTreeSync(codeDir, this.codeDir);
+    else await linkTree(codeDir, this.codeDir);
     const stdin = this.sandbox.stdin;
     if (!stdin) throw new Error('a pre-started sandbox has no stdin');
     stdin.on('error', () => undefined);
     // Every variable it will have: the runtime drops the rest (the marker), keeps its Runtime API.
     stdin.end(`${JSON.stringify({ env: { ...env, AWS_LAMBDA_RUNTIME_API: this.sandbox.runtimeApiAddress } })}\n`);
+    this.#bound();
   }
 }
 
@@ -151,9 +161,15 @@ export class PrestartPool {
     state.demand.push(now);
     state.lastDemand = now;
     const taken = state.ready.shift();
-    if (taken) this.#stats.hits++;
-    else this.#stats.misses++;
-    this.#fill(state);
+    if (taken) {
+      this.#stats.hits++;
+      // The replacement starts once this one has its function: starting a sandbox takes the
+      // thread for a while, and this cold start is waiting.
+      taken.onBound(() => this.#fill(state));
+    } else {
+      this.#stats.misses++;
+      this.#fill(state);
+    }
     return taken;
   }
 
