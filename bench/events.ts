@@ -99,7 +99,7 @@ async function bench(store: string | undefined): Promise<void> {
   await withFunction(store, [], 'exports.handler = async () => {};\n', async (accept, queued) => {
     const begin = performance.now();
     const offered = await load(CONCURRENCY, DRAIN, accept);
-    while ((await queued()) > 0) await new Promise((r) => setTimeout(r, 20));
+    while ((await queued()) > 0) await new Promise((r) => setTimeout(r, 100));
     const seconds = (performance.now() - begin) / 1000;
     console.log(`drain: ${DRAIN} events to a no-op function, default pollers: ${(DRAIN / seconds).toFixed(0)} events/s end to end (offered at ${offered.perSecond.toFixed(0)}/s)`);
   });
