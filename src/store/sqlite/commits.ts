@@ -32,7 +32,6 @@ function waiting(): Waiting {
  * the commit, and a checkpoint fsyncs the log before it copies it into the database.
  */
 export class Commits {
-  readonly #db: Database.Database;
   readonly #normal: Database.Statement;
   readonly #full: Database.Statement;
   /** The write-ahead log's file; undefined for a database in memory, which has none. */
@@ -47,7 +46,6 @@ export class Commits {
   #gather: NodeJS.Timeout | undefined;
 
   constructor(db: Database.Database, path: string) {
-    this.#db = db;
     this.#normal = db.prepare('PRAGMA synchronous = NORMAL');
     this.#full = db.prepare('PRAGMA synchronous = FULL');
     this.#walPath = path === ':memory:' ? undefined : `${path}-wal`;
