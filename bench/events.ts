@@ -3,7 +3,9 @@
  * `X-Amz-Invocation-Type: Event` against a real `kindling serve` in its own process. Each 202 comes
  * only after the event's commit is fsynced (group commit). The pollers do not compete: there is one,
  * with a batch of one, and the function it runs takes longer than a measured round, so the figure
- * is acceptance alone.
+ * is acceptance alone. Then the drain: a second server with the default poller fleet, a no-op
+ * function, DRAIN events offered at the same concurrency, timed from the first accept until the
+ * last one is settled (deleted from the queue): events drained end to end per second.
  *
  * SQLite in a fresh data directory by default; `KINDLING_BENCH_STORE=postgres://...` runs the same
  * rounds on PostgreSQL (use a scratch database: the bench's events are left to be dropped as
@@ -25,6 +27,7 @@ const ROUNDS = 3;
 const PER_ROUND = 10_000;
 /** Longer than a round takes: the one poller holds one event and leases nothing else meanwhile. */
 const SLEEP_MS = 10_000;
+const DRAIN = 20_000;
 
 /** One Event invoke over the shared keep-alive agent; resolves on its 202. */
 function eventInvoke(agent: http.Agent, url: URL, path: string, body: Buffer): Promise<void> {
@@ -41,17 +44,21 @@ function eventInvoke(agent: http.Agent, url: URL, path: string, body: Buffer): P
   });
 }
 
-async function bench(store: string | undefined): Promise<void> {
+/** A server with one function (`handler`), and a way to offer it Event invokes; stopped and removed after `run`. */
+async function withFunction(
+  store: string | undefined,
+  flags: readonly string[],
+  handler: string,
+  run: (accept: () => Promise<void>, queued: () => Promise<number>) => Promise<void>,
+): Promise<void> {
   const storeFlags = store ? ['--store', store] : [];
-  const kind = store ? 'PostgreSQL' : 'SQLite (synchronous=FULL, WAL)';
   const dataDir = mkdtempSync(join(tmpdir(), 'kindling-bench-events-'));
-  const server = await startServer(dataDir, 'process', [...storeFlags, '--pollers', '1', '--poller-batch-size', '1']);
+  const server = await startServer(dataDir, 'process', [...storeFlags, ...flags]);
   const lambda = new LambdaClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' }, maxAttempts: 1 });
   // A name of its own: on a shared database, another run's function is not this one.
   const name = `bench-events-${process.pid}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
-    const handler = `exports.handler = async () => { await new Promise((r) => setTimeout(r, ${SLEEP_MS})); };\n`;
     await lambda.send(
       new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs20.x', Handler: 'index.handler', Role: ROLE, Timeout: 60, Code: { ZipFile: await zipFiles({ 'index.js': handler }) } }),
     );
@@ -59,9 +66,26 @@ async function bench(store: string | undefined): Promise<void> {
     const url = new URL(server.url);
     const path = `/2015-03-31/functions/${name}/invocations`;
     const body = Buffer.from('{"bench":true}');
-    const accept = () => eventInvoke(agent, url, path, body);
+    const queued = async () => {
+      const res = await fetch(`${server.url}/kindling/functions/${name}/metrics`);
+      return ((await res.json()) as { AsyncEventsQueued: number }).AsyncEventsQueued;
+    };
+    await run(() => eventInvoke(agent, url, path, body), queued);
+    await lambda.send(new DeleteFunctionCommand({ FunctionName: name }));
+  } finally {
+    agent.destroy();
+    lambda.destroy();
+    // A clean stop waits for the events in flight (up to SLEEP_MS).
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
 
-    console.log(`Durable Event invokes accepted, concurrency ${CONCURRENCY}, bare keep-alive HTTP, ${kind}, ${availableParallelism()} cores\n`);
+async function bench(store: string | undefined): Promise<void> {
+  const kind = store ? 'PostgreSQL' : 'SQLite (WAL, each commit fsynced before its 202)';
+  console.log(`Durable Event invokes accepted, concurrency ${CONCURRENCY}, bare keep-alive HTTP, ${kind}, ${availableParallelism()} cores\n`);
+  const sleeper = `exports.handler = async () => { await new Promise((r) => setTimeout(r, ${SLEEP_MS})); };\n`;
+  await withFunction(store, ['--pollers', '1', '--poller-batch-size', '1'], sleeper, async (accept, queued) => {
     await load(CONCURRENCY, WARM_UP, accept);
     const all: number[] = [];
     for (let i = 1; i <= ROUNDS; i++) {
@@ -69,17 +93,16 @@ async function bench(store: string | undefined): Promise<void> {
       all.push(...r.latencies);
       console.log(`round ${i}: ${PER_ROUND} events  ${r.perSecond.toFixed(0)} events/s  ${summary(r.latencies)}`);
     }
-    const res = await fetch(`${server.url}/kindling/functions/${name}/metrics`);
-    const queued = ((await res.json()) as { AsyncEventsQueued: number }).AsyncEventsQueued;
-    console.log(`all rounds: ${summary(all)}; ${queued} of ${WARM_UP + ROUNDS * PER_ROUND} accepted events still queued (the poller ran the rest)`);
-    await lambda.send(new DeleteFunctionCommand({ FunctionName: name }));
-  } finally {
-    agent.destroy();
-    lambda.destroy();
-    // A clean stop waits for the one event in flight (up to SLEEP_MS).
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+    console.log(`all rounds: ${summary(all)}; ${await queued()} of ${WARM_UP + ROUNDS * PER_ROUND} accepted events still queued (the poller ran the rest)`);
+  });
+  // The default poller fleet, a no-op function: offered and run side by side, as in production.
+  await withFunction(store, [], 'exports.handler = async () => {};\n', async (accept, queued) => {
+    const begin = performance.now();
+    const offered = await load(CONCURRENCY, DRAIN, accept);
+    while ((await queued()) > 0) await new Promise((r) => setTimeout(r, 100));
+    const seconds = (performance.now() - begin) / 1000;
+    console.log(`drain: ${DRAIN} events to a no-op function, default pollers: ${(DRAIN / seconds).toFixed(0)} events/s end to end (offered at ${offered.perSecond.toFixed(0)}/s)`);
+  });
 }
 
 /**

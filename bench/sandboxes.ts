@@ -5,13 +5,14 @@
  * (default 128 and 1769 MB, every driver).
  */
 import { CreateFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKindling, type Kindling } from '../src/app.js';
 import { zipFiles } from '../src/code/index.js';
 import { loadConfig, type KindlingConfig } from '../src/config/index.js';
 import { createLogger } from '../src/shared/index.js';
+import { descendants, memoryOf } from './support.js';
 
 const DRIVERS: KindlingConfig['sandbox'][] = ['process', 'namespace', 'microvm'];
 const FUNCTIONS = 10;
@@ -24,45 +25,6 @@ function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Every process below this one (the in-process server's sandboxes), from /proc. */
-function descendants(): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const found: number[] = [];
-  const queue = [process.pid];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
-/** Resident and proportional set sizes (kB fields of smaps_rollup) summed over processes. */
-function memoryOf(pids: number[]): { rss: number; pss: number } {
-  let rss = 0;
-  let pss = 0;
-  for (const pid of pids) {
-    try {
-      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
-      pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
-    } catch {
-      // gone, or a kernel thread
-    }
-  }
-  return { rss, pss };
-}
 
 async function measure(driver: KindlingConfig['sandbox'], memoryMb: number): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kindling-bench-sandboxes-'));
@@ -86,7 +48,7 @@ async function measure(driver: KindlingConfig['sandbox'], memoryMb: number): Pro
     }
     // Let start-up garbage settle before reading idle memory.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const { rss, pss } = memoryOf(descendants());
+    const { rss, pss } = memoryOf(descendants(process.pid));
     lambda.destroy();
     return (
       `${driver.padEnd(9)} cold start p50 ${percentile(cold, 50).toFixed(1)} ms  max ${Math.max(...cold).toFixed(1)} ms  ` +

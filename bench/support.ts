@@ -1,5 +1,6 @@
 /** What the benchmarks share: a `kindling serve` child process and latency summaries. */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -41,7 +42,7 @@ export async function startServer(
   sandbox = 'process',
   flags: readonly string[] = [],
   ready = /on (http:\/\/[^\s]+)/,
-): Promise<{ url: string; stop(): Promise<void>; kill(): void }> {
+): Promise<{ url: string; pid: number; stop(): Promise<void>; kill(): void }> {
   // KINDLING_BENCH_PROFILE=dir writes a CPU profile of the server there (node --cpu-prof).
   const profile = process.env['KINDLING_BENCH_PROFILE'];
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
@@ -59,6 +60,7 @@ export async function startServer(
   });
   return {
     url,
+    pid: child.pid!,
     kill: () => void child.kill('SIGKILL'),
     stop: () =>
       new Promise((resolve) => {
@@ -69,3 +71,48 @@ export async function startServer(
   };
 }
 
+
+/** Every process below `root` (a server's sandboxes), from /proc. */
+export function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/**
+ * Resident, proportional and unique set sizes (kB fields of smaps_rollup) summed over processes.
+ * USS (private pages) does not move with how many other processes share a binary's pages; PSS does.
+ */
+export function memoryOf(pids: number[]): { rss: number; pss: number; uss: number } {
+  let rss = 0;
+  let pss = 0;
+  let uss = 0;
+  for (const pid of pids) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
+      pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
+      uss += (Number(/^Private_Clean:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) + Number(/^Private_Dirty:\s+(\d+)/m.exec(rollup)?.[1] ?? 0)) * 1024;
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  return { rss, pss, uss };
+}

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { EventQueueTable, EventRetry, EventSettlement, NewEvent, QueuedEvent } from '../types.js';
+import type { Commits } from './commits.js';
 import type { SqliteDeadLetterTable } from './dead-letter-table.js';
 
 interface EventRow {
@@ -35,6 +36,7 @@ function toEvent(row: EventRow): QueuedEvent {
 export class SqliteEventQueueTable implements EventQueueTable {
   readonly #db: Database.Database;
   readonly #deadLetters: SqliteDeadLetterTable;
+  readonly #commits: Commits;
   readonly #insert: Database.Statement;
   readonly #lease: Database.Statement;
   readonly #nextVisible: Database.Statement;
@@ -46,9 +48,10 @@ export class SqliteEventQueueTable implements EventQueueTable {
   readonly #countFunction: Database.Statement;
   readonly #deleteFunction: Database.Statement;
 
-  constructor(db: Database.Database, deadLetters: SqliteDeadLetterTable) {
+  constructor(db: Database.Database, deadLetters: SqliteDeadLetterTable, commits: Commits) {
     this.#db = db;
     this.#deadLetters = deadLetters;
+    this.#commits = commits;
     this.#insert = db.prepare(
       'INSERT INTO events (function_name, qualifier, request_id, payload, enqueued_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -72,7 +75,7 @@ export class SqliteEventQueueTable implements EventQueueTable {
   }
 
   async enqueue(events: readonly NewEvent[]): Promise<number[]> {
-    return this.#db.transaction(() => events.map((event) => this.insert(event)))();
+    return this.#commits.durably(this.#db.transaction(() => events.map((event) => this.insert(event))), events.length);
   }
 
   /** One insert, inside a transaction someone else holds. */
@@ -82,22 +85,8 @@ export class SqliteEventQueueTable implements EventQueueTable {
   }
 
   async lease(owner: string, limit: number, now: number, visibleUntil: number): Promise<QueuedEvent[]> {
-    const rows = this.#relaxed(() => this.#lease.all(visibleUntil, owner, now, limit) as EventRow[]);
+    const rows = this.#commits.relaxed(() => this.#lease.all(visibleUntil, owner, now, limit) as EventRow[]);
     return rows.map(toEvent).sort((a, b) => a.id - b.id);
-  }
-
-  /**
-   * Leases and outcomes need no fsync of their own: lost in a power cut, they only make an event
-   * run again (at least once). Events themselves are always fsynced (`enqueue`), and the next
-   * fsynced commit carries these along.
-   */
-  #relaxed<T>(work: () => T): T {
-    this.#db.pragma('synchronous = NORMAL');
-    try {
-      return work();
-    } finally {
-      this.#db.pragma('synchronous = FULL');
-    }
   }
 
   async nextVisibleAt(): Promise<number | undefined> {
@@ -106,7 +95,7 @@ export class SqliteEventQueueTable implements EventQueueTable {
   }
 
   async renew(owner: string, now: number, visibleUntil: number): Promise<number> {
-    return this.#relaxed(() => this.#renew.run(visibleUntil, owner, now).changes);
+    return this.#commits.relaxed(() => this.#renew.run(visibleUntil, owner, now).changes);
   }
 
   async release(owner: string, now: number): Promise<number> {
@@ -114,7 +103,7 @@ export class SqliteEventQueueTable implements EventQueueTable {
   }
 
   async apply(settlements: readonly EventSettlement[], retries: readonly EventRetry[]): Promise<void> {
-    this.#relaxed(() => this.#db.transaction(() => {
+    this.#commits.relaxed(() => this.#db.transaction(() => {
       for (const settlement of settlements) {
         this.#delete.run(settlement.event.id, settlement.event.requestId);
         for (const event of settlement.enqueue ?? []) this.insert(event);

@@ -9,6 +9,7 @@ import type {
   LogTables,
   StoredLogEvent,
 } from '../types.js';
+import type { Commits } from './commits.js';
 
 interface StreamRow {
   name: string;
@@ -36,6 +37,7 @@ interface EventRow {
 /** Log groups, streams and events (CloudWatch Logs' model). */
 export class SqliteLogTables implements LogTables {
   readonly #db: Database.Database;
+  readonly #commits: Commits;
   readonly #ensureGroup: Database.Statement;
   readonly #ensureStream: Database.Statement;
   readonly #insertEvent: Database.Statement;
@@ -50,8 +52,9 @@ export class SqliteLogTables implements LogTables {
   /** Prepared once per shape of query (order, direction, stream scope). */
   readonly #queries = new Map<string, Database.Statement>();
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, commits: Commits) {
     this.#db = db;
+    this.#commits = commits;
     this.#ensureGroup = db.prepare('INSERT OR IGNORE INTO log_groups (name, creation_time) VALUES (?, ?)');
     this.#ensureStream = db.prepare('INSERT OR IGNORE INTO log_streams (log_group, name, creation_time) VALUES (?, ?, ?)');
     this.#insertEvent = db.prepare('INSERT INTO log_events (log_group, stream, timestamp, ingestion_time, message) VALUES (?, ?, ?, ?, ?)');
@@ -72,23 +75,11 @@ export class SqliteLogTables implements LogTables {
   }
 
   /**
-   * One transaction per flush of the log sink, without an fsync of its own (synchronous NORMAL in
-   * WAL mode): function logs are written every few milliseconds under load, and an fsync each time
-   * held the event loop, every invoke with it. What a power cut could lose is the last moments of
-   * log, which the next fsynced commit (any control-plane or queue write) carries to disk anyway;
-   * a crash of Kindling itself loses nothing committed.
+   * One transaction per flush of the log sink, committed without an fsync on the event loop; the
+   * WAL is fdatasynced on the thread pool (commits.ts), shared with every other commit waiting.
    */
   async append(batches: LogBatch[], ingestionTime: number): Promise<void> {
-    this.#db.pragma('synchronous = NORMAL');
-    try {
-      this.#appendAll(batches, ingestionTime);
-    } finally {
-      this.#db.pragma('synchronous = FULL');
-    }
-  }
-
-  #appendAll(batches: LogBatch[], ingestionTime: number): void {
-    this.#db.transaction(() => {
+    await this.#commits.durably(this.#db.transaction(() => {
       for (const { group, stream, events } of batches) {
         if (events.length === 0) continue;
         this.#ensureGroup.run(group, events[0]!.timestamp);
@@ -105,7 +96,7 @@ export class SqliteLogTables implements LogTables {
         this.#touchStream.run(first, last, ingestionTime, bytes, group, stream);
         this.#touchGroup.run(bytes, group);
       }
-    })();
+    }));
   }
 
   async listStreams(group: string): Promise<LogStreamInfo[]> {

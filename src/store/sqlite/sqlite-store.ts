@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { KindlingError } from '../../shared/index.js';
 import type { Store } from '../types.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
+import { Commits } from './commits.js';
 import { SqliteConcurrencyTable } from './concurrency-table.js';
 import { SqliteFunctionChanges } from './function-changes.js';
 import { SqliteDeadLetterTable } from './dead-letter-table.js';
@@ -34,6 +35,7 @@ export class SqliteStore implements Store {
   readonly grants: SqliteGrantTable;
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
+  readonly #commits: Commits;
   #closed = false;
 
   /** `path` is the database file; blobs live in `blobDir` (the data directory) beside it. */
@@ -50,12 +52,13 @@ export class SqliteStore implements Store {
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('busy_timeout = 5000');
     this.#migrate();
+    this.#commits = new Commits(this.#db, path);
     this.changes = new SqliteFunctionChanges(this.#db);
     this.blobs = new FileBlobStore(blobDir);
     this.functions = new SqliteFunctionTable(this.#db, this.changes);
-    this.logs = new SqliteLogTables(this.#db);
+    this.logs = new SqliteLogTables(this.#db, this.#commits);
     this.deadLetters = new SqliteDeadLetterTable(this.#db, (event) => this.events.insert(event));
-    this.events = new SqliteEventQueueTable(this.#db, this.deadLetters);
+    this.events = new SqliteEventQueueTable(this.#db, this.deadLetters, this.#commits);
     this.eventConfigs = new SqliteEventConfigTable(this.#db, this.changes);
     this.versions = new SqliteVersionTable(this.#db, this.changes);
     this.aliases = new SqliteAliasTable(this.#db, this.changes);
@@ -101,6 +104,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#commits.close();
     this.#db.close();
   }
 }
