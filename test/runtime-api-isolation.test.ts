@@ -235,7 +235,8 @@ describe('the Runtime API answers only its own environment; no sandbox reaches t
     const own = codeDirs.find((dir) => readFileSync(join(dir, 'secret.txt'), 'utf8') === `${SECRET}-probe-process`);
     const victim = codeDirs.find((dir) => readFileSync(join(dir, 'secret.txt'), 'utf8') === `${SECRET}-victim-process`);
     assert.ok(own && victim, 'both functions are unpacked on the host');
-    assert.deepEqual(await invoke('probe-process', { action: 'read', path: join(own, 'secret.txt') }), { ok: true, value: `${SECRET}-probe-process` }, 'it reads its own code');
+    // At its task root (its working directory): the code store's folder, or a pre-started runtime's own.
+    assert.deepEqual(await invoke('probe-process', { action: 'read', path: 'secret.txt' }), { ok: true, value: `${SECRET}-probe-process` }, 'it reads its own code');
     // On the PostgreSQL pass there is no database file to try.
     const database = testStoreBase() === undefined ? [join(server.dataDir, 'kindling.db')] : [];
     for (const path of database) assert.ok(existsSync(path), 'the database is where the test looks for it');
