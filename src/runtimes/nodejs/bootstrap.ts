@@ -20,8 +20,8 @@ if (runtimeApi === undefined || runtimeApi === '') {
 const client = new RuntimeClient(runtimeApi);
 if (env[PRESTARTED_VARIABLE] !== undefined) {
   // Started ahead of demand: everything above is loaded; connect, then wait for the function.
-  client.connect();
-  await awaitFunction(env);
+  await client.connect();
+  awaitFunction(env);
 }
 
 // Before the handler loads, so lines it logs at init are in Lambda's format too.

@@ -88,9 +88,16 @@ export class HttpConnection {
     });
   }
 
-  /** Opens the connection ahead of the first request (a pre-started runtime, while it waits). */
-  connect(): void {
-    this.#connect();
+  /**
+   * Opens the connection ahead of the first request (a pre-started runtime, while it waits);
+   * settles once it is open or has failed (the first request then reports the failure).
+   */
+  connect(): Promise<void> {
+    const socket = this.#connect();
+    return new Promise((resolve) => {
+      socket.once('connect', () => resolve());
+      socket.once('error', () => resolve());
+    });
   }
 
   close(): void {

@@ -59,8 +59,8 @@ export class RuntimeClient {
   }
 
   /** Connects ahead of the first call. */
-  connect(): void {
-    this.#connection.connect();
+  connect(): Promise<void> {
+    return this.#connection.connect();
   }
 
   /** Long-polls for the next event; no timeout, the host answers when there is work. */
