@@ -63,6 +63,8 @@ export class ExecutionEnvironment {
   readonly #fn: FunctionRecord;
   readonly #codeDir: string;
   readonly #version: string;
+  /** The pre-started runtime it took, until its first invocation is answered. */
+  #prestarted: PrestartedRuntime | undefined;
   /** Its Runtime API: its own, or the one its pre-started runtime came with. */
   #endpoint: RuntimeApiEndpoint;
   readonly #endpointEvents: EndpointEvents = {
@@ -206,9 +208,20 @@ export class ExecutionEnvironment {
       prestarted.sandbox.kill();
       this.#endpoint.close();
       this.#markDead();
+      prestarted.coldStartOver();
       throw err;
     }
-    return this.#awaitInit(prestarted.sandbox, prestarted.driver, ended, started);
+    this.#prestarted = prestarted;
+    const failure = await this.#awaitInit(prestarted.sandbox, prestarted.driver, ended, started);
+    // Provisioned environments wait for invocations that may be long in coming.
+    if (failure || this.#initializationType === 'provisioned-concurrency') this.#releasePrestarted();
+    return failure;
+  }
+
+  /** Its cold start is over (first invocation answered, or Init failed): the pool may start another. */
+  #releasePrestarted(): void {
+    this.#prestarted?.coldStartOver();
+    this.#prestarted = undefined;
   }
 
   /** Init's end: the runtime's first `/next`, its init error, its exit, or the Init limit. */
@@ -353,6 +366,7 @@ export class ExecutionEnvironment {
     this.lastUsedAt = this.#deps.clock.now();
     const tail = this.#tail;
     this.#tail = undefined;
+    this.#releasePrestarted();
     return {
       payload,
       functionError,
@@ -389,6 +403,7 @@ export class ExecutionEnvironment {
   #markDead(): void {
     if (this.#dead) return;
     this.#dead = true;
+    this.#releasePrestarted();
     for (const listener of this.#deathListeners.splice(0)) listener();
   }
 

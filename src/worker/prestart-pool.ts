@@ -65,8 +65,8 @@ export class PrestartedRuntime {
   readonly codeDir: string;
   readonly driver: SandboxDriver;
   readonly #events: { target: EndpointEvents | undefined };
-  /** Once its function is on its way in: the pool starts the one that replaces it. */
-  #bound: () => void = () => undefined;
+  /** Once its cold start is over: the pool starts the one that replaces it. */
+  #coldStartOver: () => void = () => undefined;
 
   constructor(parts: { endpoint: RuntimeApiEndpoint; sandbox: Sandbox; baseEnv: Record<string, string>; codeDir: string; driver: SandboxDriver; events: { target: EndpointEvents | undefined } }) {
     this.endpoint = parts.endpoint;
@@ -77,8 +77,8 @@ export class PrestartedRuntime {
     this.#events = parts.events;
   }
 
-  onBound(listener: () => void): void {
-    this.#bound = listener;
+  onColdStartOver(listener: () => void): void {
+    this.#coldStartOver = listener;
   }
 
   /**
@@ -95,7 +95,13 @@ export class PrestartedRuntime {
     stdin.on('error', () => undefined);
     // Every variable it will have: the runtime drops the rest (the marker), keeps its Runtime API.
     stdin.end(`${JSON.stringify({ env: { ...env, AWS_LAMBDA_RUNTIME_API: this.sandbox.runtimeApiAddress } })}\n`);
-    this.#bound();
+  }
+
+  /** Its cold start is over (its first invocation answered, or its Init failed). */
+  coldStartOver(): void {
+    const listener = this.#coldStartOver;
+    this.#coldStartOver = () => undefined;
+    listener();
   }
 }
 
@@ -163,9 +169,9 @@ export class PrestartPool {
     const taken = state.ready.shift();
     if (taken) {
       this.#stats.hits++;
-      // The replacement starts once this one has its function: starting a sandbox takes the
-      // thread for a while, and this cold start is waiting.
-      taken.onBound(() => this.#fill(state));
+      // The replacement starts once this cold start is answered: starting a sandbox and booting
+      // a runtime take the thread and a core for a while, and this cold start is waiting.
+      taken.onColdStartOver(() => this.#fill(state));
     } else {
       this.#stats.misses++;
       this.#fill(state);
