@@ -153,7 +153,18 @@ export async function startKindling(
     : undefined;
   if (localFleet) {
     // A change to $LATEST retires its environments; deleting the function retires every version's.
-    registry.on('change', (name, kind) => localFleet.retire(name, kind === 'deleted' ? undefined : '$LATEST'));
+    registry.on('change', (name, kind) => {
+      if (kind !== 'created') localFleet.retire(name, kind === 'deleted' ? undefined : '$LATEST');
+      // A deploy is a cold start about to happen: its kind of pre-started runtime is wanted.
+      const fn = kind === 'deleted' ? undefined : registry.find(name);
+      if (fn && prestart) {
+        try {
+          prestart.expect(sandboxes.forTags(fn.tags), fn);
+        } catch {
+          // a driver the function may not use: its invoke will say so
+        }
+      }
+    });
     versions.on('deleted', (name, version) => localFleet.retire(name, version));
   }
   // Where invocations run: here (--role all), or on the fleet's workers through placement.

@@ -75,11 +75,11 @@ interface Probe {
   memory?: string;
 }
 
-async function deploy(lambda: LambdaClient, name: string, runtime: 'node' | 'python', variables: Record<string, string>): Promise<number> {
+async function deploy(lambda: LambdaClient, name: string, runtime: 'node' | 'python', variables: Record<string, string>, memorySize = 128): Promise<number> {
   const created = Date.now();
   const input =
     runtime === 'node'
-      ? await nodeFunction(name, NODE_PROBE, { Environment: { Variables: variables } })
+      ? await nodeFunction(name, NODE_PROBE, { Environment: { Variables: variables }, MemorySize: memorySize })
       : {
           FunctionName: name,
           Runtime: 'python3.12' as const,
@@ -87,6 +87,7 @@ async function deploy(lambda: LambdaClient, name: string, runtime: 'node' | 'pyt
           Role: ROLE,
           Code: { ZipFile: await zipFiles({ 'app.py': PYTHON_PROBE }) },
           Environment: { Variables: variables },
+          MemorySize: memorySize,
         };
   await lambda.send(new CreateFunctionCommand(input));
   await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 30 }, { FunctionName: name });
@@ -162,6 +163,17 @@ for (const driver of ['process', 'namespace'] as const) {
       assert.ok(second.started !== first.started || second.pid !== first.pid, 'another sandbox');
       // The first function still runs its own code.
       assert.equal((await probe(server.lambda, 'pre-first')).probe.mine, 'first');
+    });
+
+    it('starts one of the kind a deploy asks for, so the first invoke after it finds one ready', async () => {
+      const hits = server.kindling.prestart!.stats().hits;
+      await deploy(server.lambda, 'pre-big', 'node', { MINE: 'big' }, 1024);
+      assert.ok(await server.kindling.prestart!.settled(), 'the deploy started one of its kind (1024 MB: no seed)');
+      const invoked = Date.now();
+      const { probe: seen } = await probe(server.lambda, 'pre-big');
+      assert.ok(seen.started < invoked, 'its runtime was running before the invoke came');
+      assert.equal(seen.mine, 'big');
+      assert.equal(server.kindling.prestart!.stats().hits, hits + 1);
     });
 
     it('starts a runtime of its own for a function that sets a variable the interpreter reads at start', async () => {

@@ -24,7 +24,7 @@ import * as v from './validation.js';
 import { imageConfigChanges, imageSupport, refuseImageFields, type ImageFunctions } from './image-function.js';
 import { validateLoggingConfig } from './logging-config.js';
 
-export type FunctionChange = 'code' | 'configuration' | 'deleted';
+export type FunctionChange = 'created' | 'code' | 'configuration' | 'deleted';
 
 export interface RegistryDeps {
   store: Store;
@@ -119,7 +119,10 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       return;
     }
     this.#functions.set(name, stored);
-    if (!cached) return;
+    if (!cached) {
+      this.emit('change', name, 'created');
+      return;
+    }
     if (cached.codeKey !== stored.codeKey) this.emit('change', name, 'code');
     else if (settingsOf(cached) !== settingsOf(stored)) this.emit('change', name, 'configuration');
   }
@@ -222,6 +225,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       });
       this.#functions.set(record.name, record);
     });
+    this.emit('change', record.name, 'created');
     this.#settle(record.name, (current) => ({
       ...current,
       state: 'Active',

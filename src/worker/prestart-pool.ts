@@ -161,11 +161,8 @@ export class PrestartPool {
    * undefined (the caller starts a sandbox of its own). Counts toward the kind's demand either way.
    */
   claim(driver: SandboxDriver, fn: FunctionRecord): PrestartedRuntime | undefined {
-    if (!this.enabled || this.#closed || !prestartable(fn) || driver.runsPrestarted !== true) return undefined;
-    const state = this.#state({ driver, runtime: fn.runtime, memoryMb: fn.memorySize, ephemeralStorageMb: fn.ephemeralStorage }, false);
-    const now = this.#options.clock.now();
-    state.demand.push(now);
-    state.lastDemand = now;
+    const state = this.#demand(driver, fn);
+    if (!state) return undefined;
     const taken = state.ready.shift();
     if (taken) {
       this.#stats.hits++;
@@ -177,6 +174,25 @@ export class PrestartPool {
       this.#fill(state);
     }
     return taken;
+  }
+
+  /**
+   * A cold start of `fn` is coming (it was just deployed): counts toward its kind's demand, so
+   * that one is ready, or on its way, when the first invoke comes.
+   */
+  expect(driver: SandboxDriver, fn: FunctionRecord): void {
+    const state = this.#demand(driver, fn);
+    if (state) this.#fill(state);
+  }
+
+  /** Counts a cold start (coming or happening) of `fn` toward its kind's demand; undefined when it cannot use one. */
+  #demand(driver: SandboxDriver, fn: FunctionRecord): KindState | undefined {
+    if (!this.enabled || this.#closed || !prestartable(fn) || driver.runsPrestarted !== true) return undefined;
+    const state = this.#state({ driver, runtime: fn.runtime, memoryMb: fn.memorySize, ephemeralStorageMb: fn.ephemeralStorage }, false);
+    const now = this.#options.clock.now();
+    state.demand.push(now);
+    state.lastDemand = now;
+    return state;
   }
 
   /** Hits and misses of cold starts that could use one, and how many are waiting. */
