@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { KindlingError, RequestEntityTooLargeException } from '../shared/index.js';
 import type { BlobStore } from '../store/index.js';
-import { writeFileDurablySync } from './durable.js';
+import { markCommonjs } from './commonjs-marker.js';
 import { extractZip } from './zip-intake.js';
 
 /** Lambda's limit on a function's unzipped code (and, later, its layers together). */
@@ -17,7 +17,6 @@ export const MAX_UNZIPPED_BYTES = 262_144_000;
  */
 export const MAX_ZIPPED_BYTES = 52_428_800;
 
-const COMMONJS_MARKER = '{"type":"commonjs"}\n';
 const KEY = /^[0-9a-f]{64}$/;
 
 export interface StoredCode {
@@ -56,13 +55,7 @@ export class CodeStore {
     this.#blobs = blobs;
     this.#codeDir = join(dataDir, 'code');
     mkdirSync(this.#codeDir, { recursive: true });
-    // Node decides whether a `.js` file is CommonJS from the nearest package.json; this one stops
-    // the search here, so a project's own `"type": "module"` above the data dir never leaks into
-    // function code (Lambda's /var/task has nothing above it).
-    // Checked on every start: a power cut can leave it empty, and an empty package.json breaks
-    // every function's import.
-    const marker = join(this.#codeDir, 'package.json');
-    if (!existsSync(marker) || readFileSync(marker, 'utf8') !== COMMONJS_MARKER) writeFileDurablySync(marker, COMMONJS_MARKER);
+    markCommonjs(this.#codeDir);
   }
 
   static describe(zip: Buffer): StoredCode {

@@ -8,3 +8,4 @@ export { ImageStore } from './images/image-store.js';
 export type { ImageStoreOptions, PulledImage } from './images/image-store.js';
 export { lookupInRoot } from './images/root-lookup.js';
 export { linkTree, linkTreeSync } from './link-tree.js';
+export { markCommonjs } from './commonjs-marker.js';

@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { chmod, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FunctionLayer } from '../store/index.js';
 import type { CodeStore } from './code-store.js';
-import { syncPath, syncTree, writeFileDurablySync } from './durable.js';
+import { markCommonjs } from './commonjs-marker.js';
+import { syncPath, syncTree } from './durable.js';
 import { resolveLink } from './link-resolution.js';
 import { linkOrCopy } from './link-tree.js';
 
-const COMMONJS_MARKER = '{"type":"commonjs"}\n';
 /** Linux gives up resolving a path after 40 links (MAXSYMLINKS). */
 
 type Entry = { kind: 'dir' } | { kind: 'file'; source: string } | { kind: 'link'; target: string };
@@ -29,10 +29,7 @@ export class LayerView {
     this.#optDir = join(dataDir, 'opt');
     this.#code = code;
     mkdirSync(this.#optDir, { recursive: true });
-    // As in the code store: a `"type": "module"` above the data dir must not change how layer
-    // `.js` files load (on Lambda /opt has nothing above it).
-    const marker = join(this.#optDir, 'package.json');
-    if (!existsSync(marker) || readFileSync(marker, 'utf8') !== COMMONJS_MARKER) writeFileDurablySync(marker, COMMONJS_MARKER);
+    markCommonjs(this.#optDir);
   }
 
   /** The merged folder for these layers (in this order), or undefined when there are none. */

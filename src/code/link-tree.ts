@@ -7,10 +7,15 @@ export async function linkOrCopy(source: string, dest: string): Promise<void> {
   try {
     await link(source, dest);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+    if (!linkRefused(err)) throw err;
     await copyFile(source, dest);
   }
+}
+
+/** The file system will not make this hard link (another file system, no links, too many): copy. */
+function linkRefused(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK';
 }
 
 /**
@@ -56,8 +61,7 @@ export function linkTreeSync(source: string, target: string): void {
       try {
         linkSync(from, to);
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+        if (!linkRefused(err)) throw err;
         copyFileSync(from, to);
       }
     }

@@ -16,6 +16,7 @@ import { newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../
 import type { FunctionLayer, FunctionRecord } from '../store/index.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
 import { extensionsIn, functionVariables, InvalidEntrypoint, launchFor, RUNTIMES_DIR } from './runtime-launch.js';
+import { describeExit, errorPayloadNoTrace, lastBytes, traceId } from './platform-values.js';
 import type { VariableContext } from './lambda-variables.js';
 
 export interface EnvironmentDeps {
@@ -417,26 +418,4 @@ export class ExecutionEnvironment {
       while (tail.length > 1 && this.#tailBytes - (tail[0]!.length + 1) >= TAIL_BYTES) this.#tailBytes -= tail.shift()!.length + 1;
     }
   }
-}
-
-/** Lambda's platform errors carry no trace: `{errorType, errorMessage}`. */
-function errorPayloadNoTrace(errorType: string, errorMessage: string): Buffer {
-  return Buffer.from(JSON.stringify({ errorType, errorMessage }));
-}
-
-function describeExit(exit: SandboxExit): string {
-  if (exit.signal) return `signal: ${exit.signal === 'SIGKILL' ? 'killed' : exit.signal.toLowerCase().replace(/^sig/, '')}`;
-  return `exit status ${exit.code ?? 'unknown'}`;
-}
-
-function lastBytes(text: string, limit: number): string {
-  const buffer = Buffer.from(text);
-  return buffer.length <= limit ? text : buffer.subarray(buffer.length - limit).toString('utf8');
-}
-
-/** An X-Ray trace header as Lambda passes it: `Root=1-<epoch hex>-<24 hex>;Sampled=0`. */
-function traceId(requestId: string): string {
-  const epoch = Math.floor(Date.now() / 1000).toString(16);
-  const hex = requestId.replaceAll('-', '');
-  return `Root=1-${epoch}-${hex.slice(0, 24)};Parent=${hex.slice(16, 32)};Sampled=0`;
 }

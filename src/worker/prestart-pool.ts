@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { linkTree, linkTreeSync } from '../code/index.js';
+import { linkTree, linkTreeSync, markCommonjs } from '../code/index.js';
 import { RuntimeApiEndpoint, type EndpointEvents } from '../runtime-api/index.js';
 import type { Sandbox, SandboxDriver } from '../sandbox/index.js';
 import { newEnvironmentId, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
-import { prestartable, runtimeBase, RUNTIMES_DIR, type Launch } from './runtime-launch.js';
+import { interpreterFor, prestartable, runtimeBase, RUNTIMES_DIR, type Launch } from './runtime-launch.js';
 
 /** Code up to this size (zipped) is linked without leaving the thread: a few files. */
 const LINK_IN_THREAD_BYTES = 512 * 1024;
@@ -24,7 +24,6 @@ const STARTING_AT_ONCE = 2;
 /** A runtime that is not waiting for its function by then is given up. */
 const READY_TIMEOUT_MS = 10_000;
 const MAINTAIN_EVERY_MS = 5_000;
-const COMMONJS_MARKER = '{"type":"commonjs"}\n';
 
 /** One kind of pre-started runtime: what every sandbox of it shares. */
 export interface PrestartKind {
@@ -123,7 +122,7 @@ interface KindState {
  * size), so that a cold start only binds the function's code and variables into one and loads
  * the handler. Each kind keeps as many as it had cold starts in the last ten seconds (one while
  * it had any in the last five minutes, and always one for a seed), within `limit` for all kinds
- * and the worker's memory; one is started again as soon as one is taken.
+ * and the worker's memory; a taken one is replaced once its cold start is answered.
  */
 export class PrestartPool {
   readonly #options: PrestartOptions;
@@ -147,9 +146,7 @@ export class PrestartPool {
     mkdirSync(this.#options.dir, { recursive: true });
     // Left by a server that died: its sandboxes died with it.
     for (const stale of readdirNames(this.#options.dir)) rmSync(join(this.#options.dir, stale), { recursive: true, force: true });
-    // As in the code store: a `"type": "module"` above the data dir must not change how `.js` loads.
-    const marker = join(this.#options.dir, 'package.json');
-    if (!existsSync(marker) || readFileSync(marker, 'utf8') !== COMMONJS_MARKER) writeFileSync(marker, COMMONJS_MARKER);
+    markCommonjs(this.#options.dir);
     for (const kind of this.#options.seeds ?? []) this.#state(kind, true);
     this.#timer = setInterval(() => this.#maintain(), MAINTAIN_EVERY_MS);
     this.#timer.unref();
@@ -221,8 +218,7 @@ export class PrestartPool {
   }
 
   #state(kind: PrestartKind, seed: boolean): KindState {
-    const command = runtimeBase(kind.runtime, kind.memoryMb, { pathView: kind.driver.pathView, codeDir: '', nodeBinary: this.#options.nodeBinary, pythonBinary: this.#options.pythonBinary }).command;
-    const name = [kind.driver.name, command, kind.memoryMb, kind.ephemeralStorageMb].join('\0');
+    const name = [kind.driver.name, interpreterFor(kind.runtime, this.#options), kind.memoryMb, kind.ephemeralStorageMb].join('\0');
     let state = this.#kinds.get(name);
     if (!state) {
       state = { kind, ready: [], starting: 0, demand: [], lastDemand: 0, seed, retryAt: 0, failures: 0 };

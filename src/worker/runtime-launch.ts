@@ -123,14 +123,19 @@ export function runtimeBase(runtime: string, memorySize: number, ctx: BaseContex
     env['PYTHONUNBUFFERED'] = '1';
     // Lambda's /var/task is read-only: no __pycache__ written into the shared code folder.
     env['PYTHONDONTWRITEBYTECODE'] = '1';
-    return { command: ctx.pythonBinary, args: [`${paths.runtime}/python/bootstrap.py`], env };
+    return { command: interpreterFor(runtime, ctx), args: [`${paths.runtime}/python/bootstrap.py`], env };
   }
   const major = /^nodejs(\d+)/.exec(runtime)?.[1] ?? '20';
   env['LAMBDA_RUNTIME_DIR'] = `${paths.runtime}/nodejs`;
   env['NODE_PATH'] = [`${paths.opt}/nodejs/node${major}/node_modules`, `${paths.opt}/nodejs/node_modules`, paths.taskRoot].join(':');
   // Lambda's Node.js runtime sizes the V8 heap from the function's memory.
   const heapMb = Math.floor(memorySize * 0.9);
-  return { command: ctx.nodeBinary, args: [`--max-old-space-size=${heapMb}`, `${paths.runtime}/nodejs/bootstrap.js`], env };
+  return { command: interpreterFor(runtime, ctx), args: [`--max-old-space-size=${heapMb}`, `${paths.runtime}/nodejs/bootstrap.js`], env };
+}
+
+/** The interpreter that runs Kindling's client for `runtime` (a Node.js or Python runtime name). */
+export function interpreterFor(runtime: string, ctx: Pick<LaunchContext, 'nodeBinary' | 'pythonBinary'>): string {
+  return runtime.startsWith('python') ? ctx.pythonBinary : ctx.nodeBinary;
 }
 
 /**
