@@ -6,6 +6,7 @@ import type { InvokeService, ProvisionedConcurrency } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import type { EventQueueTable, NodeTable } from '../store/index.js';
+import { anonymousCaller, type Caller } from '../identity/index.js';
 import { newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
 import { concurrencyRoutes } from './concurrency-routes.js';
 import { provisionedRoutes } from './provisioned-routes.js';
@@ -53,9 +54,11 @@ export class ApiServer {
   readonly #router = new Router();
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #anonymous: Caller;
 
   constructor(deps: ApiDeps) {
     this.#logger = deps.logger;
+    this.#anonymous = anonymousCaller(deps.partition.accountId);
     invokeRoutes(this.#router, deps.invoker);
     functionRoutes(this.#router, deps);
     versionRoutes(this.#router, deps);
@@ -108,6 +111,6 @@ export class ApiServer {
       throw new UnknownOperationException(`Unknown operation: ${req.method} ${path}`);
     }
     const query = q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1));
-    await route.handler({ req, res, params: route.params, query, requestId });
+    await route.handler({ req, res, params: route.params, query, requestId, caller: this.#anonymous });
   }
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Caller } from '../identity/index.js';
 
 export interface RouteContext {
   readonly req: IncomingMessage;
@@ -7,6 +8,8 @@ export interface RouteContext {
   readonly params: readonly string[];
   readonly query: URLSearchParams;
   readonly requestId: string;
+  /** Who is calling (authenticated, or the default account's administrator under `--auth none`). */
+  readonly caller: Caller;
 }
 
 export type Handler = (ctx: RouteContext) => Promise<void> | void;
