@@ -57,3 +57,22 @@ export interface CredentialSource {
 export function anonymousCaller(accountId: string): Caller {
   return { accountId, arn: `arn:aws:iam::${accountId}:root`, policies: 'all' };
 }
+
+/** What a request asks a resource's own policy (Lambda's AddPermission statements). */
+export interface ResourceRequest {
+  readonly caller: Caller;
+  /** `lambda:InvokeFunction`, `lambda:GetLayerVersion`, ... */
+  readonly action: string;
+  /** Conditions Lambda's resource policies test (`AWS:SourceArn`, `AWS:SourceAccount`). */
+  readonly sourceArn?: string;
+  readonly sourceAccount?: string;
+}
+
+/**
+ * Resource-based policies (functions, aliases, layer versions). Access from another account needs
+ * one of these to allow it, besides the caller's own identity policies. Read from memory: Invoke
+ * asks it on the hot path.
+ */
+export interface ResourcePolicies {
+  allows(resourceArn: string, request: ResourceRequest): boolean;
+}

@@ -1,2 +1,2 @@
 export { anonymousCaller } from './caller.js';
-export type { Caller, CredentialSource, PolicyDocument, PolicyStatement, ResolvedKey } from './caller.js';
+export type { Caller, CredentialSource, PolicyDocument, PolicyStatement, ResolvedKey, ResourcePolicies, ResourceRequest } from './caller.js';
