@@ -6,7 +6,7 @@ import type { InvokeService, ProvisionedConcurrency } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import type { EventQueueTable, NodeTable } from '../store/index.js';
-import { anonymousCaller, type Caller } from '../identity/index.js';
+import { anonymousCaller, type Caller, type Roles } from '../identity/index.js';
 import { newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
 import { concurrencyRoutes } from './concurrency-routes.js';
 import { provisionedRoutes } from './provisioned-routes.js';
@@ -17,6 +17,7 @@ import { invokeRoutes } from './invoke-routes.js';
 import { kindlingRoutes } from './kindling-routes.js';
 import { layerRoutes } from './layer-routes.js';
 import { logsRoutes } from './logs-routes.js';
+import { roleRoutes } from './role-routes.js';
 import { Router } from './router.js';
 import { versionRoutes } from './version-routes.js';
 
@@ -40,6 +41,8 @@ export interface ApiDeps {
   layers: LayerRegistry;
   /** The fleet's node registry. */
   nodes: NodeTable;
+  /** Execution roles and their policies. */
+  roles: Roles;
 }
 
 /** Most requests (every Invoke without a Qualifier) have no query string: one empty set, read only. */
@@ -68,6 +71,7 @@ export class ApiServer {
     layerRoutes(this.#router, deps);
     kindlingRoutes(this.#router, deps);
     logsRoutes(this.#router, deps.logQuery);
+    roleRoutes(this.#router, deps.roles);
     this.#server = createServer((req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 65_000;
   }

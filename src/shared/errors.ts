@@ -185,6 +185,18 @@ export class UnknownOperationException extends LambdaServiceError {
   readonly status = 404;
 }
 
+/** IAM's answer for a role policy (or other identity entity) that does not exist. */
+export class NoSuchEntityException extends LambdaServiceError {
+  readonly code = 'NoSuchEntity';
+  readonly status = 404;
+}
+
+/** IAM's answer for a policy document it cannot read (not JSON, no Statement, a bad Effect). */
+export class MalformedPolicyDocumentException extends LambdaServiceError {
+  readonly code = 'MalformedPolicyDocument';
+  readonly status = 400;
+}
+
 /** Codes a worker may answer with, and how to rebuild each one's class on the api node. */
 const WIRE_ERRORS: Record<string, (message: string) => LambdaServiceError> = {
   ResourceNotFoundException: (m) => new ResourceNotFoundException(m),

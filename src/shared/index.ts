@@ -14,6 +14,8 @@ export {
   TooManyRequestsException,
   ServiceException,
   UnknownOperationException,
+  NoSuchEntityException,
+  MalformedPolicyDocumentException,
   KindlingError,
   serviceErrorFromWire,
 } from './errors.js';

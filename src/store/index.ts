@@ -47,3 +47,4 @@ export type {
   LayerVersionRecord,
   NewLayerVersion,
 } from './types.js';
+export type { RolePolicyRecord, RolePolicyTable } from './role-types.js';

@@ -15,6 +15,7 @@ import { PgLayerTable } from './layer-table.js';
 import { PgLogTables } from './log-tables.js';
 import { migrate } from './migrations.js';
 import { PgNodeTable } from './node-table.js';
+import { PgRolePolicyTable } from './role-policy-table.js';
 import { PgAliasTable, PgVersionTable } from './version-table.js';
 
 /** Large enough that a 250 MB artifact is a few hundred rows, small enough to hold one in memory. */
@@ -41,6 +42,7 @@ export class PostgresStore implements Store {
   readonly changes: PgFunctionChanges;
   readonly nodes: PgNodeTable;
   readonly grants: PgGrantTable;
+  readonly rolePolicies: PgRolePolicyTable;
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   #closed = false;
@@ -61,6 +63,7 @@ export class PostgresStore implements Store {
     this.blobs = new PgBlobStore(db, blobChunkBytes);
     this.nodes = new PgNodeTable(db);
     this.grants = new PgGrantTable(db);
+    this.rolePolicies = new PgRolePolicyTable(db);
   }
 
   async close(): Promise<void> {
