@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
+import { AccessKeys, Authenticator, Authorizer, ensureAdminKey, KeyFile, type CredentialSource, type ResourcePolicies } from './identity/index.js';
 import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions } from './control-plane/index.js';
 import { ConcurrencyLimiter, FleetLimiter, InvokeService, ProvisionedConcurrency, type Limiter } from './invoke/index.js';
 import { DIRECTORY_DEFAULTS, NodeAgent, NodeDirectory, ProvisionedShare, RemoteRunner, WorkerClient } from './placement/index.js';
@@ -57,6 +58,10 @@ export async function startKindling(
     clock?: Clock;
     /** Opens the store at a path (SQLite's by default); tests hand in one that answers late. */
     openStore?: (path: string) => Store;
+    /** More places access keys are known (the session credentials of functions' roles). */
+    credentialSources?: readonly CredentialSource[];
+    /** Resource-based policies, asked for cross-account access (denied without them). */
+    resourcePolicies?: ResourcePolicies;
   } = {},
 ): Promise<Kindling> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -220,8 +225,21 @@ export async function startKindling(
     : undefined;
   const deadLetters = new DeadLetterService({ table: store.deadLetters, queue, clock });
   const logQuery = new LogQueryService({ logs: store.logs, partition });
-  const api = roles.has('api')
-    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes })
+  // Who may call the API: access keys sealed with the key file (docs/security.md).
+  const keyFile = roles.has('api') ? KeyFile.openOrCreate(config.keyFile).keyFile : undefined;
+  const keys = keyFile ? new AccessKeys({ table: store.keys, keyFile, clock }) : undefined;
+  if (keys && config.auth === 'sigv4') {
+    await ensureAdminKey(keys, { accountId: config.accountId, region: config.region, credentialsPath: join(config.dataDir, 'credentials'), logger });
+  }
+  const access =
+    keys && config.auth === 'sigv4'
+      ? {
+          authenticator: new Authenticator({ sources: [keys, ...(options.credentialSources ?? [])], region: config.region, clock }),
+          authorizer: new Authorizer(options.resourcePolicies),
+        }
+      : undefined;
+  const api = keys
+    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes, keys, ...(access ? { access } : {}) })
     : undefined;
   // Every node but a worker-only one listens for the Lambda API; a worker only on its fleet endpoint.
   const address = api ? await api.listen(config.port, config.host) : undefined;

@@ -1,2 +1,15 @@
 export { anonymousCaller } from './caller.js';
 export type { Caller, CredentialSource, PolicyDocument, PolicyStatement, ResolvedKey, ResourcePolicies, ResourceRequest } from './caller.js';
+export { AccessKeys, callerOf } from './access-keys.js';
+export type { AccessKeyInfo, NewAccessKey, NewKeyRequest } from './access-keys.js';
+export { Authenticator } from './authenticator.js';
+export type { SignedRequest } from './authenticator.js';
+export { Authorizer } from './authorizer.js';
+export type { AccessRequest } from './authorizer.js';
+export { writeCredentialsProfile } from './credentials-file.js';
+export type { CredentialsProfile } from './credentials-file.js';
+export { KeyFile } from './key-file.js';
+export { evaluatePolicies, parsePolicyDocument, PolicyDocumentError } from './policy-evaluation.js';
+export type { PolicyDecision } from './policy-evaluation.js';
+export { CLOCK_SKEW_MS } from './sigv4-verifier.js';
+export { ensureAdminKey } from './bootstrap.js';

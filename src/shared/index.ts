@@ -14,6 +14,12 @@ export {
   TooManyRequestsException,
   ServiceException,
   UnknownOperationException,
+  MissingAuthenticationTokenException,
+  IncompleteSignatureException,
+  InvalidSignatureException,
+  UnrecognizedClientException,
+  ExpiredTokenException,
+  AccessDeniedException,
   KindlingError,
   serviceErrorFromWire,
 } from './errors.js';
