@@ -4,7 +4,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
-import type { KindlingConfig } from './config/index.js';
+import { authMode, type KindlingConfig } from './config/index.js';
 import { AccessKeys, Authenticator, Authorizer, ensureAdminKey, KeyFile, type CredentialSource, type ResourcePolicies } from './identity/index.js';
 import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions } from './control-plane/index.js';
 import { ConcurrencyLimiter, FleetLimiter, InvokeService, ProvisionedConcurrency, type Limiter } from './invoke/index.js';
@@ -67,6 +67,8 @@ export async function startKindling(
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const partition = { region: config.region, accountId: config.accountId };
+  // Checked again here, for configs not made by loadConfig: an open API off loopback never starts.
+  authMode(config.auth, config.host, config.roles.includes('api'));
   mkdirSync(config.dataDir, { recursive: true });
 
   const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));

@@ -5,7 +5,7 @@ import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { startTestServer, type TestServer } from './support/kindling.js';
 import { nodeFunction, rejectsWith } from './support/functions.js';
-import { adminProfile, signedLambda, type Profile } from './support/auth.js';
+import { adminProfile, signedFetch, signedLambda, type Profile } from './support/auth.js';
 
 /** Creates a key through the keys API, signed by `admin`. */
 async function createKey(url: string, admin: Profile, body: Record<string, unknown>): Promise<Profile & { AccessKeyId: string }> {
@@ -13,25 +13,6 @@ async function createKey(url: string, admin: Profile, body: Record<string, unkno
   assert.equal(res.status, 201, await res.clone().text());
   const created = (await res.json()) as { AccessKeyId: string; SecretAccessKey: string };
   return { AccessKeyId: created.AccessKeyId, accessKeyId: created.AccessKeyId, secretAccessKey: created.SecretAccessKey };
-}
-
-/** A request signed by the SDK's signer, sent with fetch (for Kindling's own routes and tampering). */
-async function signedFetch(url: string, key: Profile, method: string, path: string, body?: string, service = 'lambda', tamper?: (headers: Record<string, string>) => string | undefined): Promise<Response> {
-  const target = new URL(path, url);
-  const signer = new SignatureV4({ credentials: key, region: 'us-east-1', service, sha256: Sha256 });
-  const signed = await signer.sign({
-    method,
-    protocol: 'http:',
-    hostname: target.hostname,
-    port: Number(target.port),
-    path: target.pathname,
-    query: Object.fromEntries(target.searchParams),
-    headers: { host: target.host, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body }),
-  });
-  const { host: _host, ...headers } = signed.headers;
-  const sent = tamper ? tamper(headers) : body;
-  return fetch(target, { method, headers, ...(sent === undefined ? {} : { body: sent }) });
 }
 
 const policy = (...statements: object[]) => ({ Version: '2012-10-17', Statement: statements });

@@ -280,7 +280,8 @@ export function loadConfig(
   }
 
   const host = pick('host', 'KINDLING_HOST') ?? DEFAULTS.host;
-  const auth = authMode(pick('auth', 'KINDLING_AUTH'), host);
+  // Only the API answers callers: a worker's or poller's --host is its fleet endpoint, whose peers authenticate with the cluster secret.
+  const auth = authMode(pick('auth', 'KINDLING_AUTH'), host, roles === 'all' || roles.includes('api'));
   const dataDir = resolve(pick('data-dir', 'KINDLING_DATA_DIR') ?? DEFAULTS.dataDir);
 
   const config: KindlingConfig = {
@@ -329,10 +330,10 @@ export function loadConfig(
  * `--auth`: `none` is allowed only where nobody but this machine can connect (a loopback address),
  * and is the default there; on any other address the operator must ask for `sigv4`.
  */
-function authMode(raw: string | undefined, host: string): AuthMode {
+export function authMode(raw: string | undefined, host: string, servesApi: boolean): AuthMode {
   if (raw !== undefined && raw !== 'sigv4' && raw !== 'none') throw new ConfigError(`--auth must be sigv4 or none, got '${raw}'`);
   if (raw === 'sigv4') return 'sigv4';
-  if (!isLoopback(host)) {
+  if (servesApi && !isLoopback(host)) {
     throw new ConfigError(
       `--host ${host} is reachable from other machines, and --auth ${raw ?? 'none (the default)'} would let anyone there do anything: ` +
         'add --auth sigv4 (requests signed with access keys; see docs/security.md), or listen on 127.0.0.1',

@@ -1,4 +1,4 @@
-export { loadConfig, ConfigError, DEFAULTS, OPTIONS as SERVE_OPTIONS, redactPassword, isLoopback } from './config.js';
+export { loadConfig, ConfigError, DEFAULTS, OPTIONS as SERVE_OPTIONS, redactPassword, isLoopback, authMode } from './config.js';
 export type { KindlingConfig, AuthMode } from './config.js';
 export { loadClientConfig, CLIENT_DEFAULTS } from './client-config.js';
 export type { ClientConfig, ClientFlags, StaticCredentials } from './client-config.js';

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
 
 export interface Profile {
   readonly accessKeyId: string;
@@ -35,3 +37,23 @@ export function adminProfile(dataDir: string): Profile {
 export function signedLambda(url: string, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }, extra: { systemClockOffset?: number } = {}): LambdaClient {
   return new LambdaClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1, ...extra });
 }
+
+/** A request signed by the SDK's signer, sent with fetch (for Kindling's own routes and tampering). */
+export async function signedFetch(url: string, key: Profile, method: string, path: string, body?: string, service = 'lambda', tamper?: (headers: Record<string, string>) => string | undefined): Promise<Response> {
+  const target = new URL(path, url);
+  const signer = new SignatureV4({ credentials: key, region: 'us-east-1', service, sha256: Sha256 });
+  const signed = await signer.sign({
+    method,
+    protocol: 'http:',
+    hostname: target.hostname,
+    port: Number(target.port),
+    path: target.pathname,
+    query: Object.fromEntries(target.searchParams),
+    headers: { host: target.host, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body }),
+  });
+  const { host: _host, ...headers } = signed.headers;
+  const sent = tamper ? tamper(headers) : body;
+  return fetch(target, { method, headers, ...(sent === undefined ? {} : { body: sent }) });
+}
+

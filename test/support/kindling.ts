@@ -8,13 +8,17 @@ import { startKindling, type Kindling } from '../../src/app.js';
 import { openPostgresStore, SqliteStore, type Store } from '../../src/store/index.js';
 import { loadConfig, type KindlingConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/shared/index.js';
+import { adminProfile } from './auth.js';
 import { databaseNameFor, dropDatabase, ensureDatabase } from './postgres.js';
 
 export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
 
 export interface TestServer {
   kindling: Kindling;
+  /** Signed with `credentials`. */
   lambda: LambdaClient;
+  /** `test`/`test` under `--auth none`; the administrator key the server wrote under `--auth sigv4`. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
   dataDir: string;
   close(): Promise<void>;
 }
@@ -99,10 +103,12 @@ export async function startTestServer(
     await kindling.close();
     throw new Error(`asked for the store ${store}, the server opened a ${kindling.store.kind} store`);
   }
-  const lambda = clientFor(kindling.url);
+  const credentials = config.auth === 'sigv4' ? adminProfile(dir) : TEST_CREDENTIALS;
+  const lambda = clientFor(kindling.url, credentials);
   return {
     kindling,
     lambda,
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     dataDir: dir,
     close: async () => {
       lambda.destroy();
@@ -116,11 +122,13 @@ export async function startTestServer(
   };
 }
 
-export function clientFor(url: string): LambdaClient {
+const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export function clientFor(url: string, credentials: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS): LambdaClient {
   return new LambdaClient({
     endpoint: url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     maxAttempts: 1,
   });
 }
