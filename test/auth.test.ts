@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { startTestServer, type TestServer } from './support/kindling.js';
 import { nodeFunction, rejectsWith } from './support/functions.js';
+import type { CredentialSource, PolicyDocument, PolicyStatement } from '../src/identity/index.js';
 import { adminProfile, signedFetch, signedLambda, type Profile } from './support/auth.js';
 
 /** Creates a key through the keys API, signed by `admin`. */
@@ -15,7 +17,7 @@ async function createKey(url: string, admin: Profile, body: Record<string, unkno
   return { AccessKeyId: created.AccessKeyId, accessKeyId: created.AccessKeyId, secretAccessKey: created.SecretAccessKey };
 }
 
-const policy = (...statements: object[]) => ({ Version: '2012-10-17', Statement: statements });
+const policy = (...statements: PolicyStatement[]): PolicyDocument => ({ Version: '2012-10-17', Statement: statements });
 
 describe('SigV4 authentication (--auth sigv4)', () => {
   let server: TestServer;
@@ -44,7 +46,7 @@ describe('SigV4 authentication (--auth sigv4)', () => {
 
   it('a wrong secret is InvalidSignatureException, an unknown key UnrecognizedClientException', async () => {
     await rejectsWith(
-      signedLambda(server.kindling.url, { ...admin, secretAccessKey: `${admin.secretAccessKey.slice(0, -1)}x` }).send(new ListFunctionsCommand({})),
+      signedLambda(server.kindling.url, { ...admin, secretAccessKey: `${admin.secretAccessKey.slice(0, -1)}${admin.secretAccessKey.endsWith('x') ? 'y' : 'x'}` }).send(new ListFunctionsCommand({})),
       'InvalidSignatureException',
       403,
       /^The request signature we calculated does not match the signature you provided\./,
@@ -165,5 +167,71 @@ describe('SigV4 authentication (--auth sigv4)', () => {
     const res = await signedFetch(server.kindling.url, admin, 'DELETE', `/kindling/keys/${key.AccessKeyId}`, undefined, 'kindling');
     assert.equal(res.status, 204);
     await rejectsWith(lambda.send(new ListFunctionsCommand({})), 'UnrecognizedClientException', 403);
+  });
+});
+
+describe('session credentials and the Logs API under --auth sigv4', () => {
+  let server: TestServer;
+  let now = Date.now();
+  // A stand-in for the session credentials the lead's roles hand to functions (ASIA keys with a token).
+  const session = { accessKeyId: 'ASIAEXAMPLESESSION01', secretAccessKey: 'session-secret-0123456789', sessionToken: 'token-of-the-session' };
+  const sessions: CredentialSource = {
+    resolve: async (id) =>
+      id === session.accessKeyId
+        ? {
+            secretAccessKey: session.secretAccessKey,
+            sessionToken: session.sessionToken,
+            expiresAt: now,
+            caller: { accountId: '000000000000', arn: 'arn:aws:sts::000000000000:assumed-role/reader/fn', accessKeyId: id, policies: [policy({ Effect: 'Allow', Action: 'lambda:List*', Resource: '*' })] },
+          }
+        : undefined,
+  };
+
+  before(async () => {
+    server = await startTestServer({ auth: 'sigv4' }, undefined, { credentialSources: [sessions] });
+  });
+  after(() => server.close());
+
+  it('a session key works with its token only, and is ExpiredTokenException once expired', async () => {
+    now = Date.now() + 600_000;
+    await signedLambda(server.kindling.url, session).send(new ListFunctionsCommand({}));
+    await rejectsWith(
+      signedLambda(server.kindling.url, { ...session, sessionToken: 'someone-elses' }).send(new ListFunctionsCommand({})),
+      'UnrecognizedClientException',
+      403,
+      /^The security token included in the request is invalid\.$/,
+    );
+    const { sessionToken: _t, ...noToken } = session;
+    await rejectsWith(signedLambda(server.kindling.url, noToken).send(new ListFunctionsCommand({})), 'UnrecognizedClientException', 403);
+    await rejectsWith(
+      signedLambda(server.kindling.url, session).send(new CreateFunctionCommand(await nodeFunction('nope'))),
+      'AccessDeniedException',
+      403,
+      /^User: arn:aws:sts::000000000000:assumed-role\/reader\/fn is not authorized to perform: lambda:CreateFunction/,
+    );
+    now = Date.now() - 1;
+    await rejectsWith(signedLambda(server.kindling.url, session).send(new ListFunctionsCommand({})), 'ExpiredTokenException', 403, /^The security token included in the request is expired$/);
+  });
+
+  it('the Logs API answers auth errors its own way (400, __type), and authorizes on the log group', async () => {
+    const logs = (credentials: Profile) => new CloudWatchLogsClient({ endpoint: server.kindling.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const unknown = logs({ accessKeyId: 'AKIAZZZZZZZZZZZZZZZZ', secretAccessKey: 'x' });
+    await rejectsWith(unknown.send(new DescribeLogGroupsCommand({})), 'UnrecognizedClientException', 400, /^The security token included in the request is invalid\.$/);
+    const unsigned = await fetch(server.kindling.url, { method: 'POST', headers: { 'x-amz-target': 'Logs_20140328.DescribeLogGroups', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
+    assert.equal(unsigned.status, 400);
+    assert.deepEqual(await unsigned.json(), { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
+    const admin = adminProfile(server.dataDir);
+    const reader = await createKey(server.kindling.url, admin, {
+      UserName: 'log-reader',
+      Policies: [policy({ Effect: 'Allow', Action: 'logs:FilterLogEvents', Resource: 'arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/mine:*' })],
+    });
+    // The group need not exist: being allowed, the call reaches the Logs API, which says so.
+    await rejectsWith(logs(reader).send(new FilterLogEventsCommand({ logGroupName: '/aws/lambda/mine' })), 'ResourceNotFoundException', 400);
+    await rejectsWith(
+      logs(reader).send(new FilterLogEventsCommand({ logGroupName: '/aws/lambda/theirs' })),
+      'AccessDeniedException',
+      400,
+      /^User: arn:aws:iam::000000000000:user\/log-reader is not authorized to perform: logs:FilterLogEvents on resource: arn:aws:logs:us-east-1:000000000000:log-group:\/aws\/lambda\/theirs:\* because no identity-based policy allows the logs:FilterLogEvents action$/,
+    );
   });
 });

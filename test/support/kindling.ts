@@ -8,6 +8,7 @@ import { startKindling, type Kindling } from '../../src/app.js';
 import { openPostgresStore, SqliteStore, type Store } from '../../src/store/index.js';
 import { loadConfig, type KindlingConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/shared/index.js';
+import type { CredentialSource } from '../../src/identity/index.js';
 import { adminProfile } from './auth.js';
 import { databaseNameFor, dropDatabase, ensureDatabase } from './postgres.js';
 
@@ -86,7 +87,7 @@ export function sqliteOnly(what: string): string | false {
 export async function startTestServer(
   overrides: Partial<KindlingConfig> = {},
   dataDir?: string,
-  options: { openStore?: (path: string) => Store } = {},
+  options: { openStore?: (path: string) => Store; credentialSources?: readonly CredentialSource[] } = {},
 ): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'kindling-test-'));
   // Functional tests run in the process sandbox (their functions write to the test's files);
@@ -97,6 +98,7 @@ export async function startTestServer(
   const kindling = await startKindling(config, {
     logger: createLogger(process.env['KINDLING_TEST_LOG'] ? 'debug' : 'error'),
     ...(options.openStore ? { openStore: options.openStore } : {}),
+    ...(options.credentialSources ? { credentialSources: options.credentialSources } : {}),
   });
   if (store && kindling.store.kind !== 'postgres') {
     // Else the PostgreSQL pass would run the suite on SQLite a second time, and pass.
