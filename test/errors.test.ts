@@ -17,6 +17,12 @@ import {
   NoSuchEntityException,
   MalformedPolicyDocumentException,
   UnsupportedMediaTypeException,
+  MissingAuthenticationTokenException,
+  IncompleteSignatureException,
+  InvalidSignatureException,
+  UnrecognizedClientException,
+  ExpiredTokenException,
+  AccessDeniedException,
   ValidationException,
   serviceErrorFromWire,
 } from '../src/shared/index.js';
@@ -42,6 +48,13 @@ const TABLE: [LambdaServiceError, string, number, 'User' | 'Service' | undefined
   [new UnknownOperationException('m'), 'UnknownOperationException', 404, 'User', 'message'],
   [new NoSuchEntityException('m'), 'NoSuchEntity', 404, 'User', 'message'],
   [new MalformedPolicyDocumentException('m'), 'MalformedPolicyDocument', 400, 'User', 'message'],
+  // AWS's authentication layer: message only, no Type.
+  [new MissingAuthenticationTokenException(), 'MissingAuthenticationTokenException', 403, undefined, 'message'],
+  [new IncompleteSignatureException('m'), 'IncompleteSignatureException', 400, undefined, 'message'],
+  [new InvalidSignatureException('m'), 'InvalidSignatureException', 403, undefined, 'message'],
+  [new UnrecognizedClientException(), 'UnrecognizedClientException', 403, undefined, 'message'],
+  [new ExpiredTokenException(), 'ExpiredTokenException', 403, undefined, 'message'],
+  [new AccessDeniedException('m'), 'AccessDeniedException', 403, undefined, 'Message'],
 ];
 
 describe('the error catalogue', () => {

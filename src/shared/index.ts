@@ -16,6 +16,12 @@ export {
   UnknownOperationException,
   NoSuchEntityException,
   MalformedPolicyDocumentException,
+  MissingAuthenticationTokenException,
+  IncompleteSignatureException,
+  InvalidSignatureException,
+  UnrecognizedClientException,
+  ExpiredTokenException,
+  AccessDeniedException,
   KindlingError,
   serviceErrorFromWire,
 } from './errors.js';

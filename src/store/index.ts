@@ -13,6 +13,8 @@ export type {
   NodeStatus,
   NodeTable,
   ConcurrencyGrantTable,
+  AccessKeyRecord,
+  AccessKeyTable,
   FunctionTable,
   LogTables,
   FunctionRecord,

@@ -34,6 +34,7 @@ export function openSlowStore(ms = 5): (path: string) => Store {
       nodes: slow(store.nodes),
       grants: slow(store.grants),
       rolePolicies: slow(store.rolePolicies),
+      keys: slow(store.keys),
       changes: store.changes,
       kind: store.kind,
       close: () => store.close(),

@@ -7,6 +7,7 @@ import { fleetContract } from './store-contract/fleet.js';
 import { functionContract } from './store-contract/functions.js';
 import { identityContract } from './store-contract/identity.js';
 import { logContract } from './store-contract/logs.js';
+import { keyContract } from './store-contract/keys.js';
 import { tableContract } from './store-contract/tables.js';
 
 export type { FreshDatabase } from './store-contract/context.js';
@@ -65,5 +66,6 @@ export function storeContract(name: string, fresh: () => Promise<FreshDatabase>,
     logContract(context);
     blobContract(context);
     fleetContract(context);
+    keyContract(context);
   });
 }

@@ -161,6 +161,19 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (account_id, role_name, policy_name)
   );
   `,
+  // Issue 14: access keys. The secret is sealed with the key file's key, which is not in the database.
+  `
+  CREATE TABLE access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    sealed_secret BYTEA NOT NULL,
+    policies TEXT NOT NULL,
+    admin BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX access_keys_by_account ON access_keys (account_id, created_at);
+  `,
 ];
 
 /** Held while migrating: two servers starting together on one database migrate once. */

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../shared/index.js';
 import type { Store } from '../types.js';
+import { PgAccessKeyTable } from './access-key-table.js';
 import { PgBlobStore } from './blob-store.js';
 import { PgConcurrencyTable } from './concurrency-table.js';
 import { clientConfig, describeTarget, poolConfig } from './connection.js';
@@ -43,6 +44,7 @@ export class PostgresStore implements Store {
   readonly nodes: PgNodeTable;
   readonly grants: PgGrantTable;
   readonly rolePolicies: PgRolePolicyTable;
+  readonly keys: PgAccessKeyTable;
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   #closed = false;
@@ -64,6 +66,7 @@ export class PostgresStore implements Store {
     this.nodes = new PgNodeTable(db);
     this.grants = new PgGrantTable(db);
     this.rolePolicies = new PgRolePolicyTable(db);
+    this.keys = new PgAccessKeyTable(db);
   }
 
   async close(): Promise<void> {

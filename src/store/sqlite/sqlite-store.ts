@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KindlingError } from '../../shared/index.js';
 import type { Store } from '../types.js';
+import { SqliteAccessKeyTable } from './access-key-table.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { Commits } from './commits.js';
 import { SqliteConcurrencyTable } from './concurrency-table.js';
@@ -35,6 +36,7 @@ export class SqliteStore implements Store {
   readonly nodes: SqliteNodeTable;
   readonly grants: SqliteGrantTable;
   readonly rolePolicies: SqliteRolePolicyTable;
+  readonly keys: SqliteAccessKeyTable;
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
   readonly #commits: Commits;
@@ -69,6 +71,7 @@ export class SqliteStore implements Store {
     this.nodes = new SqliteNodeTable(this.#db);
     this.grants = new SqliteGrantTable(this.#db);
     this.rolePolicies = new SqliteRolePolicyTable(this.#db);
+    this.keys = new SqliteAccessKeyTable(this.#db);
   }
 
   /** An existing file must hold Kindling's schema as far as its recorded version says. */
