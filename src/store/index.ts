@@ -46,4 +46,7 @@ export type {
   LayerTable,
   LayerVersionRecord,
   NewLayerVersion,
+  ResourcePolicyRecord,
+  ResourcePolicyTable,
 } from './types.js';
+export { layerPolicyOwner } from './policy-owner.js';

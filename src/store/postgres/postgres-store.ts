@@ -13,6 +13,7 @@ import { PgFunctionTable } from './function-table.js';
 import { PgGrantTable } from './grant-table.js';
 import { PgLayerTable } from './layer-table.js';
 import { PgLogTables } from './log-tables.js';
+import { PgResourcePolicyTable } from './policy-table.js';
 import { migrate } from './migrations.js';
 import { PgNodeTable } from './node-table.js';
 import { PgAliasTable, PgVersionTable } from './version-table.js';
@@ -40,6 +41,7 @@ export class PostgresStore implements Store {
   readonly blobs: PgBlobStore;
   readonly changes: PgFunctionChanges;
   readonly nodes: PgNodeTable;
+  readonly policies: PgResourcePolicyTable;
   readonly grants: PgGrantTable;
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
@@ -61,6 +63,7 @@ export class PostgresStore implements Store {
     this.blobs = new PgBlobStore(db, blobChunkBytes);
     this.nodes = new PgNodeTable(db);
     this.grants = new PgGrantTable(db);
+    this.policies = new PgResourcePolicyTable(db, changes);
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,7 @@ import { SqliteFunctionTable } from './function-table.js';
 import { SqliteGrantTable } from './grant-table.js';
 import { SqliteLayerTable } from './layer-table.js';
 import { SqliteLogTables } from './log-tables.js';
+import { SqliteResourcePolicyTable } from './policy-table.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteNodeTable } from './node-table.js';
 import { SqliteAliasTable, SqliteVersionTable } from './version-table.js';
@@ -32,6 +33,7 @@ export class SqliteStore implements Store {
   readonly blobs: FileBlobStore;
   readonly changes: SqliteFunctionChanges;
   readonly nodes: SqliteNodeTable;
+  readonly policies: SqliteResourcePolicyTable;
   readonly grants: SqliteGrantTable;
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
@@ -66,6 +68,7 @@ export class SqliteStore implements Store {
     this.layerVersions = new SqliteLayerTable(this.#db);
     this.nodes = new SqliteNodeTable(this.#db);
     this.grants = new SqliteGrantTable(this.#db);
+    this.policies = new SqliteResourcePolicyTable(this.#db, this.changes);
   }
 
   /** An existing file must hold Kindling's schema as far as its recorded version says. */
