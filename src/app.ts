@@ -5,7 +5,18 @@ import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
 import type { KindlingConfig } from './config/index.js';
-import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions } from './control-plane/index.js';
+import {
+  Aliases,
+  ConcurrencySettings,
+  EventInvokeConfigs,
+  FunctionRegistry,
+  FunctionTags,
+  FunctionVersions,
+  LayerRegistry,
+  ImageFunctions,
+  Permissions,
+  ResourcePolicyCache,
+} from './control-plane/index.js';
 import { ConcurrencyLimiter, FleetLimiter, InvokeService, ProvisionedConcurrency, type Limiter } from './invoke/index.js';
 import { DIRECTORY_DEFAULTS, NodeAgent, NodeDirectory, ProvisionedShare, RemoteRunner, WorkerClient } from './placement/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
@@ -45,6 +56,8 @@ export interface Kindling {
   routable(): string[];
   /** Resolves when a worker node's lease ended and it drained and stopped (the process should exit 0). */
   readonly ended: Promise<void>;
+  /** Resource policies (AddPermission), in memory: what cross-account access asks (identity/caller.ts). */
+  readonly resourcePolicies: ResourcePolicyCache;
   /** Graceful stop: no new requests, in-flight invokes finish, environments shut down, store closed. */
   close(): Promise<void>;
 }
@@ -111,7 +124,10 @@ export async function startKindling(
   await aliases.load();
   await concurrency.load();
   await eventConfigs.load();
+  const resourcePolicies = new ResourcePolicyCache({ store, logger });
+  await resourcePolicies.load();
   registry.watch();
+  resourcePolicies.watch();
   const logs = new LogSink({ store, clock, logger });
   const roles = new Set(config.roles);
   const nodeId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -221,7 +237,7 @@ export async function startKindling(
   const deadLetters = new DeadLetterService({ table: store.deadLetters, queue, clock });
   const logQuery = new LogQueryService({ logs: store.logs, partition });
   const api = roles.has('api')
-    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes })
+    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes, permissions: new Permissions({ store, cache: resourcePolicies, registry, versions, aliases, layers, partition }), tags: new FunctionTags({ registry, partition }) })
     : undefined;
   // Every node but a worker-only one listens for the Lambda API; a worker only on its fleet endpoint.
   const address = api ? await api.listen(config.port, config.host) : undefined;
@@ -283,6 +299,7 @@ export async function startKindling(
       await agent?.close(nodeId);
       await logs.close();
       registry.close();
+      resourcePolicies.close();
       await store.close();
       logger.info('Kindling stopped');
     })());
@@ -307,6 +324,7 @@ export async function startKindling(
     ...(prestart ? { prestart } : {}),
     ended,
     routable: () => (directory?.workers ?? []).map((w) => w.id),
+    resourcePolicies,
     close,
   };
 }

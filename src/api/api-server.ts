@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CodeStore } from '../code/index.js';
-import type { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry } from '../control-plane/index.js';
+import type { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionTags, FunctionVersions, LayerRegistry, Permissions } from '../control-plane/index.js';
 import type { InvokeService, ProvisionedConcurrency } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
@@ -17,6 +17,8 @@ import { invokeRoutes } from './invoke-routes.js';
 import { kindlingRoutes } from './kindling-routes.js';
 import { layerRoutes } from './layer-routes.js';
 import { logsRoutes } from './logs-routes.js';
+import { policyRoutes } from './policy-routes.js';
+import { tagRoutes } from './tag-routes.js';
 import { Router } from './router.js';
 import { versionRoutes } from './version-routes.js';
 
@@ -40,6 +42,10 @@ export interface ApiDeps {
   layers: LayerRegistry;
   /** The fleet's node registry. */
   nodes: NodeTable;
+  /** AddPermission and the other resource-policy operations. */
+  permissions: Permissions;
+  /** TagResource, UntagResource, ListTags. */
+  tags: FunctionTags;
 }
 
 /** Most requests (every Invoke without a Qualifier) have no query string: one empty set, read only. */
@@ -68,6 +74,8 @@ export class ApiServer {
     layerRoutes(this.#router, deps);
     kindlingRoutes(this.#router, deps);
     logsRoutes(this.#router, deps.logQuery);
+    policyRoutes(this.#router, deps.permissions);
+    tagRoutes(this.#router, deps.tags);
     this.#server = createServer((req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 65_000;
   }

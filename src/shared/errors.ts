@@ -112,6 +112,12 @@ export class PreconditionFailedException extends LambdaServiceError {
   readonly status = 412;
 }
 
+/** A resource policy past Lambda's 20 KB (AddPermission, AddLayerVersionPermission). */
+export class PolicyLengthExceededException extends LambdaServiceError {
+  readonly code = 'PolicyLengthExceededException';
+  readonly status = 400;
+}
+
 export class RequestTooLargeException extends LambdaServiceError {
   readonly code = 'RequestTooLargeException';
   readonly status = 413;
