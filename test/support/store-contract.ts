@@ -6,6 +6,7 @@ import { eventContract } from './store-contract/events.js';
 import { fleetContract } from './store-contract/fleet.js';
 import { functionContract } from './store-contract/functions.js';
 import { logContract } from './store-contract/logs.js';
+import { policyContract } from './store-contract/policies.js';
 import { tableContract } from './store-contract/tables.js';
 
 export type { FreshDatabase } from './store-contract/context.js';
@@ -63,5 +64,6 @@ export function storeContract(name: string, fresh: () => Promise<FreshDatabase>,
     logContract(context);
     blobContract(context);
     fleetContract(context);
+    policyContract(context);
   });
 }
