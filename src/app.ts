@@ -14,6 +14,7 @@ import {
   FunctionVersions,
   LayerRegistry,
   ImageFunctions,
+  liveInControlPlane,
   Permissions,
   ResourcePolicyCache,
 } from './control-plane/index.js';
@@ -124,7 +125,7 @@ export async function startKindling(
   await aliases.load();
   await concurrency.load();
   await eventConfigs.load();
-  const resourcePolicies = new ResourcePolicyCache({ store, logger });
+  const resourcePolicies = new ResourcePolicyCache({ store, logger, live: liveInControlPlane({ registry, versions, aliases }) });
   await resourcePolicies.load();
   registry.watch();
   resourcePolicies.watch();

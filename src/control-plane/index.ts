@@ -14,7 +14,7 @@ export { LayerRegistry, MAX_FUNCTION_LAYERS } from './layer-registry.js';
 export type { LayerListQuery, LayerRegistryDeps } from './layer-registry.js';
 export { ConcurrencySettings } from './concurrency-settings.js';
 export type { AccountLimits } from './concurrency-settings.js';
-export { ResourcePolicyCache } from './resource-policies.js';
+export { ResourcePolicyCache, liveInControlPlane } from './resource-policies.js';
 export { Permissions } from './permissions.js';
 export type { PermissionsDeps } from './permissions.js';
 export { FunctionTags } from './function-tags.js';

@@ -1,6 +1,6 @@
 import type { ResourcePolicies, ResourceRequest } from '../identity/index.js';
 import type { Logger } from '../shared/index.js';
-import type { ResourcePolicyRecord, Store } from '../store/index.js';
+import { isLayerPolicyOwner, type ResourcePolicyRecord, type Store } from '../store/index.js';
 import { policyAllows } from './policy-evaluation.js';
 import type { ResourcePolicyDocument } from './policy-statements.js';
 
@@ -14,16 +14,27 @@ import type { ResourcePolicyDocument } from './policy-statements.js';
 export class ResourcePolicyCache implements ResourcePolicies {
   readonly #store: Store;
   readonly #logger: Logger;
-  readonly #policies = new Map<string, ResourcePolicyDocument>();
+  readonly #live: (owner: string, qualifier: string) => boolean;
+  readonly #policies = new Map<string, { document: ResourcePolicyDocument; owner: string; qualifier: string }>();
   /** The ARNs cached per owner, so an owner's read replaces exactly its own. */
   readonly #byOwner = new Map<string, Set<string>>();
   /** One read at a time per owner, in the order the changes came. */
   readonly #reads = new Map<string, Promise<void>>();
   #unsubscribe: (() => void) | undefined;
 
-  constructor(deps: { store: Store; logger: Logger }) {
+  constructor(deps: {
+    store: Store;
+    logger: Logger;
+    /**
+     * Whether the resource a policy belongs to is there now, by the control plane's own memory. A
+     * deleted alias or function loses its grants at once, before the change feed's read of its
+     * policies comes back (the store removed them in the deletion's transaction).
+     */
+    live?: (owner: string, qualifier: string) => boolean;
+  }) {
     this.#store = deps.store;
     this.#logger = deps.logger;
+    this.#live = deps.live ?? (() => true);
   }
 
   /** Reads every policy (at start, before the API listens). */
@@ -51,7 +62,7 @@ export class ResourcePolicyCache implements ResourcePolicies {
   allows(resourceArn: string, request: ResourceRequest): boolean {
     const arn = resourceArn.endsWith(':$LATEST') ? resourceArn.slice(0, -':$LATEST'.length) : resourceArn;
     const policy = this.#policies.get(arn);
-    return policy !== undefined && policyAllows(policy, arn, request);
+    return policy !== undefined && this.#live(policy.owner, policy.qualifier) && policyAllows(policy.document, arn, request);
   }
 
   /** Reads one owner's policies again; resolves once the cache holds what the store holds now. */
@@ -101,9 +112,22 @@ export class ResourcePolicyCache implements ResourcePolicies {
       this.#logger.error('ignored a resource policy that is not JSON', { resource: record.resourceArn });
       return;
     }
-    this.#policies.set(record.resourceArn, document);
+    this.#policies.set(record.resourceArn, { document, owner: record.owner, qualifier: record.qualifier });
     let arns = this.#byOwner.get(record.owner);
     if (!arns) this.#byOwner.set(record.owner, (arns = new Set()));
     arns.add(record.resourceArn);
   }
+}
+
+/** `live` for the cache: functions by the registry, versions and aliases by theirs; layer versions always. */
+export function liveInControlPlane(deps: {
+  registry: { find(name: string): unknown };
+  versions: { find(name: string, version: string): unknown };
+  aliases: { find(name: string, alias: string): unknown };
+}): (owner: string, qualifier: string) => boolean {
+  return (owner, qualifier) => {
+    if (isLayerPolicyOwner(owner)) return true;
+    if (deps.registry.find(owner) === undefined) return false;
+    return qualifier === '' || deps.versions.find(owner, qualifier) !== undefined || deps.aliases.find(owner, qualifier) !== undefined;
+  };
 }

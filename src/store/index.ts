@@ -49,4 +49,4 @@ export type {
   ResourcePolicyRecord,
   ResourcePolicyTable,
 } from './types.js';
-export { layerPolicyOwner } from './policy-owner.js';
+export { isLayerPolicyOwner, layerPolicyOwner } from './policy-owner.js';
