@@ -199,6 +199,7 @@ const WIRE_ERRORS: Record<string, (message: string) => LambdaServiceError> = {
   InvalidParameterValueException: (m) => new InvalidParameterValueException(m),
   ValidationException: (m) => new ValidationException(m),
   PreconditionFailedException: (m) => new PreconditionFailedException(m),
+  PolicyLengthExceededException: (m) => new PolicyLengthExceededException(m),
   RequestTooLargeException: (m) => new RequestTooLargeException(m),
   RequestEntityTooLargeException: (m) => new RequestEntityTooLargeException(m),
   UnsupportedMediaTypeException: (m) => new UnsupportedMediaTypeException(m),
