@@ -10,7 +10,7 @@ import {
   KeyedLock,
   type Partition,
 } from '../shared/index.js';
-import { layerPolicyOwner, type ResourcePolicyRecord, type Store } from '../store/index.js';
+import { layerPolicyOwner, type Store } from '../store/index.js';
 import type { Aliases } from './aliases.js';
 import type { FunctionRegistry } from './function-registry.js';
 import type { FunctionVersions } from './function-versions.js';
@@ -26,6 +26,9 @@ import {
 } from './policy-statements.js';
 import type { ResourcePolicyCache } from './resource-policies.js';
 import { expectString } from './validation.js';
+
+/** Finds the target again (in its turn): throws if it was deleted meanwhile. */
+type Recheck = () => unknown;
 
 /** The resource a policy belongs to, and who owns it in the store. */
 interface PolicyTarget {
@@ -113,53 +116,58 @@ export class Permissions {
     return { Policy: stored.policy, RevisionId: stored.revisionId };
   }
 
-  /** Adds the statement; returns the policy's new revision. `recheck` finds the target again in its turn. */
-  async #add(target: PolicyTarget, statement: ResourceStatement, expected: string | undefined, recheck: () => PolicyTarget | Promise<PolicyTarget>): Promise<string> {
-    return target.turn(async () => {
-      await recheck(); // deleted while this request waited for its turn
-      for (let attempt = 1; ; attempt++) {
-        const stored = await this.#deps.store.policies.get(target.resourceArn);
-        if (expected !== undefined && stored?.revisionId !== expected) throw new PreconditionFailedException(REVISION_MISMATCH);
-        const policy = stored ? (JSON.parse(stored.policy) as ResourcePolicyDocument) : emptyPolicy();
-        if (policy.Statement.some((s) => s.Sid === statement.Sid)) {
-          throw new ResourceConflictException('The statement id (sid) provided already exists. Please choose a new statement id, or remove the existing statement.');
-        }
-        const text = JSON.stringify({ ...policy, Statement: [...policy.Statement, statement] });
-        if (text.length > POLICY_SIZE_LIMIT) {
-          throw new PolicyLengthExceededException(`The final policy size (${text.length}) is bigger than the limit (${POLICY_SIZE_LIMIT}).`);
-        }
-        const record: ResourcePolicyRecord = { ...this.#row(target), policy: text, revisionId: newRevisionId() };
-        if (await this.#deps.store.policies.put(record, stored?.revisionId)) {
-          await this.#deps.cache.refresh(target.owner);
-          return record.revisionId;
-        }
-        if (expected !== undefined) throw new PreconditionFailedException(REVISION_MISMATCH);
-        if (attempt >= ATTEMPTS) throw new ResourceConflictException('The policy is being changed by another request. Please try again.');
+  /** Adds the statement; returns the policy's new revision. */
+  #add(target: PolicyTarget, statement: ResourceStatement, expected: string | undefined, recheck: Recheck): Promise<string> {
+    return this.#change(target, expected, recheck, (policy = emptyPolicy()) => {
+      if (policy.Statement.some((s) => s.Sid === statement.Sid)) {
+        throw new ResourceConflictException('The statement id (sid) provided already exists. Please choose a new statement id, or remove the existing statement.');
       }
+      const next = { ...policy, Statement: [...policy.Statement, statement] };
+      const size = JSON.stringify(next).length;
+      if (size > POLICY_SIZE_LIMIT) throw new PolicyLengthExceededException(`The final policy size (${size}) is bigger than the limit (${POLICY_SIZE_LIMIT}).`);
+      return next;
     });
   }
 
-  async #remove(target: PolicyTarget, sid: string, expected: string | undefined, recheck: () => PolicyTarget | Promise<PolicyTarget>): Promise<void> {
-    await target.turn(async () => {
+  async #remove(target: PolicyTarget, sid: string, expected: string | undefined, recheck: Recheck): Promise<void> {
+    await this.#change(target, expected, recheck, (policy) => {
+      if (!policy) throw new ResourceNotFoundException(NO_POLICY);
+      const kept = policy.Statement.filter((s) => s.Sid !== sid);
+      if (kept.length === policy.Statement.length) throw new ResourceNotFoundException(`Statement ${sid} is not found in resource policy.`);
+      // The last statement gone, the policy is gone: GetPolicy answers that there is none.
+      return kept.length === 0 ? undefined : { ...policy, Statement: kept };
+    });
+  }
+
+  /**
+   * Reads the policy, `edit`s it (undefined: no policy left) and writes it back over the revision
+   * read, in the target's turn; returns the new revision. `recheck` finds the target again in its
+   * turn (deleted while this request waited). A write lost to another server's is tried again,
+   * unless the caller named the revision it expected.
+   */
+  async #change(
+    target: PolicyTarget,
+    expected: string | undefined,
+    recheck: Recheck,
+    edit: (policy: ResourcePolicyDocument | undefined) => ResourcePolicyDocument | undefined,
+  ): Promise<string> {
+    const { policies } = this.#deps.store;
+    return target.turn(async () => {
       await recheck();
       for (let attempt = 1; ; attempt++) {
-        const stored = await this.#deps.store.policies.get(target.resourceArn);
-        if (!stored) throw new ResourceNotFoundException(NO_POLICY);
-        if (expected !== undefined && stored.revisionId !== expected) throw new PreconditionFailedException(REVISION_MISMATCH);
-        const policy = JSON.parse(stored.policy) as ResourcePolicyDocument;
-        const kept = policy.Statement.filter((s) => s.Sid !== sid);
-        if (kept.length === policy.Statement.length) throw new ResourceNotFoundException(`Statement ${sid} is not found in resource policy.`);
-        // The last statement gone, the policy is gone: GetPolicy answers that there is none.
-        const done =
-          kept.length === 0
-            ? await this.#deps.store.policies.delete(target.resourceArn, target.owner, stored.revisionId)
-            : await this.#deps.store.policies.put(
-                { ...this.#row(target), policy: JSON.stringify({ ...policy, Statement: kept }), revisionId: newRevisionId() },
-                stored.revisionId,
-              );
-        if (done) {
+        const stored = await policies.get(target.resourceArn);
+        if (expected !== undefined && stored !== undefined && stored.revisionId !== expected) throw new PreconditionFailedException(REVISION_MISMATCH);
+        const next = edit(stored && (JSON.parse(stored.policy) as ResourcePolicyDocument));
+        if (expected !== undefined && stored === undefined) throw new PreconditionFailedException(REVISION_MISMATCH);
+        const revisionId = newRevisionId();
+        const row = { resourceArn: target.resourceArn, owner: target.owner, qualifier: target.qualifier };
+        const written =
+          next === undefined
+            ? await policies.delete(target.resourceArn, target.owner, stored!.revisionId)
+            : await policies.put({ ...row, policy: JSON.stringify(next), revisionId }, stored?.revisionId);
+        if (written) {
           await this.#deps.cache.refresh(target.owner);
-          return;
+          return revisionId;
         }
         if (expected !== undefined) throw new PreconditionFailedException(REVISION_MISMATCH);
         if (attempt >= ATTEMPTS) throw new ResourceConflictException('The policy is being changed by another request. Please try again.');
@@ -167,9 +175,6 @@ export class Permissions {
     });
   }
 
-  #row(target: PolicyTarget): Omit<ResourcePolicyRecord, 'policy' | 'revisionId'> {
-    return { resourceArn: target.resourceArn, owner: target.owner, qualifier: target.qualifier };
-  }
 
   /**
    * A function, version or alias named by FunctionName (and the Qualifier parameter). Lambda keeps
