@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { isSandboxDriver, SANDBOX_DRIVERS, type SandboxDriverName } from './sandbox-drivers.js';
+import { egressSettings, type EgressSettings } from './egress.js';
 
 /** Every setting Kindling reads, validated and frozen once at start. */
-export interface KindlingConfig {
+export interface KindlingConfig extends EgressSettings {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
@@ -149,6 +150,8 @@ export const OPTIONS = {
   'worker-lease': { type: 'string' },
   'worker-memory': { type: 'string' },
   prewarm: { type: 'string' },
+  egress: { type: 'string' },
+  'egress-deny': { type: 'string', multiple: true },
 } as const;
 
 /** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
@@ -212,7 +215,8 @@ export function loadConfig(
 ): KindlingConfig {
   let values: Record<string, string | undefined>;
   try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }) as {
+    // Every flag is one string but --egress-deny, a list (read apart, egressDenyRaw).
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }) as unknown as {
       values: Record<string, string | undefined>;
     });
   } catch (err) {
@@ -303,9 +307,16 @@ export function loadConfig(
     workerLeaseMs: seconds('--worker-lease', pick('worker-lease', 'KINDLING_WORKER_LEASE'), DEFAULTS.workerLeaseMs, 1000),
     workerMemoryMb: count('--worker-memory', pick('worker-memory', 'KINDLING_WORKER_MEMORY'), Math.floor((totalmem() / 1024 ** 2) * 0.8), 128, 1_000_000_000),
     prewarm: count('--prewarm', pick('prewarm', 'KINDLING_PREWARM'), DEFAULTS.prewarm, 0, 1000),
+    ...egressSettings(pick('egress', 'KINDLING_EGRESS'), egressDenyRaw(values['egress-deny'] as unknown, env['KINDLING_EGRESS_DENY']), (message) => new ConfigError(message)),
     ...overrides,
   };
   return Object.freeze(config);
+}
+
+/** `--egress-deny` is repeatable (parseArgs gives a list); the variable, one comma-separated string. */
+function egressDenyRaw(flags: unknown, variable: string | undefined): string[] {
+  if (Array.isArray(flags)) return flags as string[];
+  return variable === undefined ? [] : [variable];
 }
 
 /** A connection string fit for a message: its password replaced. */
