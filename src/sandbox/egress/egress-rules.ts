@@ -7,13 +7,13 @@
  * server's own (`inet kindling-<pid>-<tag>`), default closed:
  * - input: nothing from a sandbox reaches the host itself, on any of its addresses (Kindling's
  *   ports, the database, loopback services, the address on another interface) and in any
- *   protocol: every packet a sandbox sends to the host is dropped before a socket sees it;
+ *   protocol: every packet a sandbox sends to the host is refused before a socket sees it;
  * - forward: a sandbox reaches only IPv4 addresses outside `ALWAYS_DENIED` and the operator's
  *   `--egress-deny`, never another sandbox (its own server's or another's), and nothing is
  *   forwarded to it but the replies of its own connections;
  * - postrouting: its connections leave with the host's address (masquerade), as Lambda's do
  *   through a NAT gateway.
- * A drop in any table is final in nftables whatever other tables accept, so a host firewall that
+ * A drop or reject in any table is final in nftables whatever other tables accept, so a host firewall that
  * accepts everything does not open these.
  */
 
@@ -36,6 +36,13 @@ export function tableOwner(name: string): number | undefined {
   const match = /^kindling-(\d+)-[0-9a-f]+$/.exec(name);
   return match ? Number(match[1]) : undefined;
 }
+
+/**
+ * A sandbox's refused packet is answered "administratively prohibited" (EHOSTUNREACH at once for
+ * the function), not dropped: a function learns it cannot go there instead of waiting for its
+ * connect to time out. Traffic toward a sandbox is dropped silently.
+ */
+const REFUSE = 'reject with icmpx type admin-prohibited';
 
 /** The chain that is present when forwarding was off before Kindling turned it on. */
 export const GUARD_CHAIN = 'forwarding_guard';
@@ -67,7 +74,7 @@ export function rulesScript(input: RulesInput): string {
     '  }',
     '  chain input {',
     '    type filter hook input priority -10; policy accept;',
-    `    iifname ${ours} drop`,
+    `    iifname ${ours} ${REFUSE}`,
     '  }',
     '  chain forward {',
     '    type filter hook forward priority -10; policy accept;',
@@ -77,9 +84,9 @@ export function rulesScript(input: RulesInput): string {
     ...(input.guard ? [`    jump ${GUARD_CHAIN}`] : []),
     '  }',
     '  chain from_sandbox {',
-    `    oifname ${any} drop`,
-    '    meta nfproto != ipv4 drop',
-    '    ip daddr @denied drop',
+    `    oifname ${any} ${REFUSE}`,
+    `    meta nfproto != ipv4 ${REFUSE}`,
+    `    ip daddr @denied ${REFUSE}`,
     '    accept',
     '  }',
     ...(input.guard ? [`  chain ${GUARD_CHAIN} {`, `    iifname != ${any} oifname != ${any} drop`, '  }'] : []),
