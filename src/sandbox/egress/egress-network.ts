@@ -93,12 +93,14 @@ export class EgressNetwork {
     if (this.#closed) throw new KindlingError('ERR_SANDBOX_UNAVAILABLE', 'egress is closed');
     const { ip, nsenter } = this.#tools;
     const name = `${INTERFACE_PREFIX}${this.#tag}${(this.#next++).toString(16).padStart(6, '0')}`;
-    await run(ip, ['link', 'add', name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
+    // A MAC chosen here (locally administered) rather than read back: /sys shows the namespace of
+    // whoever mounted it, not necessarily the server's (a server started with nsenter --net).
+    const mac = ['02', ...randomBytes(5).toString('hex').match(/../g)!].join(':');
+    await run(ip, ['link', 'add', name, 'address', mac, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
     // IPv6 on the host's end would give it a link-local address the sandbox could talk to.
     writeFileSync(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '1');
     await run(ip, ['link', 'set', name, 'up']);
     const address = await this.#claimAddress(name);
-    const mac = readFileSync(`/sys/class/net/${name}/address`, 'utf8').trim();
     const inside = [
       `addr add ${address}/32 dev eth0`,
       'link set eth0 up',
