@@ -43,7 +43,7 @@ export class EgressNetwork {
   readonly #guard: boolean;
   readonly #logger: Logger;
   #next = 0;
-  #slot = randomInt(0, 65_536);
+  #slot = randomInt(0, 256 * 254);
   #closed = false;
 
   private constructor(tools: Tools, tag: string, guard: boolean, logger: Logger) {
@@ -84,11 +84,7 @@ export class EgressNetwork {
     return network;
   }
 
-  /**
-   * Gives the network namespace of `pid` a route out: a veth pair (`eth0` inside), an address of
-   * its own (a host route to it that no other sandbox has: `ip route add` refuses a duplicate,
-   * which makes it the allocator across servers), and a default route through the host's end.
-   */
+  /** Gives the network namespace of `pid` a route out: a veth pair (`eth0` inside), an address of its own, a default route through the host's end. */
   async attach(pid: number): Promise<void> {
     if (this.#closed) throw new KindlingError('ERR_SANDBOX_UNAVAILABLE', 'egress is closed');
     const { ip, nsenter } = this.#tools;
@@ -96,11 +92,10 @@ export class EgressNetwork {
     // A MAC chosen here (locally administered) rather than read back: /sys shows the namespace of
     // whoever mounted it, not necessarily the server's (a server started with nsenter --net).
     const mac = ['02', ...randomBytes(5).toString('hex').match(/../g)!].join(':');
-    await run(ip, ['link', 'add', name, 'address', mac, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
+    // Two processes per sandbox, one on each side (spawning is the cost, docs/network.md).
+    const address = await this.#wireHostSide(name, mac, pid);
     // IPv6 on the host's end would give it a link-local address the sandbox could talk to.
     writeFileSync(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '1');
-    await run(ip, ['link', 'set', name, 'up']);
-    const address = await this.#claimAddress(name);
     const inside = [
       `addr add ${address}/32 dev eth0`,
       'link set eth0 up',
@@ -110,19 +105,37 @@ export class EgressNetwork {
     await runWithInput(nsenter, [`--net=/proc/${pid}/ns/net`, ip, '-batch', '-'], inside.join('\n') + '\n');
   }
 
-  async #claimAddress(name: string): Promise<string> {
-    for (let i = 0; i < ADDRESS_TRIES; i++) {
-      const slot = this.#slot++ % 65_536;
-      const address = `10.250.${slot >> 8}.${slot & 0xff}`;
-      if ((slot & 0xff) === 0 || (slot & 0xff) === 255) continue;
+  /**
+   * The pair, the host's end up, and an address of the sandbox's own: a host route to it that no
+   * other sandbox has (`ip route add` refuses a duplicate, which makes it the allocator across
+   * servers). Returns the address.
+   */
+  async #wireHostSide(name: string, mac: string, pid: number): Promise<string> {
+    const { ip } = this.#tools;
+    let address = this.#nextAddress();
+    const batch = [`link add ${name} address ${mac} type veth peer name eth0 netns ${pid}`, `link set ${name} up`, `route add ${address}/32 dev ${name}`];
+    try {
+      await runWithInput(ip, ['-batch', '-'], batch.join('\n') + '\n');
+      return address;
+    } catch (err) {
+      if (!/File exists/.test(String((err as Error).message)) || !/-:3/.test(String((err as Error).message))) throw err;
+    }
+    for (let i = 1; i < ADDRESS_TRIES; i++) {
+      address = this.#nextAddress();
       try {
-        await run(this.#tools.ip, ['route', 'add', `${address}/32`, 'dev', name]);
+        await run(ip, ['route', 'add', `${address}/32`, 'dev', name]);
         return address;
       } catch (err) {
         if (!/File exists/.test(String((err as { stderr?: string }).stderr))) throw err;
       }
     }
     throw new KindlingError('ERR_SANDBOX_UNAVAILABLE', `no free sandbox address after ${ADDRESS_TRIES} tries`);
+  }
+
+  #nextAddress(): string {
+    // 10.250.X.1 to 10.250.X.254: no .0 or .255, which some stacks treat as broadcast.
+    const slot = this.#slot++ % (256 * 254);
+    return `10.250.${Math.floor(slot / 254)}.${(slot % 254) + 1}`;
   }
 
   /**

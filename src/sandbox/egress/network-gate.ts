@@ -7,17 +7,19 @@ import type { EgressNetwork } from './egress-network.js';
 export const NETWORK_GATE_EXIT = 126;
 
 /**
- * Shell lines that hold a sandbox until its network is wired: they say on `fd` (a socket pair
- * with the server) that the network namespace exists, then wait for the server's answer, so the
- * runtime never runs, even for a moment, without the network it is to have. No answer (the
- * server could not wire it): exit 126, and the runtime never starts.
+ * Shell lines that hold a sandbox until its network is wired, in two halves so that the wiring
+ * overlaps the rest of the sandbox's start: `announce` says on `fd` (a socket pair with the
+ * server) that the network namespace exists; `await`, just before the runtime, waits for the
+ * server's answer, so the runtime never runs, even for a moment, without the network it is to
+ * have. No answer (the server could not wire it): exit 126, and the runtime never starts.
  */
-export function gateLines(fd: number): string[] {
-  return [
-    `{ echo >&${fd} && read -r _ <&${fd}; } 2>/dev/null || { echo 'kindling: the sandbox network could not be set up' >&2; exit ${NETWORK_GATE_EXIT}; }`,
+export const gateLines = {
+  announce: (fd: number): string => `echo >&${fd} 2>/dev/null || true`,
+  await: (fd: number): string[] => [
+    `read -r _ <&${fd} 2>/dev/null || { echo 'kindling: the sandbox network could not be set up' >&2; exit ${NETWORK_GATE_EXIT}; }`,
     `exec ${fd}<&-`,
-  ];
-}
+  ],
+};
 
 /**
  * The server's side of gateLines: once the sandbox says its namespace exists, wires it through

@@ -154,7 +154,13 @@ export function commandLine(input: ViewInput): string[] {
  */
 function launchScript(input: ViewInput): string {
   const apiSocket = input.apiSocket === undefined ? undefined : API_SOCKET_INSIDE;
-  return [`exec 3<&-; ${LAMBDA_ULIMITS}`, ...(input.gate ? gateLines(GATE_FD) : []), ...bridgeLines(input.tools, SOCKET_INSIDE, apiSocket), 'exec "$@"'].join('\n');
+  return [
+    `exec 3<&-; ${LAMBDA_ULIMITS}`,
+    ...(input.gate ? [gateLines.announce(GATE_FD)] : []),
+    ...bridgeLines(input.tools, SOCKET_INSIDE, apiSocket),
+    ...(input.gate ? gateLines.await(GATE_FD) : []),
+    'exec "$@"',
+  ].join('\n');
 }
 
 /** How /bin, /lib and friends look on the host: symlinks into /usr are recreated, directories bound read-only. */

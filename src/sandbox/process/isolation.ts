@@ -74,8 +74,9 @@ export function isolatedCommand(input: IsolationInput): { command: string; args:
 function rootScript(input: IsolationInput): string {
   const { spec, tools, dataDir, stage } = input;
   const q = shellQuote;
-  const lines = ['set -e', `${tools.ip} link set lo up`, ...(input.gate ? gateLines(GATE_FD) : [])];
-  if (dataDir === undefined) return [...lines, 'exec "$@"'].join('\n');
+  const lines = ['set -e', `${tools.ip} link set lo up`, ...(input.gate ? [gateLines.announce(GATE_FD)] : [])];
+  const run = [...(input.gate ? gateLines.await(GATE_FD) : []), 'exec "$@"'];
+  if (dataDir === undefined) return [...lines, ...run].join('\n');
   const needed = [spec.codeDir, spec.optDir, spec.runtimeDir, commandDir(spec.command)].filter((dir): dir is string => dir !== undefined);
   coverPlan(dataDir, needed).forEach(({ cover, keep }, i) => {
     const held = `${stage}/${i}`;
@@ -88,7 +89,7 @@ function rootScript(input: IsolationInput): string {
     lines.push(`${tools.umount} -l ${q(held)}`);
   });
   // The working directory was entered before a tmpfs covered it: enter the bound code instead.
-  lines.push(`cd ${q(spec.codeDir)}`, 'exec "$@"');
+  lines.push(`cd ${q(spec.codeDir)}`, ...run);
   return lines.join('\n');
 }
 
