@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { EgressNetwork } from '../src/sandbox/egress/egress-network.js';
+import { sandboxResolvConf } from '../src/sandbox/egress/resolver.js';
 import { NamespaceSandboxDriver } from '../src/sandbox/namespace/namespace-driver.js';
 import { nodeFunction } from './support/functions.js';
 import { json, startTestServer, type TestServer } from './support/kindling.js';
@@ -41,6 +42,7 @@ exports.handler = async (event) => {
     server ??= await new Promise((resolve) => { const s = net.createServer((c) => c.end('sandbox')); s.listen(7000, '0.0.0.0', () => resolve(s)); });
     out.addresses = Object.values(os.networkInterfaces()).flat().filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address);
   }
+  if (event.resolv) out.resolv = require('node:fs').readFileSync('/etc/resolv.conf', 'utf8');
   if (event.fetch) out.fetch = await Promise.all(event.fetch.map(get));
   if (event.connect) out.connect = Object.fromEntries(await Promise.all(event.connect.map(async (t) => [t, await connect(t)])));
   return out;
@@ -52,6 +54,7 @@ interface ProbeResult {
   addresses?: string[];
   fetch?: string[];
   connect?: Record<string, string>;
+  resolv?: string;
 }
 
 /** What a refused connection looks like from inside: never connected, never refused by a listening host. */
@@ -140,6 +143,12 @@ describe('outbound network from functions', { skip }, () => {
       assert.equal(await fromHost.text(), 'host');
     });
   }
+
+  it("gives the namespace sandbox the host's name servers, but for loopback ones it cannot reach", async () => {
+    const result = await probe(server, 'reach', { resolv: true });
+    assert.equal(result.resolv, sandboxResolvConf());
+    assert.doesNotMatch(result.resolv ?? '', /nameserver 127\./);
+  });
 
   it("never reaches another sandbox's listener", async () => {
     const other = await probe(server, 'neighbour', { listen: true });

@@ -13,6 +13,7 @@ import { UidPool } from '../uid-pool.js';
 import { API_ENDPOINT_INSIDE, type ApiBridge } from '../api-bridge.js';
 import type { EgressNetwork } from '../egress/egress-network.js';
 import { inOtherNetns, openGate } from '../egress/network-gate.js';
+import { sandboxResolvConf } from '../egress/resolver.js';
 import { silentLogger, type Logger } from '../../shared/index.js';
 import type { Socket } from 'node:net';
 
@@ -77,7 +78,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
     };
     try {
       hostUid = this.#uids.take();
-      for (const [name, text] of Object.entries(ETC_FILES)) writeFileSync(join(runDir, name), text);
+      for (const [name, text] of Object.entries({ ...ETC_FILES, 'resolv.conf': setup.resolvConf })) writeFileSync(join(runDir, name), text);
       const created = setup.cgroups.create(`${CGROUP_PREFIX}${spec.id}`, limitsFor(spec.memoryMb));
       cgroup = created;
       // Init runs at a default process's CPU weight, uncapped; the share proportional to memory
@@ -141,6 +142,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       tools: { bwrap: findTool('bwrap', TOOL_DIRS), setpriv: findTool('setpriv', TOOL_DIRS), socat: findTool('socat', TOOL_DIRS) },
       cgroups,
       hostEntries: hostRootEntries(),
+      resolvConf: sandboxResolvConf(),
       stdio: stdioFor(inheritedFds()),
     };
     return this.#setup;
@@ -191,6 +193,8 @@ interface Setup {
   readonly tools: Tools;
   readonly cgroups: CgroupTree;
   readonly hostEntries: string[];
+  /** The host's name servers a sandbox can reach (resolver.ts). */
+  readonly resolvConf: string;
   readonly stdio: Extract<StdioOptions, unknown[]>;
 }
 

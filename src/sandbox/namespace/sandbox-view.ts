@@ -86,6 +86,7 @@ export function outerOptions(input: ViewInput, hostEntries: readonly string[]): 
     '--ro-bind', `${runDir}/group`, '/etc/group',
     '--ro-bind-try', '/etc/ld.so.cache', '/etc/ld.so.cache',
     '--ro-bind', `${runDir}/hosts`, '/etc/hosts',
+    '--ro-bind', `${runDir}/resolv.conf`, '/etc/resolv.conf',
     // The environment's Runtime API socket: its directory on the host is root's and private, so
     // this bind is the only way to it. (An image's stage made RUN_DIR_INSIDE above.)
     ...(image ? [] : ['--perms', '0755', '--dir', RUN_DIR_INSIDE]),
