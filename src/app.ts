@@ -33,8 +33,8 @@ import {
   QueueMetrics,
   type SettingsFor,
 } from './queue/index.js';
-import { SANDBOX_TAG, selectSandboxes, type SandboxSelection } from './sandbox/index.js';
 import { createLogger, functionArn, parseFunctionRef, ServiceException, systemClock, type Clock, type Logger } from './shared/index.js';
+import { ApiBridge, SANDBOX_TAG, selectSandboxes, type SandboxSelection } from './sandbox/index.js';
 import { openPostgresStore, SqliteStore, type Store } from './store/index.js';
 import { MemoryBudget, PrestartPool, WorkerFleet, WorkerLease, WorkerServer, type Runner } from './worker/index.js';
 
@@ -88,8 +88,13 @@ export async function startKindling(
 
   const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
   if (!prlimit) logger.warn('prlimit not found: process sandboxes run without rlimits');
+  // Kindling's API for functions (AWS_ENDPOINT_URL): this process's own, where it serves one (docs/network.md).
+  const apiBridge = config.roles.includes('api') && config.roles.includes('worker') ? await ApiBridge.open() : undefined;
   const sandboxes = await selectSandboxes(
-    { sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}) },
+    {
+      sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}),
+      egress: config.egress, egressDeny: config.egressDeny, ...(apiBridge ? { apiBridge } : {}),
+    },
     logger,
   );
   // SQLite in the data directory, or the PostgreSQL that several servers share (docs/stores.md).
@@ -286,6 +291,7 @@ export async function startKindling(
     : undefined;
   // Every node but a worker-only one listens for the Lambda API; a worker only on its fleet endpoint.
   const address = api ? await api.listen(config.port, config.host) : undefined;
+  if (address) apiBridge?.target(address.port, address.address);
   const url = address ? `http://${hostPort(address.address, address.port)}` : '';
 
   // A worker node: its fleet endpoint, its heartbeat and its lease.
@@ -346,6 +352,8 @@ export async function startKindling(
       registry.close();
       resourcePolicies.close();
       await store.close();
+      await sandboxes.close();
+      await apiBridge?.close();
       logger.info('Kindling stopped');
     })());
   // The lease's end: no new work, in-flight finished, environments shut down, deregistered.
