@@ -5,6 +5,7 @@ import { functionStatement, layerStatement } from '../src/control-plane/policy-s
 import { anonymousCaller, type Caller, type ResourceRequest } from '../src/identity/index.js';
 import { silentLogger } from '../src/shared/index.js';
 import { SqliteStore } from '../src/store/index.js';
+import { fn } from './support/store-contract/records.js';
 
 const OWNER = '111111111111';
 const OTHER = '222222222222';
@@ -169,6 +170,8 @@ describe('the resource policy cache', () => {
     try {
       const put = (arn: string, qualifier: string, statements: ResourceStatement[], previous?: string) =>
         store.policies.put({ resourceArn: arn, owner: 'shared', qualifier, policy: JSON.stringify(policy(...statements)), revisionId: `r-${arn}-${statements.length}` }, previous);
+      await store.functions.insert(fn('shared'));
+      await store.aliases.put({ functionName: 'shared', name: 'live', functionVersion: '$LATEST', description: '', revisionId: 'a1' });
       assert.equal(await put(FN, '', [grant({ Principal: OTHER })]), true);
       await cache.load();
       cache.watch();
