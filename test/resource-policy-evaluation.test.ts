@@ -138,6 +138,16 @@ describe('evaluating a resource policy', () => {
     assert.equal(policyAllows(p, FN, invoke(user(OTHER))), false, 'a condition on a key the request lacks fails');
   });
 
+  it('reads only * and ? as wildcards: the rest of a pattern is literal', () => {
+    const p = policy(grant({ Principal: '*', SourceArn: 'arn:aws:s3:::my.bucket' }));
+    assert.equal(policyAllows(p, FN, invoke(user(OTHER), { sourceArn: 'arn:aws:s3:::my.bucket' })), true);
+    assert.equal(policyAllows(p, FN, invoke(user(OTHER), { sourceArn: 'arn:aws:s3:::myxbucket' })), false);
+    const q = policy(grant({ Principal: '*', SourceArn: 'arn:aws:sqs:us-east-1:111111111111:queue-?' }));
+    assert.equal(policyAllows(q, FN, invoke(user(OTHER), { sourceArn: 'arn:aws:sqs:us-east-1:111111111111:queue-1' })), true);
+    assert.equal(policyAllows(q, FN, invoke(user(OTHER), { sourceArn: 'arn:aws:sqs:us-east-1:111111111111:queue-12' })), false);
+    assert.equal(policyAllows(q, FN, invoke(user(OTHER), { sourceArn: 'arn:aws:sqs:us-east-1:222222222222:queue-1' })), false, 'ArnLike compares part by part');
+  });
+
   it('fails conditions Kindling cannot know (organizations, event source tokens)', () => {
     assert.equal(policyAllows(policy(grant({ Principal: '*', PrincipalOrgID: 'o-abcdefghij' })), FN, invoke(user(OTHER))), false);
     assert.equal(policyAllows(policy(grant({ Principal: '*', EventSourceToken: 'secret' })), FN, invoke(user(OTHER))), false);
