@@ -127,6 +127,11 @@ describe('resource policies through the AWS SDK', () => {
     for (const [input, name, status, message] of cases) await rejectsWith(add({ FunctionName: 'shared', ...input }), name, status, message);
     await rejectsWith(add({ FunctionName: 'missing' }), 'ResourceNotFoundException', 404, /Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing/);
     await rejectsWith(add({ FunctionName: 'shared:v1', Qualifier: 'v2' }), 'InvalidParameterValueException', 400, /derived qualifier/);
+    // Another account's ARN names nothing here, even for a function of the same name.
+    const foreign = 'arn:aws:lambda:us-east-1:999999999999:function:shared';
+    await rejectsWith(add({ FunctionName: foreign }), 'ResourceNotFoundException', 404, /Function not found/);
+    await rejectsWith(send(new GetPolicyCommand({ FunctionName: foreign })), 'ResourceNotFoundException', 404, /Function not found/);
+    await rejectsWith(send(new RemovePermissionCommand({ FunctionName: foreign, StatementId: 'x' })), 'ResourceNotFoundException', 404, /Function not found/);
     await rejectsWith(send(new GetPolicyCommand({ FunctionName: 'shared' })), 'ResourceNotFoundException', 404, NO_POLICY);
     const big = 'x'.repeat(1000);
     for (let i = 0; i < 16; i++) await add({ FunctionName: 'shared', StatementId: `big-${i}`, SourceArn: `arn:aws:s3:::${big}` });
@@ -210,6 +215,16 @@ describe('resource policies through the AWS SDK', () => {
       404,
     );
     await rejectsWith(send(new RemoveLayerVersionPermissionCommand({ ...params, StatementId: 'share', RevisionId: 'stale' })), 'PreconditionFailedException', 412);
+    await rejectsWith(
+      send(new GetLayerVersionPolicyCommand({ LayerName: `arn:aws:lambda:us-east-1:999999999999:layer:lib`, VersionNumber: Version! })),
+      'ResourceNotFoundException',
+      404,
+    );
+    await rejectsWith(
+      send(new AddLayerVersionPermissionCommand({ LayerName: `arn:aws:lambda:us-east-1:999999999999:layer:lib`, VersionNumber: Version!, StatementId: 'x', Action: 'lambda:GetLayerVersion', Principal: '*' })),
+      'ResourceNotFoundException',
+      404,
+    );
     await send(new RemoveLayerVersionPermissionCommand({ ...params, StatementId: 'share', RevisionId: got.RevisionId! }));
     assert.equal(getLayer(OTHER), false);
     await rejectsWith(send(new GetLayerVersionPolicyCommand(params)), 'ResourceNotFoundException', 404, NO_POLICY);

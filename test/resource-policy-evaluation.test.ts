@@ -5,6 +5,7 @@ import { functionStatement, layerStatement } from '../src/control-plane/policy-s
 import { anonymousCaller, type Caller, type ResourceRequest } from '../src/identity/index.js';
 import { silentLogger } from '../src/shared/index.js';
 import { SqliteStore } from '../src/store/index.js';
+import { fn } from './support/store-contract/records.js';
 
 const OWNER = '111111111111';
 const OTHER = '222222222222';
@@ -137,6 +138,16 @@ describe('evaluating a resource policy', () => {
     assert.equal(policyAllows(p, FN, invoke(user(OTHER))), false, 'a condition on a key the request lacks fails');
   });
 
+  it('reads only * and ? as wildcards: the rest of a pattern is literal', () => {
+    const p = policy(grant({ Principal: '*', SourceArn: 'arn:aws:s3:::my.bucket' }));
+    assert.equal(policyAllows(p, FN, invoke(user(OTHER), { sourceArn: 'arn:aws:s3:::my.bucket' })), true);
+    assert.equal(policyAllows(p, FN, invoke(user(OTHER), { sourceArn: 'arn:aws:s3:::myxbucket' })), false);
+    const q = policy(grant({ Principal: '*', SourceArn: 'arn:aws:sqs:us-east-1:111111111111:queue-?' }));
+    assert.equal(policyAllows(q, FN, invoke(user(OTHER), { sourceArn: 'arn:aws:sqs:us-east-1:111111111111:queue-1' })), true);
+    assert.equal(policyAllows(q, FN, invoke(user(OTHER), { sourceArn: 'arn:aws:sqs:us-east-1:111111111111:queue-12' })), false);
+    assert.equal(policyAllows(q, FN, invoke(user(OTHER), { sourceArn: 'arn:aws:sqs:us-east-1:222222222222:queue-1' })), false, 'ArnLike compares part by part');
+  });
+
   it('fails conditions Kindling cannot know (organizations, event source tokens)', () => {
     assert.equal(policyAllows(policy(grant({ Principal: '*', PrincipalOrgID: 'o-abcdefghij' })), FN, invoke(user(OTHER))), false);
     assert.equal(policyAllows(policy(grant({ Principal: '*', EventSourceToken: 'secret' })), FN, invoke(user(OTHER))), false);
@@ -169,6 +180,8 @@ describe('the resource policy cache', () => {
     try {
       const put = (arn: string, qualifier: string, statements: ResourceStatement[], previous?: string) =>
         store.policies.put({ resourceArn: arn, owner: 'shared', qualifier, policy: JSON.stringify(policy(...statements)), revisionId: `r-${arn}-${statements.length}` }, previous);
+      await store.functions.insert(fn('shared'));
+      await store.aliases.put({ functionName: 'shared', name: 'live', functionVersion: '$LATEST', description: '', revisionId: 'a1' });
       assert.equal(await put(FN, '', [grant({ Principal: OTHER })]), true);
       await cache.load();
       cache.watch();

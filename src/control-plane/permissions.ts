@@ -6,6 +6,7 @@ import {
   ResourceConflictException,
   ResourceNotFoundException,
   functionArn,
+  parseFunctionRef,
   newRevisionId,
   KeyedLock,
   type Partition,
@@ -183,12 +184,13 @@ export class Permissions {
    */
   #functionTarget(caller: Caller, ref: string, qualifierParam: string | null, use: 'add' | 'read'): PolicyTarget {
     const { versions, aliases, registry, partition } = this.#deps;
+    const where = { region: partition.region, accountId: caller.accountId };
+    parseFunctionRef(ref, where); // an ARN of another account names nothing of this caller's
     const { name, qualifier } = versions.target(ref, qualifierParam);
     registry.getByName(name);
     if (qualifier === '$LATEST' && use === 'add') throw new InvalidParameterValueException('We currently do not support adding policies for $LATEST.');
     const scoped = qualifier === undefined || qualifier === '$LATEST' ? undefined : qualifier;
     if (scoped !== undefined) aliases.lookup(name, scoped); // ResourceNotFoundException for a version or alias that is not there
-    const where = { region: partition.region, accountId: caller.accountId };
     return {
       resourceArn: functionArn(where, name, scoped),
       owner: name,
@@ -198,6 +200,9 @@ export class Permissions {
   }
 
   async #layerTarget(caller: Caller, layer: string, version: string): Promise<PolicyTarget> {
+    // An ARN of another account names nothing of this caller's (the layer registry answers the rest).
+    const account = /^arn:[^:]+:lambda:[^:]*:(\d{12}):layer:/.exec(layer)?.[1];
+    if (account !== undefined && account !== caller.accountId) throw new ResourceNotFoundException('The resource you requested does not exist.');
     const record = await this.#deps.layers.get(layer, version);
     const key = `${record.layerName}:${record.version}`;
     return {

@@ -30,10 +30,22 @@ function list<T>(value: T | readonly T[] | undefined): readonly T[] {
   return Array.isArray(value) ? (value as readonly T[]) : [value as T];
 }
 
+/** Patterns compiled once: Invoke asks on its hot path, and policies hold few distinct patterns. */
+const COMPILED = new Map<string, RegExp>();
+const COMPILED_MAX = 1024;
+
 /** IAM's `*` (any run) and `?` (one character); actions compare without regard to case. */
 function wildcard(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
+  if (!pattern.includes('*') && !pattern.includes('?')) return ignoreCase ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
+  const key = `${ignoreCase ? 'i' : 's'}${pattern}`;
+  let regex = COMPILED.get(key);
+  if (!regex) {
+    const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    regex = new RegExp(`^${source}$`, ignoreCase ? 'is' : 's');
+    if (COMPILED.size >= COMPILED_MAX) COMPILED.clear();
+    COMPILED.set(key, regex);
+  }
+  return regex.test(value);
 }
 
 /**

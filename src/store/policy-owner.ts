@@ -11,3 +11,8 @@ export function layerPolicyOwner(layerName: string): string {
 export function isLayerPolicyOwner(owner: string): boolean {
   return owner.startsWith(PREFIX);
 }
+
+/** The layer a layer-version policy's owner names. */
+export function layerNameOf(owner: string): string {
+  return owner.slice(PREFIX.length);
+}

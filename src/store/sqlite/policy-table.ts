@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { isLayerPolicyOwner, layerNameOf } from '../policy-owner.js';
 import type { ResourcePolicyRecord, ResourcePolicyTable } from '../types.js';
 import type { SqliteFunctionChanges } from './function-changes.js';
 
@@ -13,6 +14,10 @@ export class SqliteResourcePolicyTable implements ResourcePolicyTable {
   readonly #insert: Database.Statement;
   readonly #update: Database.Statement;
   readonly #delete: Database.Statement;
+  readonly #function: Database.Statement;
+  readonly #version: Database.Statement;
+  readonly #alias: Database.Statement;
+  readonly #layerVersion: Database.Statement;
 
   constructor(db: Database.Database, changes: SqliteFunctionChanges) {
     this.#changes = changes;
@@ -24,6 +29,10 @@ export class SqliteResourcePolicyTable implements ResourcePolicyTable {
     );
     this.#update = db.prepare('UPDATE resource_policies SET policy = ?, revision_id = ? WHERE resource_arn = ? AND revision_id = ?');
     this.#delete = db.prepare('DELETE FROM resource_policies WHERE resource_arn = ? AND revision_id = ?');
+    this.#function = db.prepare('SELECT 1 FROM functions WHERE name = ?');
+    this.#version = db.prepare('SELECT 1 FROM function_versions WHERE function_name = ? AND version = ?');
+    this.#alias = db.prepare('SELECT 1 FROM aliases WHERE function_name = ? AND name = ?');
+    this.#layerVersion = db.prepare('SELECT 1 FROM layer_versions WHERE layer_name = ? AND version = ? AND deleted = 0');
   }
 
   async list(): Promise<ResourcePolicyRecord[]> {
@@ -40,11 +49,20 @@ export class SqliteResourcePolicyTable implements ResourcePolicyTable {
 
   async put(record: ResourcePolicyRecord, previous: string | undefined): Promise<boolean> {
     const { resourceArn, owner, qualifier, policy, revisionId } = record;
-    return this.#changes.write(owner, () =>
-      previous === undefined
+    return this.#changes.write(owner, () => {
+      // A policy outliving its owner would be inherited by the next resource of that name.
+      if (!this.#ownerExists(owner, qualifier)) return false;
+      return previous === undefined
         ? this.#insert.run(resourceArn, owner, qualifier, policy, revisionId).changes > 0
-        : this.#update.run(policy, revisionId, resourceArn, previous).changes > 0,
-    );
+        : this.#update.run(policy, revisionId, resourceArn, previous).changes > 0;
+    });
+  }
+
+  #ownerExists(owner: string, qualifier: string): boolean {
+    if (isLayerPolicyOwner(owner)) return this.#layerVersion.get(layerNameOf(owner), Number(qualifier)) !== undefined;
+    if (this.#function.get(owner) === undefined) return false;
+    if (qualifier === '') return true;
+    return (/^\d+$/.test(qualifier) ? this.#version.get(owner, Number(qualifier)) : this.#alias.get(owner, qualifier)) !== undefined;
   }
 
   async delete(resourceArn: string, owner: string, previous: string): Promise<boolean> {

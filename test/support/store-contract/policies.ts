@@ -26,6 +26,8 @@ export function policyContract(t: ContractContext): void {
     assert.deepStrictEqual(await store.policies.get(`${ARN}f`), policy('f'), 'a lost write changes nothing');
     assert.equal(await store.policies.put(policy('f', '', 'r2', 't'), 'r1'), true);
     assert.equal((await store.policies.get(`${ARN}f`))?.revisionId, 'r2');
+    assert.equal(await store.policies.put(policy('f', 'live'), undefined), false, 'no alias live yet');
+    await store.aliases.put({ functionName: 'f', name: 'live', functionVersion: '$LATEST', description: '', revisionId: 'a1' });
     assert.equal(await store.policies.put(policy('f', 'live'), undefined), true);
     assert.deepEqual((await store.policies.listOwner('f')).map((p) => p.qualifier), ['', 'live']);
     assert.deepEqual(await store.policies.listOwner('g'), []);
@@ -35,6 +37,19 @@ export function policyContract(t: ContractContext): void {
     // Each write is announced under its owner, as a change of the function.
     const revision = (await store.functions.snapshot('f')).revision;
     await feed.next((c) => c.name === 'f' && c.revision === revision, 'the last policy write on the feed');
+  });
+
+  it('resource policies are written only for an owner that is there (no policy for a name not yet taken)', async () => {
+    const store = await t.store();
+    assert.equal(await store.policies.put(policy('ghost'), undefined), false);
+    await store.functions.insert(fn('f'));
+    assert.equal(await store.policies.put(policy('f', '3'), undefined), false, 'no version 3');
+    assert.equal(await store.policies.put(policy('f', 'alias'), undefined), false, 'no such alias');
+    const lib = { resourceArn: 'arn:aws:lambda:us-east-1:000000000000:layer:lib:1', owner: layerPolicyOwner('lib'), qualifier: '1', policy: '{}', revisionId: 'l1' };
+    assert.equal(await store.policies.put(lib, undefined), false, 'no layer version');
+    await store.layerVersions.publish(layer('lib'));
+    assert.equal(await store.policies.put(lib, undefined), true);
+    assert.deepEqual((await store.policies.list()).map((p) => p.resourceArn), [lib.resourceArn]);
   });
 
   it('resource policies go with their function, version, alias and layer version', async () => {
