@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { ApiServer } from './api/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
 import { authMode, type KindlingConfig } from './config/index.js';
 import { AccessKeys, Authenticator, Authorizer, ensureAdminKey, KeyFile, type CredentialSource, type ResourcePolicies } from './identity/index.js';
-import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions } from './control-plane/index.js';
+import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions, LIMITS } from './control-plane/index.js';
 import { ConcurrencyLimiter, FleetLimiter, InvokeService, ProvisionedConcurrency, type Limiter } from './invoke/index.js';
 import { DIRECTORY_DEFAULTS, NodeAgent, NodeDirectory, ProvisionedShare, RemoteRunner, WorkerClient } from './placement/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
@@ -21,7 +21,8 @@ import {
   type SettingsFor,
 } from './queue/index.js';
 import { SANDBOX_TAG, selectSandboxes, type SandboxSelection } from './sandbox/index.js';
-import { createLogger, ServiceException, systemClock, type Clock, type Logger } from './shared/index.js';
+import { createLogger, functionArn, parseFunctionRef, ServiceException, systemClock, type Clock, type Logger } from './shared/index.js';
+import { Roles, SessionIssuer } from './identity/index.js';
 import { openPostgresStore, SqliteStore, type Store } from './store/index.js';
 import { MemoryBudget, PrestartPool, WorkerFleet, WorkerLease, WorkerServer, type Runner } from './worker/index.js';
 
@@ -127,6 +128,23 @@ export async function startKindling(
   const directory = config.allInOne ? undefined : new NodeDirectory({ nodes: store.nodes, logger });
   const secret = config.allInOne ? undefined : await store.nodes.clusterSecret();
 
+  // Execution roles, and the temporary credentials each environment gets for its function's role
+  // (docs/security.md). Valid for an environment's longest life and its longest invoke: a new
+  // environment gets new ones; the role's policies are read at each request, so revoking is at once.
+  const executionRoles = new Roles({ table: store.rolePolicies, clock });
+  // Until the key file: the store's cluster secret, which every node sharing the store reads.
+  const sessionKey = createHmac('sha256', await store.nodes.clusterSecret()).update('kindling session credentials').digest();
+  const sessions = new SessionIssuer({
+    key: sessionKey,
+    clock,
+    roles: executionRoles,
+    roleOf: (arn) => {
+      const ref = parseFunctionRef(arn, partition);
+      return registry.find(ref.name)?.role;
+    },
+  });
+  const credentialLifetimeMs = config.maxLifetimeMs + LIMITS.timeoutMax * 1000;
+
   // The worker: execution environments in sandboxes (this process's, or a worker node's).
   const memory = config.allInOne ? undefined : new MemoryBudget(config.workerMemoryMb);
   const prestart = roles.has('worker') && config.prewarm > 0 ? prestartPool(config, sandboxes, { clock, logger, memory }) : undefined;
@@ -147,6 +165,7 @@ export async function startKindling(
           // A fleet worker never places environments beyond the memory it declared.
           ...(memory ? { memory } : {}),
           ...(prestart ? { prestart } : {}),
+          credentials: (fn) => sessions.issue(functionArn(partition, fn.name), fn.role, credentialLifetimeMs),
         },
         {
           idleTimeoutMs: config.idleTimeoutMs,
@@ -236,12 +255,12 @@ export async function startKindling(
   const access =
     keys && config.auth === 'sigv4'
       ? {
-          authenticator: new Authenticator({ sources: [keys, ...(options.credentialSources ?? [])], region: config.region, clock }),
+          authenticator: new Authenticator({ sources: [keys, sessions, ...(options.credentialSources ?? [])], region: config.region, clock }),
           authorizer: new Authorizer(options.resourcePolicies),
         }
       : undefined;
   const api = keys
-    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes, keys, ...(access ? { access } : {}) })
+    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes, roles: executionRoles, keys, ...(access ? { access } : {}) })
     : undefined;
   // Every node but a worker-only one listens for the Lambda API; a worker only on its fleet endpoint.
   const address = api ? await api.listen(config.port, config.host) : undefined;

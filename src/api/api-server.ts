@@ -6,7 +6,7 @@ import type { InvokeService, ProvisionedConcurrency } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import type { EventQueueTable, NodeTable } from '../store/index.js';
-import { anonymousCaller, type AccessKeys, type Authenticator, type Authorizer, type Caller } from '../identity/index.js';
+import { anonymousCaller, type AccessKeys, type Authenticator, type Authorizer, type Caller, type Roles } from '../identity/index.js';
 import { LambdaServiceError, MissingAuthenticationTokenException, newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
 import { concurrencyRoutes } from './concurrency-routes.js';
 import { provisionedRoutes } from './provisioned-routes.js';
@@ -20,6 +20,7 @@ import { invokeRoutes } from './invoke-routes.js';
 import { kindlingRoutes } from './kindling-routes.js';
 import { layerRoutes } from './layer-routes.js';
 import { logsRoutes } from './logs-routes.js';
+import { roleRoutes } from './role-routes.js';
 import { Router, type AccessContext, type RouteMatch } from './router.js';
 import { versionRoutes } from './version-routes.js';
 
@@ -43,6 +44,8 @@ export interface ApiDeps {
   layers: LayerRegistry;
   /** The fleet's node registry. */
   nodes: NodeTable;
+  /** Execution roles and their policies. */
+  roles: Roles;
   /** The access keys (`kindling keys`, the keys API). */
   keys: AccessKeys;
   /** SigV4 authentication and IAM-style authorization (`--auth sigv4`); absent under `--auth none`. */
@@ -79,6 +82,7 @@ export class ApiServer {
     layerRoutes(this.#router, deps);
     kindlingRoutes(this.#router, deps);
     logsRoutes(this.#router, deps.logQuery);
+    roleRoutes(this.#router, deps.roles);
     keyRoutes(this.#router, { keys: deps.keys, defaultAccountId: deps.partition.accountId });
     this.#server = createServer((req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 65_000;

@@ -1,4 +1,4 @@
-import { parsePolicyDocument, PolicyDocumentError, type AccessKeyInfo, type AccessKeys, type Caller, type PolicyDocument } from '../identity/index.js';
+import { parsePolicyDocument, type AccessKeyInfo, type AccessKeys, type Caller, type PolicyDocument } from '../identity/index.js';
 import { AccessDeniedException, InvalidParameterValueException, ResourceNotFoundException } from '../shared/index.js';
 import { readJson, sendJson } from './http-io.js';
 import { KINDLING_SERVICES, onAny } from './route-access.js';
@@ -72,10 +72,6 @@ function optionalString(body: Record<string, unknown>, name: string): string | u
 function policyList(value: unknown): PolicyDocument[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new InvalidParameterValueException('Policies must be a list of policy documents');
-  try {
-    return value.map(parsePolicyDocument);
-  } catch (err) {
-    if (err instanceof PolicyDocumentError) throw new InvalidParameterValueException(err.message, { cause: err });
-    throw err;
-  }
+  // IAM's own checks and words (MalformedPolicyDocument), as for a role's policy.
+  return value.map((doc) => parsePolicyDocument(JSON.stringify(doc)));
 }

@@ -12,13 +12,14 @@ import { keys } from './commands/keys.js';
 import { logs } from './commands/logs.js';
 import { ls } from './commands/ls.js';
 import { rm } from './commands/rm.js';
+import { roles } from './commands/roles.js';
 import { serve } from './serve.js';
 import { KindlingApiError } from './kindling-api.js';
 import { kindlingVersion } from './version.js';
 import { FunctionNotReady } from './wait.js';
 
 /** The client commands: thin clients of the HTTP API (KINDLING_ENDPOINT, default http://127.0.0.1:9000). */
-const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs, dlq, cluster, keys };
+const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs, dlq, cluster, roles, keys };
 
 const USAGE = `Usage: kindling <command> [options]
 

@@ -33,7 +33,7 @@ export class Authenticator {
     if (!request.services.includes(claim.service)) {
       throw new InvalidSignatureException(`Credential should be scoped to correct service: '${request.services[0] ?? ''}'. `);
     }
-    const key = await this.#resolve(claim.accessKeyId);
+    const key = await this.#resolve(claim.accessKeyId, claim.sessionToken);
     if (!key) throw new UnrecognizedClientException();
     // Temporary credentials are only valid with their own token; long-term keys take none.
     if (key.sessionToken !== undefined || claim.sessionToken !== undefined) {
@@ -47,9 +47,9 @@ export class Authenticator {
     return key.caller;
   }
 
-  async #resolve(accessKeyId: string) {
+  async #resolve(accessKeyId: string, sessionToken: string | undefined) {
     for (const source of this.#sources) {
-      const key = await source.resolve(accessKeyId);
+      const key = await source.resolve(accessKeyId, sessionToken);
       if (key) return key;
     }
     return undefined;

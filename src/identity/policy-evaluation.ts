@@ -1,4 +1,4 @@
-import type { Caller, PolicyDocument, PolicyStatement } from './caller.js';
+import type { Caller, PolicyStatement } from './caller.js';
 
 /** What the identity policies say of one action on one resource. */
 export type PolicyDecision = 'allow' | 'explicit-deny' | 'implicit-deny';
@@ -42,39 +42,3 @@ function wildcard(pattern: string, ignoreCase: boolean): RegExp {
   }
   return regex;
 }
-
-/** A policy document's shape checked, as IAM checks one on PutUserPolicy (MalformedPolicyDocument). */
-export function parsePolicyDocument(value: unknown): PolicyDocument {
-  const fail = (why: string): never => {
-    throw new PolicyDocumentError(`The policy document is malformed: ${why}`);
-  };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('it must be a JSON object');
-  const doc = value as Record<string, unknown>;
-  const raw = doc['Statement'];
-  const statements = Array.isArray(raw) ? raw : raw !== undefined ? [raw] : fail('it has no Statement');
-  if (statements.length === 0) fail('Statement is empty');
-  const strings = (v: unknown, name: string): string | string[] => {
-    if (typeof v === 'string' && v !== '') return v;
-    if (Array.isArray(v) && v.length > 0 && v.every((item) => typeof item === 'string' && item !== '')) return v as string[];
-    return fail(`${name} must be a string or a list of strings`);
-  };
-  return {
-    ...(typeof doc['Version'] === 'string' ? { Version: doc['Version'] } : {}),
-    Statement: statements.map((s: unknown): PolicyStatement => {
-      if (typeof s !== 'object' || s === null) return fail('each Statement must be an object');
-      const st = s as Record<string, unknown>;
-      if (st['Effect'] !== 'Allow' && st['Effect'] !== 'Deny') fail("Effect must be 'Allow' or 'Deny'");
-      if ('NotAction' in st || 'NotResource' in st || 'Principal' in st) fail('NotAction, NotResource and Principal are not supported in identity policies here');
-      return {
-        ...(typeof st['Sid'] === 'string' ? { Sid: st['Sid'] } : {}),
-        Effect: st['Effect'] as 'Allow' | 'Deny',
-        Action: strings(st['Action'], 'Action'),
-        Resource: strings(st['Resource'], 'Resource'),
-        ...(st['Condition'] !== undefined ? { Condition: st['Condition'] as PolicyStatement['Condition'] & object } : {}),
-      };
-    }),
-  };
-}
-
-/** A policy that cannot be stored (the CLI and the keys API answer it as a bad request). */
-export class PolicyDocumentError extends Error {}

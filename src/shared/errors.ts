@@ -187,6 +187,18 @@ export class UnknownOperationException extends LambdaServiceError {
   readonly status = 404;
 }
 
+/** IAM's answer for a role policy (or other identity entity) that does not exist. */
+export class NoSuchEntityException extends LambdaServiceError {
+  readonly code = 'NoSuchEntity';
+  readonly status = 404;
+}
+
+/** IAM's answer for a policy document it cannot read (not JSON, no Statement, a bad Effect). */
+export class MalformedPolicyDocumentException extends LambdaServiceError {
+  readonly code = 'MalformedPolicyDocument';
+  readonly status = 400;
+}
+
 /**
  * The errors AWS's authentication layer answers before the service sees the call. Their bodies carry
  * the message only, no `Type` (as the request layer's ValidationException), and the wording is AWS's.

@@ -14,6 +14,8 @@ export {
   TooManyRequestsException,
   ServiceException,
   UnknownOperationException,
+  NoSuchEntityException,
+  MalformedPolicyDocumentException,
   MissingAuthenticationTokenException,
   IncompleteSignatureException,
   InvalidSignatureException,

@@ -49,3 +49,4 @@ export type {
   LayerVersionRecord,
   NewLayerVersion,
 } from './types.js';
+export type { RolePolicyRecord, RolePolicyTable } from './role-types.js';

@@ -1,3 +1,5 @@
+import type { RolePolicyTable } from './role-types.js';
+
 /** What the store keeps. Plain data: the store knows nothing of validation or Lambda's rules. */
 export interface FunctionRecord {
   name: string;
@@ -245,6 +247,8 @@ export interface Store {
   readonly nodes: NodeTable;
   /** Concurrency slots the api nodes hold, so limits hold across the fleet (docs/cluster.md). */
   readonly grants: ConcurrencyGrantTable;
+  /** Functions' execution roles: the inline policies their credentials carry (docs/security.md). */
+  readonly rolePolicies: RolePolicyTable;
   /** The access keys callers sign requests with (docs/security.md). */
   readonly keys: AccessKeyTable;
   /** `sqlite` (one process, embedded) or `postgres` (shared by many processes). */

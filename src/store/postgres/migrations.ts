@@ -150,6 +150,17 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX concurrency_grants_by_holder ON concurrency_grants (holder);
   `,
+  // Issue 14: functions' execution roles and their inline policies (docs/security.md).
+  `
+  CREATE TABLE role_policies (
+    account_id TEXT NOT NULL,
+    role_name TEXT NOT NULL,
+    policy_name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (account_id, role_name, policy_name)
+  );
+  `,
   // Issue 14: access keys. The secret is sealed with the key file's key, which is not in the database.
   `
   CREATE TABLE access_keys (

@@ -16,6 +16,7 @@ import { PgLayerTable } from './layer-table.js';
 import { PgLogTables } from './log-tables.js';
 import { migrate } from './migrations.js';
 import { PgNodeTable } from './node-table.js';
+import { PgRolePolicyTable } from './role-policy-table.js';
 import { PgAliasTable, PgVersionTable } from './version-table.js';
 
 /** Large enough that a 250 MB artifact is a few hundred rows, small enough to hold one in memory. */
@@ -42,6 +43,7 @@ export class PostgresStore implements Store {
   readonly changes: PgFunctionChanges;
   readonly nodes: PgNodeTable;
   readonly grants: PgGrantTable;
+  readonly rolePolicies: PgRolePolicyTable;
   readonly keys: PgAccessKeyTable;
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
@@ -63,6 +65,7 @@ export class PostgresStore implements Store {
     this.blobs = new PgBlobStore(db, blobChunkBytes);
     this.nodes = new PgNodeTable(db);
     this.grants = new PgGrantTable(db);
+    this.rolePolicies = new PgRolePolicyTable(db);
     this.keys = new PgAccessKeyTable(db);
   }
 

@@ -12,6 +12,7 @@ import { SqliteDeadLetterTable } from './dead-letter-table.js';
 import { SqliteEventConfigTable } from './event-config-table.js';
 import { SqliteEventQueueTable } from './event-queue-table.js';
 import { SqliteFunctionTable } from './function-table.js';
+import { SqliteRolePolicyTable } from './role-policy-table.js';
 import { SqliteGrantTable } from './grant-table.js';
 import { SqliteLayerTable } from './layer-table.js';
 import { SqliteLogTables } from './log-tables.js';
@@ -34,6 +35,7 @@ export class SqliteStore implements Store {
   readonly changes: SqliteFunctionChanges;
   readonly nodes: SqliteNodeTable;
   readonly grants: SqliteGrantTable;
+  readonly rolePolicies: SqliteRolePolicyTable;
   readonly keys: SqliteAccessKeyTable;
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
@@ -68,6 +70,7 @@ export class SqliteStore implements Store {
     this.layerVersions = new SqliteLayerTable(this.#db);
     this.nodes = new SqliteNodeTable(this.#db);
     this.grants = new SqliteGrantTable(this.#db);
+    this.rolePolicies = new SqliteRolePolicyTable(this.#db);
     this.keys = new SqliteAccessKeyTable(this.#db);
   }
 
