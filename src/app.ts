@@ -1,12 +1,12 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
-import { authMode, type KindlingConfig } from './config/index.js';
-import { AccessKeys, Authenticator, Authorizer, ensureAdminKey, KeyFile, type CredentialSource, type ResourcePolicies } from './identity/index.js';
 import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions, LIMITS } from './control-plane/index.js';
+import { authMode, type KindlingConfig } from './config/index.js';
+import { AccessKeys, Authenticator, Authorizer, ensureAdminKey, KeyFile, Roles, SessionIssuer, type CredentialSource, type ResourcePolicies } from './identity/index.js';
 import { ConcurrencyLimiter, FleetLimiter, InvokeService, ProvisionedConcurrency, type Limiter } from './invoke/index.js';
 import { DIRECTORY_DEFAULTS, NodeAgent, NodeDirectory, ProvisionedShare, RemoteRunner, WorkerClient } from './placement/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
@@ -22,7 +22,6 @@ import {
 } from './queue/index.js';
 import { SANDBOX_TAG, selectSandboxes, type SandboxSelection } from './sandbox/index.js';
 import { createLogger, functionArn, parseFunctionRef, ServiceException, systemClock, type Clock, type Logger } from './shared/index.js';
-import { Roles, SessionIssuer } from './identity/index.js';
 import { openPostgresStore, SqliteStore, type Store } from './store/index.js';
 import { MemoryBudget, PrestartPool, WorkerFleet, WorkerLease, WorkerServer, type Runner } from './worker/index.js';
 
@@ -132,10 +131,11 @@ export async function startKindling(
   // (docs/security.md). Valid for an environment's longest life and its longest invoke: a new
   // environment gets new ones; the role's policies are read at each request, so revoking is at once.
   const executionRoles = new Roles({ table: store.rolePolicies, clock });
-  // Until the key file: the store's cluster secret, which every node sharing the store reads.
-  const sessionKey = createHmac('sha256', await store.nodes.clusterSecret()).update('kindling session credentials').digest();
+  // The key file seals access keys' secrets and signs session tokens: every node that issues or
+  // verifies them (api and worker nodes of a fleet) must share it (docs/security.md).
+  const keyFile = KeyFile.openOrCreate(config.keyFile).keyFile;
   const sessions = new SessionIssuer({
-    key: sessionKey,
+    key: keyFile.deriveKey('kindling session credentials'),
     clock,
     roles: executionRoles,
     roleOf: (arn) => {
@@ -247,8 +247,7 @@ export async function startKindling(
   const deadLetters = new DeadLetterService({ table: store.deadLetters, queue, clock });
   const logQuery = new LogQueryService({ logs: store.logs, partition });
   // Who may call the API: access keys sealed with the key file (docs/security.md).
-  const keyFile = roles.has('api') ? KeyFile.openOrCreate(config.keyFile).keyFile : undefined;
-  const keys = keyFile ? new AccessKeys({ table: store.keys, keyFile, clock }) : undefined;
+  const keys = roles.has('api') ? new AccessKeys({ table: store.keys, keyFile, clock }) : undefined;
   if (keys && config.auth === 'sigv4') {
     await ensureAdminKey(keys, { accountId: config.accountId, region: config.region, credentialsPath: join(config.dataDir, 'credentials'), logger });
   }
@@ -260,7 +259,7 @@ export async function startKindling(
         }
       : undefined;
   const api = keys
-    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes, roles: executionRoles, keys, ...(access ? { access } : {}) })
+    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes, keys, roles: executionRoles, ...(access ? { access } : {}) })
     : undefined;
   // Every node but a worker-only one listens for the Lambda API; a worker only on its fleet endpoint.
   const address = api ? await api.listen(config.port, config.host) : undefined;

@@ -72,6 +72,5 @@ function optionalString(body: Record<string, unknown>, name: string): string | u
 function policyList(value: unknown): PolicyDocument[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new InvalidParameterValueException('Policies must be a list of policy documents');
-  // IAM's own checks and words (MalformedPolicyDocument), as for a role's policy.
-  return value.map((doc) => parsePolicyDocument(JSON.stringify(doc)));
+  return value.map((doc) => parsePolicyDocument(doc));
 }

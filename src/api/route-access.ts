@@ -48,11 +48,6 @@ export function onAny(action: string, services?: readonly string[]): RouteAccess
   return { action, resource: () => '*', ...(services ? { services } : {}) };
 }
 
-/** A route on one of the caller's execution roles (its name the first path parameter), as IAM names it. */
-export function onRole(action: string): RouteAccess {
-  return { action, resource: (ctx) => `arn:aws:iam::${ctx.caller.accountId}:role/${ctx.params[0] ?? ''}`, services: KINDLING_SERVICES };
-}
-
 /** Kindling's own API is signed as the service `kindling` (the `kindling` CLI) or `lambda` (an SDK pointed at it). */
 export const KINDLING_SERVICES: readonly string[] = ['kindling', 'lambda'];
 

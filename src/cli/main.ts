@@ -19,7 +19,7 @@ import { kindlingVersion } from './version.js';
 import { FunctionNotReady } from './wait.js';
 
 /** The client commands: thin clients of the HTTP API (KINDLING_ENDPOINT, default http://127.0.0.1:9000). */
-const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs, dlq, cluster, roles, keys };
+const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs, dlq, cluster, keys, roles };
 
 const USAGE = `Usage: kindling <command> [options]
 

@@ -8,19 +8,19 @@ const list = (value: unknown): value is string | string[] =>
   typeof value === 'string' || (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string'));
 
 /**
- * Reads an IAM-style identity policy document, refusing what IAM refuses with its words: not
+ * Reads an IAM-style identity policy document (its JSON text, or the parsed value), refusing what IAM refuses with its words: not
  * JSON, no Statement, an Effect other than Allow/Deny, a statement without Action or Resource.
  * (Principal belongs in resource policies, not here; NotAction / NotResource are not supported.)
  */
-export function parsePolicyDocument(text: string): PolicyDocument {
-  if (text.length > INLINE_POLICY_MAX) {
-    throw new MalformedPolicyDocumentException(`Cannot exceed quota for PolicySize: ${INLINE_POLICY_MAX}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    throw new MalformedPolicyDocumentException('Syntax errors in policy.');
+export function parsePolicyDocument(input: unknown): PolicyDocument {
+  let doc = input;
+  if (typeof input === 'string') {
+    if (input.length > INLINE_POLICY_MAX) throw new MalformedPolicyDocumentException(`Cannot exceed quota for PolicySize: ${INLINE_POLICY_MAX}`);
+    try {
+      doc = JSON.parse(input);
+    } catch {
+      throw new MalformedPolicyDocumentException('Syntax errors in policy.');
+    }
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new MalformedPolicyDocumentException('Syntax errors in policy.');
   const { Version, Statement } = doc as Record<string, unknown>;

@@ -1,4 +1,4 @@
-import type { Caller, PolicyStatement } from './caller.js';
+import type { Caller, PolicyDocument, PolicyStatement } from './caller.js';
 
 /** What the identity policies say of one action on one resource. */
 export type PolicyDecision = 'allow' | 'explicit-deny' | 'implicit-deny';
@@ -42,3 +42,4 @@ function wildcard(pattern: string, ignoreCase: boolean): RegExp {
   }
   return regex;
 }
+

@@ -191,12 +191,15 @@ export class UnknownOperationException extends LambdaServiceError {
 export class NoSuchEntityException extends LambdaServiceError {
   readonly code = 'NoSuchEntity';
   readonly status = 404;
+  // IAM's wire name has no "Exception" (the SDKs add it to the class).
+  override name = 'NoSuchEntity';
 }
 
 /** IAM's answer for a policy document it cannot read (not JSON, no Statement, a bad Effect). */
 export class MalformedPolicyDocumentException extends LambdaServiceError {
   readonly code = 'MalformedPolicyDocument';
   readonly status = 400;
+  override name = 'MalformedPolicyDocument';
 }
 
 /**
@@ -284,6 +287,8 @@ const WIRE_ERRORS: Record<string, (message: string) => LambdaServiceError> = {
   UnrecognizedClientException: (m) => new UnrecognizedClientException(m),
   ExpiredTokenException: (m) => new ExpiredTokenException(m),
   AccessDeniedException: (m) => new AccessDeniedException(m),
+  NoSuchEntity: (m) => new NoSuchEntityException(m),
+  MalformedPolicyDocument: (m) => new MalformedPolicyDocumentException(m),
 };
 
 const THROTTLE_REASONS: readonly string[] = [
