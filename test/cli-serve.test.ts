@@ -93,7 +93,7 @@ describe('the line kindling serve prints at start', () => {
     const node = { url: 'http://127.0.0.1:9000', nodeId: 'n1', fleet: {} as never, sandbox: { defaultDriver: 'process', allowed: ['process', 'namespace'] } };
     assert.equal(
       startLine(config, node),
-      'Kindling is serving the Lambda API on http://127.0.0.1:9000 (store: SQLite /srv/kindling/kindling.db; sandbox: process, functions may ask for namespace; data: /srv/kindling)\n',
+      'Kindling is serving the Lambda API on http://127.0.0.1:9000 (auth: none (loopback only); store: SQLite /srv/kindling/kindling.db; sandbox: process, functions may ask for namespace; data: /srv/kindling)\n',
     );
     const poller = loadConfig(['--role', 'poller', '--store', 'postgres://k:pw@db:5432/fleet', '--data-dir', '/srv/kindling']);
     assert.equal(

@@ -64,7 +64,7 @@ describe('the fleet on many hosts, and its faults', { skip }, () => {
   let url1: string;
   let doors: { close(): Promise<void> }[] = [];
   let notes: string;
-  // The api nodes listen on lab addresses, so they run --auth sigv4, sharing one key file (docs/security.md).
+  // The api nodes listen on lab addresses, so they run --auth sigv4; every node shares one key file (docs/security.md).
   let keyFile: string;
   let admin: Profile;
 
@@ -73,7 +73,9 @@ describe('the fleet on many hosts, and its faults', { skip }, () => {
       host,
       [
         ...['--role', role, '--store', store, '--host', host.address, '--port', '9000', '--fleet-port', '9001', '--sandbox', 'process', '--log-level', 'warn'],
-        ...(role === 'api' ? ['--auth', 'sigv4', '--key-file', keyFile] : []),
+        // Every node shares the key file: api nodes open access keys' secrets with it, workers sign session credentials.
+        ...['--key-file', keyFile],
+        ...(role === 'api' ? ['--auth', 'sigv4'] : []),
         ...extra,
       ],
       role === 'api' ? {} : { ready: NODE_READY },

@@ -7,7 +7,7 @@ import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import type { EventQueueTable, NodeTable } from '../store/index.js';
 import { anonymousCaller, type AccessKeys, type Authenticator, type Authorizer, type Caller, type Roles } from '../identity/index.js';
-import { LambdaServiceError, newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
+import { LambdaServiceError, MissingAuthenticationTokenException, newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
 import { concurrencyRoutes } from './concurrency-routes.js';
 import { provisionedRoutes } from './provisioned-routes.js';
 import { eventConfigRoutes } from './event-config-routes.js';
@@ -154,6 +154,11 @@ export class ApiServer {
    */
   async #authorize(req: IncomingMessage, route: RouteMatch, path: string, rawQuery: string, query: URLSearchParams): Promise<Caller> {
     const { authenticator, authorizer } = this.#access!;
+    // Unsigned: said before reading a body nobody will use.
+    if (req.headers.authorization === undefined && !query.has('X-Amz-Algorithm')) {
+      req.resume();
+      throw new MissingAuthenticationTokenException();
+    }
     const { body, bodyHash } = await readSignedBody(req, CODE_REQUEST_LIMIT);
     const caller = await authenticator.authenticate({
       method: req.method ?? 'GET',

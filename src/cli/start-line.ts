@@ -11,7 +11,9 @@ export function startLine(config: KindlingConfig, kindling: Pick<Kindling, 'url'
   const running = kindling.url
     ? `Kindling is serving the Lambda API on ${kindling.url}`
     : `Kindling node ${kindling.nodeId} (${config.roles.join(',')}) is running${kindling.fleetPort === undefined ? '' : `, serving the fleet on port ${kindling.fleetPort}`}`;
-  return `${running} (store: ${describeStore(config)}; sandbox: ${describeSandbox(config, kindling)}; data: ${config.dataDir})\n`;
+  // Who may call it: an operator should never have to guess whether the API is open.
+  const auth = kindling.url ? `auth: ${config.auth === 'sigv4' ? 'sigv4' : 'none (loopback only)'}; ` : '';
+  return `${running} (${auth}store: ${describeStore(config)}; sandbox: ${describeSandbox(config, kindling)}; data: ${config.dataDir})\n`;
 }
 
 /** `SQLite <path>`, or `PostgreSQL user@host:port/database`: never the password. */

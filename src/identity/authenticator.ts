@@ -1,8 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import { ExpiredTokenException, InvalidSignatureException, UnrecognizedClientException, type Clock } from '../shared/index.js';
 import type { Caller, CredentialSource } from './caller.js';
 import { readSignatureClaim } from './sigv4-parts.js';
-import { verifySignature, type ArrivedRequest } from './sigv4-verifier.js';
+import { sameSecret, verifySignature, type ArrivedRequest } from './sigv4-verifier.js';
 
 /** A signed request to authenticate: as it arrived, and the services its route answers for. */
 export interface SignedRequest extends ArrivedRequest {
@@ -38,7 +37,7 @@ export class Authenticator {
     if (!key) throw new UnrecognizedClientException();
     // Temporary credentials are only valid with their own token; long-term keys take none.
     if (key.sessionToken !== undefined || claim.sessionToken !== undefined) {
-      if (key.sessionToken === undefined || claim.sessionToken === undefined || !sameText(key.sessionToken, claim.sessionToken)) {
+      if (key.sessionToken === undefined || claim.sessionToken === undefined || !sameSecret(key.sessionToken, claim.sessionToken)) {
         throw new UnrecognizedClientException();
       }
     }
@@ -55,10 +54,4 @@ export class Authenticator {
     }
     return undefined;
   }
-}
-
-function sameText(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }

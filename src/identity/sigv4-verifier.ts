@@ -73,7 +73,7 @@ export async function verifySignature(claim: SignatureClaim, request: ArrivedReq
       expected = String(out.query?.['X-Amz-Signature'] ?? '');
       expectedHeaders = String(out.query?.['X-Amz-SignedHeaders'] ?? '');
     }
-    if (expectedHeaders === [...signed].sort().join(';') && expected !== undefined && sameHex(expected, claim.signature)) return;
+    if (expectedHeaders === [...signed].sort().join(';') && expected !== undefined && sameSecret(expected, claim.signature)) return;
     if (declared !== undefined) break;
   }
   throw new InvalidSignatureException(InvalidSignatureException.MISMATCH);
@@ -104,8 +104,8 @@ function headerValue(headers: ArrivedRequest['headers'], name: string): string |
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Constant-time comparison of two hex signatures. */
-function sameHex(a: string, b: string): boolean {
+/** Constant-time comparison of two secrets' texts (signatures, session tokens). */
+export function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a, 'utf8');
   const right = Buffer.from(b, 'utf8');
   return left.length === right.length && timingSafeEqual(left, right);
