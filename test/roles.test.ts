@@ -129,6 +129,11 @@ describe('session credentials', () => {
     assert.equal(some?.expiresAt, clock.now() + 3600_000);
   });
 
+  it('no credentials for another account’s role', () => {
+    assert.equal(issuer.issue(fnArn, 'arn:aws:iam::111111111111:role/r', 3600_000), undefined);
+    assert.equal(issuer.issue(fnArn, 'not-a-role-arn', 3600_000), undefined);
+  });
+
   it('a tampered token, another key id, no token, or a function that lost its role resolve to nothing', async () => {
     const creds = issuer.issue(fnArn, role!, 3600_000)!;
     const [body, mac] = creds.sessionToken.split('.') as [string, string];

@@ -38,6 +38,9 @@ export interface SessionIssuerDeps {
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
+/** The account of `arn:aws:lambda:<region>:<account>:function:<name>`. */
+const accountOf = (functionArn: string): string | undefined => functionArn.split(':')[4];
+
 /**
  * Credentials for functions' execution roles, without a table: the session token carries the
  * claims (role, function, expiry) under an HMAC, and the access key id and secret are derived
@@ -52,10 +55,14 @@ export class SessionIssuer implements CredentialSource {
     this.#deps = deps;
   }
 
-  /** Credentials for `functionArn` acting as `roleArn`, valid `lifetimeMs`; undefined when the role is no IAM role ARN. */
+  /**
+   * Credentials for `functionArn` acting as `roleArn`, valid `lifetimeMs`; undefined when the role
+   * is no IAM role ARN, or another account's: a function never acts as a role of an account it
+   * does not belong to (Lambda would need that account's trust and iam:PassRole).
+   */
   issue(functionArn: string, roleArn: string, lifetimeMs: number): SessionCredentials | undefined {
     const role = parseRoleArn(roleArn);
-    if (!role) return undefined;
+    if (!role || role.accountId !== accountOf(functionArn)) return undefined;
     const name = functionArn.split(':')[6] ?? functionArn;
     const claims: SessionClaims = {
       v: 1,
@@ -88,7 +95,7 @@ export class SessionIssuer implements CredentialSource {
     // Revoked when the function is gone or now has another role.
     const roleArn = this.#deps.roleOf(claims.f);
     const now = roleArn === undefined ? undefined : parseRoleArn(roleArn);
-    if (!now || now.accountId !== claims.a || now.roleName !== claims.r) return undefined;
+    if (!now || now.accountId !== claims.a || now.roleName !== claims.r || claims.a !== accountOf(claims.f)) return undefined;
     return {
       secretAccessKey: this.#secret(body),
       sessionToken,
