@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { replaceFileDurably } from './durable-file.js';
 import { dirname } from 'node:path';
 
 export interface CredentialsProfile {
@@ -30,8 +31,5 @@ export function writeCredentialsProfile(path: string, profile: CredentialsProfil
     ...(profile.region ? [`region = ${profile.region}`] : []),
   ].join('\n');
   mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${before === '' ? '' : `${before}\n\n`}${block}\n`, { mode: 0o600 });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, path);
+  replaceFileDurably(path, `${before === '' ? '' : `${before}\n\n`}${block}\n`, 0o600);
 }

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createFileDurably } from './durable-file.js';
 import { dirname } from 'node:path';
 import { KindlingError } from '../shared/index.js';
 
@@ -32,13 +33,12 @@ export class KeyFile {
       mkdirSync(dirname(path), { recursive: true });
       text = `${randomBytes(KEY_BYTES).toString('base64')}\n`;
       try {
-        // `wx`: two processes starting at once never overwrite each other's key.
-        writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
-        created = true;
+        // Two processes starting at once never overwrite each other's key, nor read half of one.
+        created = createFileDurably(path, text, 0o600);
       } catch (writeErr) {
-        if ((writeErr as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(path, (writeErr as Error).message, writeErr);
-        text = readFileSync(path, 'utf8');
+        throw unusable(path, (writeErr as Error).message, writeErr);
       }
+      if (!created) text = readFileSync(path, 'utf8');
     }
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
     const master = Buffer.from(text.trim(), 'base64');
