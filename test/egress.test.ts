@@ -77,9 +77,12 @@ function assertBlocked(result: ProbeResult, what: string): void {
   }
 }
 
-/** The host's own IPv4 addresses besides loopback (eth0's, the veth to the outside's, ...). */
+/** The host's own addresses besides loopback and IPv6 link-local (eth0's, the veth to the outside's, ...). */
 function hostAddresses(): string[] {
-  return Object.values(networkInterfaces()).flat().filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal).map((a) => a!.address);
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && !a.internal && !a.address.startsWith('fe80:'))
+    .map((a) => a!.address);
 }
 
 function listen(server: Server, host: string): Promise<number> {
@@ -100,11 +103,11 @@ describe('outbound network from functions', { skip }, () => {
 
   before(async () => {
     outside = await Outside.create();
-    // Services on the host: one on every address, one on loopback only.
+    // Services on the host: one on every address (IPv4 and IPv6), one on loopback only.
     const everywhere = createServer((_req, res) => res.end('host'));
     const loopback = createServer((_req, res) => res.end('host loopback'));
     hostServers.push(everywhere, loopback);
-    anyPort = await listen(everywhere, '0.0.0.0');
+    anyPort = await listen(everywhere, '::');
     loopbackPort = await listen(loopback, '127.0.0.1');
     server = await startTestServer({ sandbox: 'namespace', allowSandbox: ['namespace', 'process'], host: '0.0.0.0' });
     apiPort = Number(new URL(server.kindling.url).port);

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { KindlingError, type Logger } from '../../shared/index.js';
 import { findTool } from '../host-tools.js';
+import { processAlive } from '../process-alive.js';
 import { GUARD_CHAIN, INTERFACE_PREFIX, rulesScript, tableName, tableOwner } from './egress-rules.js';
 
 const run = promisify(execFile);
@@ -74,7 +75,7 @@ export class EgressNetwork {
     const guard = readFileSync(IP_FORWARD, 'utf8').trim() === '0' || before.some((table) => table.guard);
     for (const table of before) {
       const owner = tableOwner(table.name);
-      if (owner !== undefined && !alive(owner)) await deleteTable(tools, table.name);
+      if (owner !== undefined && !processAlive(owner)) await deleteTable(tools, table.name);
     }
     let tag = randomBytes(2).toString('hex');
     while (before.some((table) => table.name.endsWith(`-${tag}`))) tag = randomBytes(2).toString('hex');
@@ -195,13 +196,4 @@ function runWithInput(command: string, args: string[], input: string): Promise<v
     });
     child.stdin?.end(input);
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
