@@ -109,7 +109,7 @@ describe('outbound network from functions', { skip }, () => {
     hostServers.push(everywhere, loopback);
     anyPort = await listen(everywhere, '::');
     loopbackPort = await listen(loopback, '127.0.0.1');
-    server = await startTestServer({ sandbox: 'namespace', allowSandbox: ['namespace', 'process'], host: '0.0.0.0' });
+    server = await startTestServer({ sandbox: 'namespace', allowSandbox: ['namespace', 'process'], host: '0.0.0.0', auth: 'sigv4' });
     apiPort = Number(new URL(server.kindling.url).port);
     await deploy(server, 'reach');
     await deploy(server, 'reach-process', { 'kindling:sandbox': 'process' });

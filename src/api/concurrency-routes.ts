@@ -1,5 +1,6 @@
 import type { ConcurrencySettings, FunctionRegistry, FunctionVersions, LayerRegistry } from '../control-plane/index.js';
 import { readJson, sendJson } from './http-io.js';
+import { onAny, onFunction } from './route-access.js';
 import type { Router } from './router.js';
 
 export interface ConcurrencyRoutesDeps {
@@ -16,19 +17,19 @@ const CODE_LIMITS = { TotalCodeSize: 80_530_636_800, CodeSizeUnzipped: 262_144_0
 export function concurrencyRoutes(router: Router, deps: ConcurrencyRoutesDeps): void {
   const { concurrency, registry } = deps;
   router
-    .on('PUT', /^\/2017-10-31\/functions\/([^/]+)\/concurrency\/?$/, async ({ req, res, params, requestId }) => {
+    .on('PUT', /^\/2017-10-31\/functions\/([^/]+)\/concurrency\/?$/, onFunction('lambda:PutFunctionConcurrency'), async ({ req, res, params, requestId }) => {
       const body = await readJson(req, 64 * 1024, 'PutFunctionConcurrency');
       sendJson(res, 200, { ReservedConcurrentExecutions: await concurrency.put(params[0]!, body['ReservedConcurrentExecutions']) }, requestId);
     })
-    .on('GET', /^\/2019-09-30\/functions\/([^/]+)\/concurrency\/?$/, ({ res, params, requestId }) => {
+    .on('GET', /^\/2019-09-30\/functions\/([^/]+)\/concurrency\/?$/, onFunction('lambda:GetFunctionConcurrency'), ({ res, params, requestId }) => {
       const reserved = concurrency.get(params[0]!);
       sendJson(res, 200, reserved === undefined ? {} : { ReservedConcurrentExecutions: reserved }, requestId);
     })
-    .on('DELETE', /^\/2017-10-31\/functions\/([^/]+)\/concurrency\/?$/, async ({ res, params, requestId }) => {
+    .on('DELETE', /^\/2017-10-31\/functions\/([^/]+)\/concurrency\/?$/, onFunction('lambda:DeleteFunctionConcurrency'), async ({ res, params, requestId }) => {
       await concurrency.delete(params[0]!);
       sendJson(res, 204, undefined, requestId);
     })
-    .on('GET', /^\/2016-08-19\/account-settings\/?$/, async ({ res, requestId }) => {
+    .on('GET', /^\/2016-08-19\/account-settings\/?$/, onAny('lambda:GetAccountSettings'), async ({ res, requestId }) => {
       const layerCodeSize = await deps.layers.totalCodeSize();
       const functions = registry.list();
       // Lambda's TotalCodeSize counts every stored package: $LATEST, each published version, each layer version.

@@ -295,3 +295,8 @@ export function validateKindlingTags(tags: Record<string, string>, sandboxNames:
     );
   }
 }
+
+/** Kindling's own tags of a function, as one comparable string (they choose how it is sandboxed). */
+export function kindlingTagsOf(tags: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.entries(tags).filter(([key]) => key.startsWith('kindling:')).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

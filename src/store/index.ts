@@ -13,6 +13,8 @@ export type {
   NodeStatus,
   NodeTable,
   ConcurrencyGrantTable,
+  AccessKeyRecord,
+  AccessKeyTable,
   FunctionTable,
   LogTables,
   FunctionRecord,
@@ -46,4 +48,8 @@ export type {
   LayerTable,
   LayerVersionRecord,
   NewLayerVersion,
+  ResourcePolicyRecord,
+  ResourcePolicyTable,
 } from './types.js';
+export type { RolePolicyRecord, RolePolicyTable } from './role-types.js';
+export { isLayerPolicyOwner, layerPolicyOwner } from './policy-owner.js';

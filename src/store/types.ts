@@ -1,3 +1,5 @@
+import type { RolePolicyTable } from './role-types.js';
+
 /** What the store keeps. Plain data: the store knows nothing of validation or Lambda's rules. */
 export interface FunctionRecord {
   name: string;
@@ -243,8 +245,14 @@ export interface Store {
   readonly changes: ChangeFeed;
   /** The fleet's registry of nodes and their heartbeats (docs/cluster.md). */
   readonly nodes: NodeTable;
+  /** Resource-based policies of functions, versions, aliases and layer versions (AddPermission). */
+  readonly policies: ResourcePolicyTable;
   /** Concurrency slots the api nodes hold, so limits hold across the fleet (docs/cluster.md). */
   readonly grants: ConcurrencyGrantTable;
+  /** Functions' execution roles: the inline policies their credentials carry (docs/security.md). */
+  readonly rolePolicies: RolePolicyTable;
+  /** The access keys callers sign requests with (docs/security.md). */
+  readonly keys: AccessKeyTable;
   /** `sqlite` (one process, embedded) or `postgres` (shared by many processes). */
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -500,4 +508,66 @@ export interface LayerTable {
   list(): Promise<LayerVersionRecord[]>;
   /** Marks a version deleted; false if there was no live version to delete. */
   delete(layerName: string, version: number): Promise<boolean>;
+}
+
+/** An access key as stored: its secret sealed with the key file's key, never in plaintext. */
+export interface AccessKeyRecord {
+  /** `AKIA` and 16 upper-case letters and digits. */
+  accessKeyId: string;
+  accountId: string;
+  userName: string;
+  /** The secret access key, encrypted (AES-256-GCM: iv, tag, ciphertext). */
+  sealedSecret: Buffer;
+  /** The identity policies, as a JSON array of policy documents. */
+  policies: string;
+  /** An account's administrator: every action in its own account, and key management. */
+  admin: boolean;
+  createdAt: number;
+}
+
+/** The long-term access keys. */
+export interface AccessKeyTable {
+  /** Adds a key; a second key with the same id is ERR_STORE_CONFLICT. */
+  insert(record: AccessKeyRecord): Promise<void>;
+  get(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
+  /** Every key, or an account's, oldest first. */
+  list(accountId?: string): Promise<AccessKeyRecord[]>;
+  /** Whether a key was removed. */
+  remove(accessKeyId: string): Promise<boolean>;
+}
+
+/**
+ * One resource's policy (Lambda's AddPermission statements), keyed by the resource's ARN, which
+ * carries the account. `policy` is the document's JSON; `revisionId` changes with every write.
+ */
+export interface ResourcePolicyRecord {
+  resourceArn: string;
+  /**
+   * Who owns it, for removal with it and for the change feed: a function's name (its policy and
+   * those of its versions and aliases), or `layer:<layer name>` for a layer's versions (as the layer table names it).
+   */
+  owner: string;
+  /** The version or alias of a function policy, the layer version's number; '' for a function's own. */
+  qualifier: string;
+  policy: string;
+  revisionId: string;
+}
+
+/**
+ * Resource policies. Every write names the revision it replaces (compare and set, so two servers
+ * writing one policy at once cannot lose a statement) and is announced on the change feed under
+ * the record's owner, in the same transaction.
+ */
+export interface ResourcePolicyTable {
+  list(): Promise<ResourcePolicyRecord[]>;
+  /** Every policy of one owner (a function with its versions and aliases, or a layer's versions). */
+  listOwner(owner: string): Promise<ResourcePolicyRecord[]>;
+  get(resourceArn: string): Promise<ResourcePolicyRecord | undefined>;
+  /**
+   * Writes `record` if the stored policy's revision is still `previous` (undefined: there must be
+   * none); false if another write came first.
+   */
+  put(record: ResourcePolicyRecord, previous: string | undefined): Promise<boolean>;
+  /** Deletes the policy if its revision is still `previous`; false if another write came first. */
+  delete(resourceArn: string, owner: string, previous: string): Promise<boolean>;
 }

@@ -13,6 +13,12 @@ export const PRESTARTED_VARIABLE = '_KINDLING_PRESTARTED';
 const READY_LINE = 'kindling-prestarted-runtime-ready\n';
 
 /**
+ * What the sandbox itself set when it started (its Runtime API, the API bridge, a home): they stay
+ * when the function's variables replace the pre-started runtime's (unless the function sets them).
+ */
+const SANDBOX_VARIABLES = new Set(['AWS_LAMBDA_RUNTIME_API', '_KINDLING_RUNTIME_API_SOCKET', 'AWS_ENDPOINT_URL', 'HOME']);
+
+/**
  * Blocks until the host binds a function; exits quietly when the host closes stdin instead. The
  * wait blocks the thread (nothing else is to be done meanwhile): the function's line wakes it
  * directly, with no hop through the thread pool.
@@ -41,6 +47,6 @@ export function awaitFunction(env: NodeJS.ProcessEnv): void {
     if (chunk.includes(0x0a)) break;
   }
   const bound = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { env: Record<string, string> };
-  for (const name of Object.keys(env)) if (!Object.hasOwn(bound.env, name)) delete env[name];
+  for (const name of Object.keys(env)) if (!Object.hasOwn(bound.env, name) && !SANDBOX_VARIABLES.has(name)) delete env[name];
   Object.assign(env, bound.env);
 }

@@ -38,10 +38,15 @@ def _await_function():
         sys.exit(0)
     bound = json.loads(line)["env"]
     for name in list(os.environ):
-        if name not in bound:
+        if name not in bound and name not in SANDBOX_VARIABLES:
             del os.environ[name]
     os.environ.update(bound)
     return client
+
+
+# What the sandbox itself set when it started (its Runtime API, the API bridge, a home): they stay
+# when the function's variables replace the pre-started runtime's (unless the function sets them).
+SANDBOX_VARIABLES = frozenset(("AWS_LAMBDA_RUNTIME_API", "_KINDLING_RUNTIME_API_SOCKET", "AWS_ENDPOINT_URL", "HOME"))
 
 
 def _user_paths(task_root):

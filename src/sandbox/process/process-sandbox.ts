@@ -134,7 +134,9 @@ export class ProcessSandboxDriver implements SandboxDriver {
       await spawned(child);
       // The function's own AWS_ENDPOINT_URL, if it set one, wins (Lambda sets none).
       const endpoint: Record<string, string> = apiSocket ? { AWS_ENDPOINT_URL: API_ENDPOINT_INSIDE } : {};
-      (child.stdio[3] as Writable).on('error', () => undefined).end(environmentScript({ ...endpoint, ...spec.env, ...runtimeApiVariables(RUNTIME_API_ADDRESS, spec.runtimeApi.socketPath) }));
+      // The sandbox's uid has no passwd entry here, so no home: the AWS SDKs (which look for
+      // ~/.aws/config) fail on os.homedir() without one. The function's own HOME wins.
+      (child.stdio[3] as Writable).on('error', () => undefined).end(environmentScript({ HOME: '/tmp', ...endpoint, ...spec.env, ...runtimeApiVariables(RUNTIME_API_ADDRESS, spec.runtimeApi.socketPath) }));
       // unshare execs the root stage in place: the child itself is in the new network namespace.
       if (egress) openGate((child.stdio as unknown as Socket[])[GATE_FD]!, egress, () => child.pid, this.#logger);
       return new ProcessSandbox(child, RUNTIME_API_ADDRESS, uid, release, apiSocket ? API_ENDPOINT_INSIDE : undefined);

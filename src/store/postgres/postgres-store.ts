@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../shared/index.js';
 import type { Store } from '../types.js';
+import { PgAccessKeyTable } from './access-key-table.js';
 import { PgBlobStore } from './blob-store.js';
 import { PgConcurrencyTable } from './concurrency-table.js';
 import { clientConfig, describeTarget, poolConfig } from './connection.js';
@@ -13,8 +14,10 @@ import { PgFunctionTable } from './function-table.js';
 import { PgGrantTable } from './grant-table.js';
 import { PgLayerTable } from './layer-table.js';
 import { PgLogTables } from './log-tables.js';
+import { PgResourcePolicyTable } from './policy-table.js';
 import { migrate } from './migrations.js';
 import { PgNodeTable } from './node-table.js';
+import { PgRolePolicyTable } from './role-policy-table.js';
 import { PgAliasTable, PgVersionTable } from './version-table.js';
 
 /** Large enough that a 250 MB artifact is a few hundred rows, small enough to hold one in memory. */
@@ -40,7 +43,10 @@ export class PostgresStore implements Store {
   readonly blobs: PgBlobStore;
   readonly changes: PgFunctionChanges;
   readonly nodes: PgNodeTable;
+  readonly policies: PgResourcePolicyTable;
   readonly grants: PgGrantTable;
+  readonly rolePolicies: PgRolePolicyTable;
+  readonly keys: PgAccessKeyTable;
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   #closed = false;
@@ -61,6 +67,9 @@ export class PostgresStore implements Store {
     this.blobs = new PgBlobStore(db, blobChunkBytes);
     this.nodes = new PgNodeTable(db);
     this.grants = new PgGrantTable(db);
+    this.rolePolicies = new PgRolePolicyTable(db);
+    this.keys = new PgAccessKeyTable(db);
+    this.policies = new PgResourcePolicyTable(db, changes);
   }
 
   async close(): Promise<void> {
