@@ -93,7 +93,8 @@ export async function startKindling(
   const sandboxes = await selectSandboxes(
     {
       sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}),
-      egress: config.egress, egressDeny: config.egressDeny, ...(apiBridge ? { apiBridge } : {}),
+      // A node that runs no functions touches no firewall.
+      egress: config.roles.includes('worker') ? config.egress : 'deny', egressDeny: config.egressDeny, ...(apiBridge ? { apiBridge } : {}),
     },
     logger,
   );

@@ -10,6 +10,7 @@ import { EgressNetwork } from '../src/sandbox/egress/egress-network.js';
 import { rulesScript, tableName } from '../src/sandbox/egress/egress-rules.js';
 import { sandboxResolvConf } from '../src/sandbox/egress/resolver.js';
 import { silentLogger } from '../src/shared/index.js';
+import { SandboxSelection, type SandboxDriver, type SandboxSpec } from '../src/sandbox/index.js';
 
 describe('egress settings', () => {
   it('defaults to allow with no extra ranges, as Lambda gives functions the internet', () => {
@@ -85,6 +86,41 @@ describe('the nftables table', { skip: noNft }, () => {
       assert.ok(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).includes(tableName(process.pid, '')), 'and made its own');
     } finally {
       await next.close();
+    }
+  });
+});
+
+describe('kindling:network=none in the driver selection', () => {
+  const started: SandboxSpec[] = [];
+  const fake = (name: string, network: SandboxDriver['network']): SandboxDriver => ({
+    name,
+    pathView: 'lambda',
+    network,
+    runsPrestarted: true,
+    unavailable: async () => undefined,
+    start: async (spec) => {
+      started.push(spec);
+      throw new Error('not a real driver');
+    },
+  });
+
+  it("gives a tagged function the driver's offline twin: same driver, a kind of its own, started without a route out", async () => {
+    const driver = fake('namespace', 'egress');
+    const selection = new SandboxSelection([driver], 'namespace');
+    assert.equal(selection.forTags({}), driver);
+    const offline = selection.forTags({ 'kindling:network': 'none' });
+    assert.notEqual(offline, driver);
+    assert.equal(offline.name, 'namespace');
+    assert.equal(offline.network, 'none', 'the pre-start pool keys kinds by it');
+    assert.equal(selection.forTags({ 'kindling:network': 'none' }), offline, 'one twin per driver');
+    await assert.rejects(offline.start({ id: 'x' } as SandboxSpec));
+    assert.equal(started.at(-1)?.network, 'none');
+  });
+
+  it('leaves a driver without egress as it is', () => {
+    for (const network of ['none', 'host'] as const) {
+      const driver = fake('process', network);
+      assert.equal(new SandboxSelection([driver], 'process').forTags({ 'kindling:network': 'none' }), driver);
     }
   });
 });

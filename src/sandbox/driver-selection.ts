@@ -8,7 +8,6 @@ export const SANDBOX_TAG = 'kindling:sandbox';
  * server's --egress). No value ever gives a route to the host (docs/network.md).
  */
 export const NETWORK_TAG = 'kindling:network';
-export const NETWORK_TAG_VALUES = ['none'] as const;
 
 /**
  * The drivers that run on this machine, the ones the operator allows functions to ask for, and

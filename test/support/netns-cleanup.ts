@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { processAlive } from '../../src/sandbox/process-alive.js';
 
 /** Every lab namespace is `kindling-lab-<owner pid>-...` (test/support/netns.ts). */
 export const PREFIX = 'kindling-lab-';
@@ -12,7 +13,7 @@ export function removeStaleLabs(): string[] {
   const removed: string[] = [];
   for (const ns of labNamespaces()) {
     const owner = Number(/^kindling-lab-(\d+)-/.exec(ns)?.[1]);
-    if (!Number.isInteger(owner) || owner === process.pid || alive(owner)) continue;
+    if (!Number.isInteger(owner) || owner === process.pid || processAlive(owner)) continue;
     removeNamespaceSync(ns);
     removed.push(ns);
   }
@@ -25,15 +26,6 @@ export function labNamespaces(): string[] {
     .split('\n')
     .map((line) => line.trim().split(/\s+/)[0] ?? '')
     .filter((name) => name.startsWith(PREFIX));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

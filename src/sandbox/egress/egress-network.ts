@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { KindlingError, type Logger } from '../../shared/index.js';
 import { findTool } from '../host-tools.js';
+import { processAlive } from '../process-alive.js';
 import { GUARD_CHAIN, INTERFACE_PREFIX, rulesScript, tableName, tableOwner } from './egress-rules.js';
 
 const run = promisify(execFile);
@@ -16,6 +18,8 @@ const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 const GATEWAY = '169.254.1.1';
 /** Slots tried before giving up on an address (each one a host route that already exists). */
 const ADDRESS_TRIES = 64;
+/** How long the kernel may take to remove the pairs of sandboxes that just ended (namespace teardown). */
+const TEARDOWN_MS = 5000;
 
 export interface EgressOptions {
   /** The operator's `--egress-deny` CIDRs. */
@@ -74,7 +78,7 @@ export class EgressNetwork {
     const guard = readFileSync(IP_FORWARD, 'utf8').trim() === '0' || before.some((table) => table.guard);
     for (const table of before) {
       const owner = tableOwner(table.name);
-      if (owner !== undefined && !alive(owner)) await deleteTable(tools, table.name);
+      if (owner !== undefined && !processAlive(owner)) await deleteTable(tools, table.name);
     }
     let tag = randomBytes(2).toString('hex');
     while (before.some((table) => table.name.endsWith(`-${tag}`))) tag = randomBytes(2).toString('hex');
@@ -138,15 +142,33 @@ export class EgressNetwork {
     return `10.250.${Math.floor(slot / 254)}.${(slot % 254) + 1}`;
   }
 
+  async #wiredInterfaces(): Promise<string[]> {
+    const { stdout } = await run(this.#tools.ip, ['-o', 'link', 'show']);
+    return stdout.split('\n').filter((line) => line.includes(`: ${INTERFACE_PREFIX}${this.#tag}`));
+  }
+
   /**
-   * Removes this server's table (its sandboxes are gone by now; one still running loses its way
-   * out). Forwarding is turned off again when Kindling turned it on and no other server's table
+   * Removes this server's table once its sandboxes are gone (while one is wired, the table stays). Forwarding is turned off again when Kindling turned it on and no other server's table
    * is left. Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     try {
+      // A sandbox still wired (one that outlived its stop) keeps its rules: without the table its
+      // packets would reach the host. The table then goes with the next server's sweep.
+      // The kernel removes a dead sandbox's pair when it tears its namespace down, a moment after
+      // the sandbox's processes are gone: no event says when, so look again for a while.
+      const deadline = Date.now() + TEARDOWN_MS;
+      let wired = await this.#wiredInterfaces();
+      while (wired.length > 0 && Date.now() < deadline) {
+        await sleep(20);
+        wired = await this.#wiredInterfaces();
+      }
+      if (wired.length > 0) {
+        this.#logger.warn(`egress: ${wired.length} sandbox interface(s) still exist; nftables table ${this.#table} is kept so they stay closed to the host`);
+        return;
+      }
       await deleteTable(this.#tools, this.#table);
       if (this.#guard && (await kindlingTables(this.#tools)).length === 0) writeFileSync(IP_FORWARD, '0');
     } catch (err) {
@@ -195,13 +217,4 @@ function runWithInput(command: string, args: string[], input: string): Promise<v
     });
     child.stdin?.end(input);
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
