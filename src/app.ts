@@ -20,7 +20,7 @@ import {
   type SettingsFor,
 } from './queue/index.js';
 import { SANDBOX_TAG, selectSandboxes, type SandboxSelection } from './sandbox/index.js';
-import { createLogger, ServiceException, systemClock, type Clock, type Logger } from './shared/index.js';
+import { createLogger, functionLogGroupKey, unscope, ServiceException, systemClock, type Clock, type Logger } from './shared/index.js';
 import { openPostgresStore, SqliteStore, type Store } from './store/index.js';
 import { MemoryBudget, PrestartPool, WorkerFleet, WorkerLease, WorkerServer, type Runner } from './worker/index.js';
 
@@ -80,7 +80,7 @@ export async function startKindling(
   const code = new CodeStore(config.dataDir, store.blobs);
   const layers = new LayerRegistry({ store, code, partition, clock, logger });
   const layerView = new LayerView(config.dataDir, code);
-  const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
+  const isQueueArn = (arn: string, account: string) => parseDestination(arn, partition, account)?.kind === 'queue';
   // Container images (PackageType Image), unpacked into the code store: docs/images.md.
   const images = new ImageStore(config.dataDir, code, store.blobs, {
     maxImageBytes: config.maxImageBytes,
@@ -102,7 +102,7 @@ export async function startKindling(
     registry,
     partition,
     clock,
-    deliverable: (arn) => parseDestination(arn, partition) !== undefined,
+    deliverable: (arn, functionName) => parseDestination(arn, partition, unscope(partition.accountId, functionName).accountId) !== undefined,
     qualifierExists: (name, qualifier) => void aliases.lookup(name, qualifier),
   });
   // What the control plane keeps in memory for the invoke path, read once before the API listens.
@@ -206,7 +206,7 @@ export async function startKindling(
           clock,
           logger,
           metrics,
-          logLine: (name, message) => logs.write(`/aws/lambda/${name}`, 'kindling/async-events', clock.now(), message),
+          logLine: (name, message) => logs.write(functionLogGroupKey(name), 'kindling/async-events', clock.now(), message),
           commitLogs: () => logs.flush(),
         },
         {
