@@ -43,10 +43,28 @@ export interface Kindling {
   readonly prestart?: PrestartPool;
   /** Ids of the workers this node routes to now (an api or poller node's view of the fleet). */
   routable(): string[];
+  /**
+   * The services behind the API, which take the caller's account as a parameter: tests act as an
+   * account other than the default one through these (the API authenticates only the default
+   * account under `--auth none`).
+   */
+  readonly services: KindlingServices;
   /** Resolves when a worker node's lease ended and it drained and stopped (the process should exit 0). */
   readonly ended: Promise<void>;
   /** Graceful stop: no new requests, in-flight invokes finish, environments shut down, store closed. */
   close(): Promise<void>;
+}
+
+export interface KindlingServices {
+  readonly registry: FunctionRegistry;
+  readonly versions: FunctionVersions;
+  readonly aliases: Aliases;
+  readonly concurrency: ConcurrencySettings;
+  readonly eventConfigs: EventInvokeConfigs;
+  readonly layers: LayerRegistry;
+  readonly invoker: InvokeService;
+  readonly logQuery: LogQueryService;
+  readonly deadLetters: DeadLetterService;
 }
 
 /** The composition root: builds every component from the config and wires them together. */
@@ -307,6 +325,7 @@ export async function startKindling(
     ...(prestart ? { prestart } : {}),
     ended,
     routable: () => (directory?.workers ?? []).map((w) => w.id),
+    services: { registry, versions, aliases, concurrency, eventConfigs, layers, invoker, logQuery, deadLetters },
     close,
   };
 }
