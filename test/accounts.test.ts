@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { toConfiguration } from '../src/control-plane/index.js';
+import { ConcurrencyLimiter } from '../src/invoke/index.js';
 import type { KindlingServices } from '../src/app.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
 import { eventuallyAsync } from './support/wait.js';
@@ -86,6 +87,18 @@ describe('accounts: resources belong to the account that created them', () => {
     // A key is no reference: `<account>:hello` reads as the function `<account>` with qualifier `hello`.
     await assert.rejects(invokeAs(services, A, `${B}:hello`), { name: 'ResourceNotFoundException' });
     await assert.rejects(server.lambda.send(new GetFunctionCommand({ FunctionName: `${B}:hello` })), { name: 'ResourceNotFoundException' });
+  });
+
+  it('publishes versions and aliases in the function\'s own account', async () => {
+    const published = await services.versions.publish('hello', {}, B);
+    assert.equal(toConfiguration(PARTITION, published)['FunctionArn'], `arn:aws:lambda:us-east-1:${B}:function:hello:1`);
+    const alias = await services.aliases.create('hello', { Name: 'live', FunctionVersion: '1' }, B);
+    assert.equal(services.aliases.toShape(alias)['AliasArn'], `arn:aws:lambda:us-east-1:${B}:function:hello:live`);
+    assert.deepEqual((await invokeAs(services, B, 'hello:live')) as object, { who: 'B', name: 'hello', group: '/aws/lambda/hello' });
+    assert.deepEqual(services.versions.list('hello', B).map((fn) => fn.version ?? '$LATEST'), ['$LATEST', '1']);
+    // The default account's hello has neither.
+    assert.deepEqual(services.versions.list('hello').map((fn) => fn.version ?? '$LATEST'), ['$LATEST']);
+    await assert.rejects(server.lambda.send(new InvokeCommand({ FunctionName: 'hello', Qualifier: 'live' })), { name: 'ResourceNotFoundException' });
   });
 
   it('creates only in the caller\'s own account', async () => {
@@ -172,5 +185,36 @@ describe('accounts: resources belong to the account that created them', () => {
     assert.deepEqual(services.registry.list(B), []);
     const viaApi = await server.lambda.send(new InvokeCommand({ FunctionName: 'hello', Payload: Buffer.from('{}') }));
     assert.equal((json(viaApi.Payload) as { who: string }).who, 'A');
+  });
+});
+
+describe('accounts: concurrency', () => {
+  it('gives each account its own unreserved pool of --account-concurrency', () => {
+    const limiter = new ConcurrencyLimiter(2);
+    limiter.setReserved(`${B}:r`, 1);
+    assert.equal(limiter.acquire('hello'), true);
+    assert.equal(limiter.acquire('other'), true);
+    assert.throws(() => limiter.acquire('hello'), { name: 'TooManyRequestsException', reason: 'ConcurrentInvocationLimitExceeded' });
+    // The default account's pool is spent; B's is its own (2 - 1 reserved).
+    assert.equal(limiter.acquire(`${B}:hello`), true);
+    assert.throws(() => limiter.acquire(`${B}:hello`), { name: 'TooManyRequestsException' });
+    limiter.release('hello', true);
+    assert.throws(() => limiter.acquire(`${B}:other`), { name: 'TooManyRequestsException' }, "a slot the default account gave back is not B's");
+    assert.equal(limiter.acquire('hello'), true);
+  });
+
+  it('counts reserved concurrency against the function\'s own account\'s limit', async () => {
+    const server = await startTestServer({ accountConcurrency: 200, unreservedMinimum: 100 });
+    try {
+      const { registry, concurrency } = server.kindling.services;
+      await server.lambda.send(new CreateFunctionCommand({ FunctionName: 'hello', Runtime: 'nodejs20.x', Handler: 'index.handler', Role: ROLE, Code: { ZipFile: await zipOf('A') } }));
+      await registry.settled((await registry.create(await body('B'), B)).name);
+      assert.equal(await concurrency.put('hello', 100), 100);
+      assert.equal(await concurrency.put('hello', 100, B), 100, "the default account's reservation leaves B's limit whole");
+      assert.equal(concurrency.totalReserved(B), 100);
+      await assert.rejects(concurrency.put(`arn:aws:lambda:us-east-1:${B}:function:hello`, 101), { name: 'InvalidParameterValueException' });
+    } finally {
+      await server.close();
+    }
   });
 });

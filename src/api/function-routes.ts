@@ -69,7 +69,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       }
       // FunctionVersion=ALL lists every published version too, after each $LATEST (then named `:$LATEST`).
       const everyVersion = functionVersion === 'ALL';
-      const all = everyVersion ? registry.list(caller.accountId).flatMap((fn) => deps.versions.list(fn.name)) : registry.list(caller.accountId);
+      const all = everyVersion ? registry.list(caller.accountId).flatMap((fn) => deps.versions.listByName(fn.name)) : registry.list(caller.accountId);
       let start = 0;
       if (marker) {
         start = all.findIndex((fn) => markerOf(fn) > marker);

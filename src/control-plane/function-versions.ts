@@ -79,8 +79,13 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
 
   /** `$LATEST` and every version, oldest first. */
   list(ref: string, account = this.#partition.accountId): FunctionRecord[] {
-    const latest = this.#registry.get(ref, account);
-    const versions = [...(this.#versions.get(latest.name)?.values() ?? [])].sort((a, b) => Number(a.version) - Number(b.version));
+    return this.listByName(this.#registry.get(ref, account).name);
+  }
+
+  /** `$LATEST` and every version of the function keyed `name`, oldest first. */
+  listByName(name: string): FunctionRecord[] {
+    const latest = this.#registry.getByName(name);
+    const versions = [...(this.#versions.get(name)?.values() ?? [])].sort((a, b) => Number(a.version) - Number(b.version));
     return [latest, ...versions];
   }
 
