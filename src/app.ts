@@ -4,8 +4,9 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
-import type { KindlingConfig } from './config/index.js';
-import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions } from './control-plane/index.js';
+import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions, LIMITS } from './control-plane/index.js';
+import { authMode, type KindlingConfig } from './config/index.js';
+import { AccessKeys, Authenticator, Authorizer, ensureAdminKey, KeyFile, Roles, SessionIssuer, type CredentialSource, type ResourcePolicies } from './identity/index.js';
 import { ConcurrencyLimiter, FleetLimiter, InvokeService, ProvisionedConcurrency, type Limiter } from './invoke/index.js';
 import { DIRECTORY_DEFAULTS, NodeAgent, NodeDirectory, ProvisionedShare, RemoteRunner, WorkerClient } from './placement/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
@@ -20,7 +21,7 @@ import {
   type SettingsFor,
 } from './queue/index.js';
 import { SANDBOX_TAG, selectSandboxes, type SandboxSelection } from './sandbox/index.js';
-import { createLogger, functionLogGroupKey, unscope, ServiceException, systemClock, type Clock, type Logger } from './shared/index.js';
+import { createLogger, functionArn, functionLogGroupKey, parseFunctionRef, ServiceException, systemClock, unscope, type Clock, type Logger } from './shared/index.js';
 import { openPostgresStore, SqliteStore, type Store } from './store/index.js';
 import { MemoryBudget, PrestartPool, WorkerFleet, WorkerLease, WorkerServer, type Runner } from './worker/index.js';
 
@@ -75,11 +76,17 @@ export async function startKindling(
     clock?: Clock;
     /** Opens the store at a path (SQLite's by default); tests hand in one that answers late. */
     openStore?: (path: string) => Store;
+    /** More places access keys are known (the session credentials of functions' roles). */
+    credentialSources?: readonly CredentialSource[];
+    /** Resource-based policies, asked for cross-account access (denied without them). */
+    resourcePolicies?: ResourcePolicies;
   } = {},
 ): Promise<Kindling> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const partition = { region: config.region, accountId: config.accountId };
+  // Checked again here, for configs not made by loadConfig: an open API off loopback never starts.
+  authMode(config.auth, config.host, config.roles.includes('api'));
   mkdirSync(config.dataDir, { recursive: true });
 
   const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
@@ -138,6 +145,24 @@ export async function startKindling(
   const directory = config.allInOne ? undefined : new NodeDirectory({ nodes: store.nodes, logger });
   const secret = config.allInOne ? undefined : await store.nodes.clusterSecret();
 
+  // Execution roles, and the temporary credentials each environment gets for its function's role
+  // (docs/security.md). Valid for an environment's longest life and its longest invoke: a new
+  // environment gets new ones; the role's policies are read at each request, so revoking is at once.
+  const executionRoles = new Roles({ table: store.rolePolicies, clock });
+  // The key file seals access keys' secrets and signs session tokens: every node that issues or
+  // verifies them (api and worker nodes of a fleet) must share it (docs/security.md).
+  const keyFile = KeyFile.openOrCreate(config.keyFile).keyFile;
+  const sessions = new SessionIssuer({
+    key: keyFile.deriveKey('kindling session credentials'),
+    clock,
+    roles: executionRoles,
+    roleOf: (arn) => {
+      const ref = parseFunctionRef(arn, partition);
+      return registry.find(ref.name)?.role;
+    },
+  });
+  const credentialLifetimeMs = config.maxLifetimeMs + LIMITS.timeoutMax * 1000;
+
   // The worker: execution environments in sandboxes (this process's, or a worker node's).
   const memory = config.allInOne ? undefined : new MemoryBudget(config.workerMemoryMb);
   const prestart = roles.has('worker') && config.prewarm > 0 ? prestartPool(config, sandboxes, { clock, logger, memory }) : undefined;
@@ -158,6 +183,7 @@ export async function startKindling(
           // A fleet worker never places environments beyond the memory it declared.
           ...(memory ? { memory } : {}),
           ...(prestart ? { prestart } : {}),
+          credentials: (fn) => sessions.issue(functionArn(partition, fn.name), fn.role, credentialLifetimeMs),
         },
         {
           idleTimeoutMs: config.idleTimeoutMs,
@@ -238,8 +264,20 @@ export async function startKindling(
     : undefined;
   const deadLetters = new DeadLetterService({ table: store.deadLetters, queue, clock });
   const logQuery = new LogQueryService({ logs: store.logs, partition });
-  const api = roles.has('api')
-    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes })
+  // Who may call the API: access keys sealed with the key file (docs/security.md).
+  const keys = roles.has('api') ? new AccessKeys({ table: store.keys, keyFile, clock }) : undefined;
+  if (keys && config.auth === 'sigv4') {
+    await ensureAdminKey(keys, { accountId: config.accountId, region: config.region, credentialsPath: join(config.dataDir, 'credentials'), logger });
+  }
+  const access =
+    keys && config.auth === 'sigv4'
+      ? {
+          authenticator: new Authenticator({ sources: [keys, sessions, ...(options.credentialSources ?? [])], region: config.region, clock }),
+          authorizer: new Authorizer(options.resourcePolicies),
+        }
+      : undefined;
+  const api = keys
+    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes, keys, roles: executionRoles, ...(access ? { access } : {}) })
     : undefined;
   // Every node but a worker-only one listens for the Lambda API; a worker only on its fleet endpoint.
   const address = api ? await api.listen(config.port, config.host) : undefined;

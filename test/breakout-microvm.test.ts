@@ -116,7 +116,7 @@ describe('breaking out of the microvm sandbox', { skip: unavailable ?? false }, 
 
   before(async () => {
     // On every address, so that "the host's address" is a real way in to try.
-    server = await startTestServer({ sandbox: 'microvm', host: '0.0.0.0', idleTimeoutMs: 600_000, initTimeoutMs: 60_000 });
+    server = await startTestServer({ sandbox: 'microvm', host: '0.0.0.0', auth: 'sigv4', idleTimeoutMs: 600_000, initTimeoutMs: 60_000 });
     apiPort = Number(new URL(server.kindling.url).port);
     for (const [name, spec] of Object.entries(FUNCTIONS)) {
       await server.lambda.send(

@@ -143,7 +143,7 @@ describe('breaking out of the namespace sandbox', { skip: unavailable ?? false }
 
   before(async () => {
     // On every address, so that "the host's address" is a real way in to try.
-    server = await startTestServer({ sandbox: 'namespace', host: '0.0.0.0', idleTimeoutMs: 600_000 });
+    server = await startTestServer({ sandbox: 'namespace', host: '0.0.0.0', auth: 'sigv4', idleTimeoutMs: 600_000 });
     apiPort = Number(new URL(server.kindling.url).port);
     for (const [name, spec] of Object.entries(FUNCTIONS)) {
       await server.lambda.send(
@@ -311,7 +311,7 @@ describe('breaking out of the namespace sandbox', { skip: unavailable ?? false }
     const grew = (peak - before) / 1024 / 1024;
     console.log(`# the server's RSS grew by ${grew.toFixed(0)} MB while a function wrote 300 MB to stdout`);
     assert.ok(grew < 250, `the server's RSS grew by ${grew.toFixed(0)} MB`);
-    const logs = new CloudWatchLogsClient({ endpoint: server.kindling.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+    const logs = new CloudWatchLogsClient({ endpoint: server.kindling.url, region: 'us-east-1', credentials: server.credentials });
     try {
       // The log sink writes in batches: wait for the output to be stored.
       let sizes: number[] = [];

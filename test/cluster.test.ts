@@ -1,14 +1,16 @@
 import { CreateFunctionCommand, InvokeCommand, ListFunctionsCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ClusterNode } from './support/cluster-node.js';
 import { fleetSkip } from './support/fleet.js';
 import { nodeFunction } from './support/functions.js';
-import { clientFor, json } from './support/kindling.js';
+import { json } from './support/kindling.js';
+import { adminProfile, signedFetch, signedLambda, type Profile } from './support/auth.js';
 import { labForward } from './support/lab-forward.js';
 import { NetnsLab, netnsUnavailable, type NetnsHost } from './support/netns.js';
 import { PostgresCluster } from './support/postgres.js';
@@ -62,16 +64,23 @@ describe('the fleet on many hosts, and its faults', { skip }, () => {
   let url1: string;
   let doors: { close(): Promise<void> }[] = [];
   let notes: string;
+  // The api nodes listen on lab addresses, so they run --auth sigv4, sharing one key file (docs/security.md).
+  let keyFile: string;
+  let admin: Profile;
 
   const start = (host: NetnsHost, role: string, extra: string[] = []) =>
     ClusterNode.start(
       host,
-      ['--role', role, '--store', store, '--host', host.address, '--port', '9000', '--fleet-port', '9001', '--sandbox', 'process', '--log-level', 'warn', ...extra],
+      [
+        ...['--role', role, '--store', store, '--host', host.address, '--port', '9000', '--fleet-port', '9001', '--sandbox', 'process', '--log-level', 'warn'],
+        ...(role === 'api' ? ['--auth', 'sigv4', '--key-file', keyFile] : []),
+        ...extra,
+      ],
       role === 'api' ? {} : { ready: NODE_READY },
     );
 
   async function listed(): Promise<ListedNode[]> {
-    const res = await fetch(`${url1}/kindling/cluster/nodes`);
+    const res = await signedFetch(url1, admin, 'GET', '/kindling/cluster/nodes', undefined, 'kindling');
     return ((await res.json()) as { Nodes: ListedNode[] }).Nodes;
   }
 
@@ -81,8 +90,12 @@ describe('the fleet on many hosts, and its faults', { skip }, () => {
     pg = await PostgresCluster.start({ host: host('db') });
     store = await pg.createDatabase('kindling_cluster');
     notes = sharedFile(join(scratchDir('kindling-cluster-'), 'notes.txt'));
+    keyFile = join(scratchDir('kindling-cluster-key-'), 'kindling.key');
+    writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
     // The first node migrates the schema; the rest start side by side.
     nodes['api1'] = await start(host('api1'), 'api');
+    // The first api node made the administrator key; the others read it from the shared store.
+    admin = adminProfile(nodes['api1'].dataDir);
     const rest = await Promise.all([
       start(host('api2'), 'api'),
       start(host('w1'), 'worker'),
@@ -96,8 +109,8 @@ describe('the fleet on many hosts, and its faults', { skip }, () => {
     const door2 = await labForward(host('client'), `${host('api2').address}:9000`);
     doors = [door1, door2];
     url1 = door1.url;
-    lambda1 = clientFor(door1.url);
-    lambda2 = clientFor(door2.url);
+    lambda1 = signedLambda(door1.url, admin);
+    lambda2 = signedLambda(door2.url, admin);
   });
 
   after(async () => {
@@ -111,7 +124,12 @@ describe('the fleet on many hosts, and its faults', { skip }, () => {
   it('serves the core cases through an api node, with every node in `kindling cluster ls`', async () => {
     await eventuallyAsync(listed, (all) => all.filter((n) => n.Roles.includes('worker')).length === 3, 'three workers registered');
     const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [CLI, 'cluster', 'ls', '--endpoint', url1], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+      execFile(
+        process.execPath,
+        [CLI, 'cluster', 'ls', '--endpoint', url1],
+        { env: { ...process.env, AWS_ACCESS_KEY_ID: admin.accessKeyId, AWS_SECRET_ACCESS_KEY: admin.secretAccessKey } },
+        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+      ),
     );
     assert.equal(out.trim().split('\n').length, 1 + 7, out);
     assert.match(out, /NODE\s+ROLES\s+ADDRESS\s+STATE/);

@@ -14,7 +14,15 @@ import {
   ServiceException,
   TooManyRequestsException,
   UnknownOperationException,
+  NoSuchEntityException,
+  MalformedPolicyDocumentException,
   UnsupportedMediaTypeException,
+  MissingAuthenticationTokenException,
+  IncompleteSignatureException,
+  InvalidSignatureException,
+  UnrecognizedClientException,
+  ExpiredTokenException,
+  AccessDeniedException,
   ValidationException,
   serviceErrorFromWire,
 } from '../src/shared/index.js';
@@ -38,6 +46,15 @@ const TABLE: [LambdaServiceError, string, number, 'User' | 'Service' | undefined
   [new TooManyRequestsException('ConcurrentInvocationLimitExceeded', 3), 'TooManyRequestsException', 429, 'User', 'message'],
   [new ServiceException('m'), 'ServiceException', 500, 'Service', 'Message'],
   [new UnknownOperationException('m'), 'UnknownOperationException', 404, 'User', 'message'],
+  [new NoSuchEntityException('m'), 'NoSuchEntity', 404, 'User', 'message'],
+  [new MalformedPolicyDocumentException('m'), 'MalformedPolicyDocument', 400, 'User', 'message'],
+  // AWS's authentication layer: message only, no Type.
+  [new MissingAuthenticationTokenException(), 'MissingAuthenticationTokenException', 403, undefined, 'message'],
+  [new IncompleteSignatureException('m'), 'IncompleteSignatureException', 400, undefined, 'message'],
+  [new InvalidSignatureException('m'), 'InvalidSignatureException', 403, undefined, 'message'],
+  [new UnrecognizedClientException(), 'UnrecognizedClientException', 403, undefined, 'message'],
+  [new ExpiredTokenException(), 'ExpiredTokenException', 403, undefined, 'message'],
+  [new AccessDeniedException('m'), 'AccessDeniedException', 403, undefined, 'Message'],
 ];
 
 describe('the error catalogue', () => {

@@ -7,6 +7,7 @@ import { nodeFunction } from './support/functions.js';
 import { testStoreBase } from './support/kindling.js';
 import { labNamespaces, NetnsLab, netnsUnavailable, removeStaleLabs, type NetnsHost } from './support/netns.js';
 import { PostgresCluster, postgresBinDir, postgresUnavailable } from './support/postgres.js';
+import { adminProfile } from './support/auth.js';
 
 /**
  * The fleet lab (test/support/netns.ts) gives the cluster tests what they rely on: hosts that reach
@@ -140,14 +141,16 @@ describe('the fleet lab: network namespaces on a bridge', { skip: unavailable ||
     const api = lab.hosts[1]!;
     const client = lab.hosts[2]!;
     const store = await pg.createDatabase('kindling_lab_smoke');
-    const node = await ClusterNode.start(api, ['--host', api.address, '--port', '9000', '--store', store, '--sandbox', 'process', '--log-level', 'warn']);
+    // On a lab address (not loopback) the API must authenticate: the client signs with the admin key it wrote.
+    const node = await ClusterNode.start(api, ['--host', api.address, '--port', '9000', '--store', store, '--sandbox', 'process', '--log-level', 'warn', '--auth', 'sigv4']);
+    const admin = adminProfile(node.dataDir);
     try {
       assert.equal(node.url, `http://${api.address}:9000`);
       // pid is the node's own process, not a wrapper's: kill -9 of it kills that node.
       assert.match(readFileSync(`/proc/${node.pid}/cmdline`, 'utf8').replaceAll('\0', ' '), /main\.js serve /);
       const calls = `
         const { LambdaClient, ListFunctionsCommand, CreateFunctionCommand, InvokeCommand, waitUntilFunctionActiveV2 } = await import(process.env.SDK);
-        const lambda = new LambdaClient({ endpoint: process.env.ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+        const lambda = new LambdaClient({ endpoint: process.env.ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: process.env.KEY_ID, secretAccessKey: process.env.SECRET }, maxAttempts: 1 });
         const before = await lambda.send(new ListFunctionsCommand({}));
         const input = JSON.parse(process.env.FUNCTION);
         input.Code.ZipFile = Buffer.from(input.Code.ZipFile, 'base64');
@@ -166,7 +169,7 @@ describe('the fleet lab: network namespaces on a bridge', { skip: unavailable ||
       const fn = await nodeFunction('lab-hello', 'exports.handler = async (event) => ({ hello: event.from, pid: process.pid > 0 });\n');
       const zip = Buffer.from(fn.Code!.ZipFile!).toString('base64');
       const result = await client.node(calls, {
-        env: { ...process.env, SDK: import.meta.resolve('@aws-sdk/client-lambda'), ENDPOINT: node.url, FUNCTION: JSON.stringify({ ...fn, Code: { ZipFile: zip } }) },
+        env: { ...process.env, SDK: import.meta.resolve('@aws-sdk/client-lambda'), ENDPOINT: node.url, KEY_ID: admin.accessKeyId, SECRET: admin.secretAccessKey, FUNCTION: JSON.stringify({ ...fn, Code: { ZipFile: zip } }) },
       });
       assert.equal(result.code, 0, `${result.stderr}\n--- node output:\n${node.output}`);
       assert.deepEqual(JSON.parse(result.stdout), { before: [], status: 200, after: ['lab-hello'], error: null, payload: { hello: 'client', pid: true } });

@@ -102,7 +102,7 @@ describe('the Runtime API answers only its own environment; no sandbox reaches t
   before(async () => {
     // On every address, so that "the host's address" is a real way in to try.
     // A microVM under software emulation boots in seconds: room for it.
-    server = await startTestServer({ host: '0.0.0.0', idleTimeoutMs: 600_000, initTimeoutMs: 60_000 });
+    server = await startTestServer({ host: '0.0.0.0', auth: 'sigv4', idleTimeoutMs: 600_000, initTimeoutMs: 60_000 });
     apiPort = Number(new URL(server.kindling.url).port);
     scratch = mkdtempSync(join(tmpdir(), 'kindling-isolation-'));
     chmodSync(scratch, 0o755);

@@ -6,18 +6,22 @@ import type { InvokeService, ProvisionedConcurrency } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import type { EventQueueTable, NodeTable } from '../store/index.js';
-import { anonymousCaller, type Caller } from '../identity/index.js';
-import { newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
+import { anonymousCaller, type AccessKeys, type Authenticator, type Authorizer, type Caller, type Roles } from '../identity/index.js';
+import { LambdaServiceError, newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
 import { concurrencyRoutes } from './concurrency-routes.js';
 import { provisionedRoutes } from './provisioned-routes.js';
 import { eventConfigRoutes } from './event-config-routes.js';
 import { functionRoutes } from './function-routes.js';
-import { sendError } from './http-io.js';
+import { readSignedBody, sendError, sendJsonProtocolError } from './http-io.js';
+import { CODE_REQUEST_LIMIT } from './function-routes.js';
+import { keyRoutes } from './key-routes.js';
+import { serviceOf } from './route-access.js';
 import { invokeRoutes } from './invoke-routes.js';
 import { kindlingRoutes } from './kindling-routes.js';
 import { layerRoutes } from './layer-routes.js';
 import { logsRoutes } from './logs-routes.js';
-import { Router } from './router.js';
+import { roleRoutes } from './role-routes.js';
+import { Router, type AccessContext, type RouteMatch } from './router.js';
 import { versionRoutes } from './version-routes.js';
 
 export interface ApiDeps {
@@ -40,6 +44,12 @@ export interface ApiDeps {
   layers: LayerRegistry;
   /** The fleet's node registry. */
   nodes: NodeTable;
+  /** Execution roles and their policies. */
+  roles: Roles;
+  /** The access keys (`kindling keys`, the keys API). */
+  keys: AccessKeys;
+  /** SigV4 authentication and IAM-style authorization (`--auth sigv4`); absent under `--auth none`. */
+  access?: { authenticator: Authenticator; authorizer: Authorizer };
 }
 
 /** Most requests (every Invoke without a Qualifier) have no query string: one empty set, read only. */
@@ -55,10 +65,14 @@ export class ApiServer {
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #anonymous: Caller;
+  readonly #access: ApiDeps['access'];
+  readonly #region: string;
 
   constructor(deps: ApiDeps) {
     this.#logger = deps.logger;
     this.#anonymous = anonymousCaller(deps.partition.accountId);
+    this.#access = deps.access;
+    this.#region = deps.partition.region;
     invokeRoutes(this.#router, deps.invoker);
     functionRoutes(this.#router, deps);
     versionRoutes(this.#router, deps);
@@ -68,6 +82,8 @@ export class ApiServer {
     layerRoutes(this.#router, deps);
     kindlingRoutes(this.#router, deps);
     logsRoutes(this.#router, deps.logQuery);
+    roleRoutes(this.#router, deps.roles);
+    keyRoutes(this.#router, { keys: deps.keys, defaultAccountId: deps.partition.accountId });
     this.#server = createServer((req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 65_000;
   }
@@ -111,6 +127,62 @@ export class ApiServer {
       throw new UnknownOperationException(`Unknown operation: ${req.method} ${path}`);
     }
     const query = q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1));
-    await route.handler({ req, res, params: route.params, query, requestId, caller: this.#anonymous });
+    try {
+      const caller = this.#access && !route.access.public ? await this.#authorize(req, route, path, q === -1 ? '' : url.slice(q + 1), query) : this.#anonymous;
+      await route.handler({ req, res, params: route.params, query, requestId, caller });
+    } catch (err) {
+      // The AWS JSON protocol (CloudWatch Logs) answers every error its own way, auth errors too.
+      if (route.access.jsonProtocol && err instanceof LambdaServiceError && !res.headersSent) {
+        sendJsonProtocolError(res, err, requestId, route.access.jsonProtocol);
+        return;
+      }
+      throw err;
+    }
   }
+
+  /**
+   * `--auth sigv4`: reads the body once (SigV4 signs its hash; the handler is handed the same bytes),
+   * authenticates the signature, then asks the authorizer for the route's action on its resource.
+   */
+  async #authorize(req: IncomingMessage, route: RouteMatch, path: string, rawQuery: string, query: URLSearchParams): Promise<Caller> {
+    const { authenticator, authorizer } = this.#access!;
+    const { body, bodyHash } = await readSignedBody(req, CODE_REQUEST_LIMIT);
+    const caller = await authenticator.authenticate({
+      method: req.method ?? 'GET',
+      path,
+      query: queryPairs(rawQuery),
+      headers: req.headers,
+      bodyHash,
+      services: route.access.services ?? [typeof route.access.action === 'string' ? serviceOf(route.access.action) : ''],
+    });
+    const context: AccessContext = { params: route.params, query, headers: req.headers, caller, region: this.#region, body };
+    const action = typeof route.access.action === 'string' ? route.access.action : route.access.action(context);
+    const resource = route.access.resource(context);
+    authorizer.authorize({ caller, action, resource, resourceAccount: accountOf(resource) ?? caller.accountId });
+    return caller;
+  }
+}
+
+/** The query as SigV4 reads it: each name and value percent-decoded (`+` stays `+`), in order. */
+function queryPairs(raw: string): [string, string][] {
+  if (raw === '') return [];
+  return raw.split('&').map((part) => {
+    const eq = part.indexOf('=');
+    const [name, value] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
+    return [decode(name), decode(value)];
+  });
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The account of an ARN (`arn:aws:lambda:us-east-1:123456789012:...`), or undefined for `*`. */
+function accountOf(resource: string): string | undefined {
+  const account = resource.split(':')[4];
+  return account !== undefined && /^\d{12}$/.test(account) ? account : undefined;
 }

@@ -12,6 +12,7 @@ import {
 import type { FunctionRecord } from '../store/index.js';
 import { bareName, ResourceNotFoundException, ValidationException, type Partition } from '../shared/index.js';
 import { readJson, sendJson } from './http-io.js';
+import { onAny, onFunction, onNewFunction, publicUrl } from './route-access.js';
 import type { Router } from './router.js';
 
 /** Lambda's limit on the CreateFunction / UpdateFunctionCode request (a 50 MB zip, base64 in JSON). */
@@ -43,7 +44,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
   };
 
   router
-    .on('POST', new RegExp(`${BASE}/?$`), async ({ caller, req, res, requestId }) => {
+    .on('POST', new RegExp(`${BASE}/?$`), onNewFunction('lambda:CreateFunction'), async ({ caller, req, res, requestId }) => {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'CreateFunction'));
       const record = await registry.create(body, caller.accountId);
       // Create and update answers say Pending / InProgress (Lambda's words), but go out only once the
@@ -60,7 +61,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       await registry.settled(record.name);
       sendJson(res, 201, config(record), requestId);
     })
-    .on('GET', new RegExp(`${BASE}/?$`), ({ caller, res, query, requestId }) => {
+    .on('GET', new RegExp(`${BASE}/?$`), onAny('lambda:ListFunctions'), ({ caller, res, query, requestId }) => {
       const maxItems = parseMaxItems(query.get('MaxItems'));
       const marker = query.get('Marker');
       const functionVersion = query.get('FunctionVersion');
@@ -89,7 +90,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
         requestId,
       );
     })
-    .on('GET', new RegExp(`${BASE}/${FN}/?$`), ({ caller, req, res, params, query, requestId }) => {
+    .on('GET', new RegExp(`${BASE}/${FN}/?$`), onFunction('lambda:GetFunction', { qualified: true }), ({ caller, req, res, params, query, requestId }) => {
       const { record, configuration } = lookup(params[0]!, query.get('Qualifier'), caller.accountId);
       const location = `http://${req.headers.host ?? '127.0.0.1'}/kindling/code/${record.codeKey}.zip`;
       const reserved = deps.concurrency.reserved(record.name);
@@ -107,16 +108,16 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
         requestId,
       );
     })
-    .on('GET', new RegExp(`${BASE}/${FN}/configuration/?$`), ({ caller, res, params, query, requestId }) => {
+    .on('GET', new RegExp(`${BASE}/${FN}/configuration/?$`), onFunction('lambda:GetFunctionConfiguration', { qualified: true }), ({ caller, res, params, query, requestId }) => {
       sendJson(res, 200, lookup(params[0]!, query.get('Qualifier'), caller.accountId).configuration, requestId);
     })
-    .on('PUT', new RegExp(`${BASE}/${FN}/configuration/?$`), async ({ caller, req, res, params, requestId }) => {
+    .on('PUT', new RegExp(`${BASE}/${FN}/configuration/?$`), onFunction('lambda:UpdateFunctionConfiguration'), async ({ caller, req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CONFIG_REQUEST_LIMIT, 'UpdateFunctionConfiguration'));
       const record = await registry.updateConfiguration(params[0]!, body, caller.accountId);
       await registry.settled(record.name);
       sendJson(res, 200, config(record), requestId);
     })
-    .on('PUT', new RegExp(`${BASE}/${FN}/code/?$`), async ({ caller, req, res, params, requestId }) => {
+    .on('PUT', new RegExp(`${BASE}/${FN}/code/?$`), onFunction('lambda:UpdateFunctionCode'), async ({ caller, req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'UpdateFunctionCode'));
       const record = await registry.updateCode(params[0]!, body, caller.accountId);
       if (body['DryRun'] === true) {
@@ -133,7 +134,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       await registry.settled(record.name);
       sendJson(res, 200, config(record), requestId);
     })
-    .on('DELETE', new RegExp(`${BASE}/${FN}/?$`), async ({ caller, res, params, query, requestId }) => {
+    .on('DELETE', new RegExp(`${BASE}/${FN}/?$`), onFunction('lambda:DeleteFunction', { qualified: true }), async ({ caller, res, params, query, requestId }) => {
       const { name, qualifier } = deps.versions.target(params[0]!, query.get('Qualifier'), caller.accountId);
       if (qualifier === undefined) await registry.delete(name);
       else await deps.versions.delete(name, qualifier);
@@ -141,7 +142,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
     })
     // Code.Location of GetFunction: the zip itself, from the same server.
     // Streamed from the blob store, which every server shares: any server answers for any function.
-    .on('GET', /^\/kindling\/code\/([0-9a-f]{64})\.zip$/, async ({ res, params, requestId }) => {
+    .on('GET', /^\/kindling\/code\/([0-9a-f]{64})\.zip$/, publicUrl('kindling:GetFunctionCode'), async ({ res, params, requestId }) => {
       const key = params[0]!;
       const zip = await deps.code.readZip(key);
       if (!zip) throw new ResourceNotFoundException(`Code not found: ${key}`);

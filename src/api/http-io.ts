@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   InvalidRequestContentException,
@@ -18,6 +19,9 @@ export function readBody(req: IncomingMessage, limit: number, operation: string,
     const message = `Request must be smaller than ${limit} bytes for the ${operation} operation`;
     return entity ? new RequestEntityTooLargeException(message) : new RequestTooLargeException(message);
   };
+  // A signed request's body was read (and hashed) before the handler: it is handed over, not read again.
+  const kept = KEPT_BODIES.get(req);
+  if (kept) return kept.over || kept.body.length > limit ? Promise.reject(tooLarge()) : Promise.resolve(kept.body);
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
     req.resume();
@@ -40,6 +44,29 @@ export function readBody(req: IncomingMessage, limit: number, operation: string,
     req.on('end', () => (over ? reject(tooLarge()) : resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))));
     req.on('error', reject);
   });
+}
+
+/** Bodies read before their handler (to check a signature), by request. */
+const KEPT_BODIES = new WeakMap<IncomingMessage, { body: Buffer; over: boolean }>();
+
+/**
+ * Reads a whole body once, hashing it as it comes (SigV4 signs the body's SHA-256), and keeps it for
+ * the handler's `readBody`. Past `limit` the bytes are still hashed but no longer kept: the
+ * handler's own limit (never above this one) then answers 413 in its operation's words.
+ */
+export async function readSignedBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer; bodyHash: string }> {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+  }
+  const over = size > limit;
+  const body = over ? Buffer.alloc(0) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  KEPT_BODIES.set(req, { body, over });
+  return { body, bodyHash: hash.digest('hex') };
 }
 
 export async function readJson(req: IncomingMessage, limit: number, operation: string): Promise<Record<string, unknown>> {
@@ -92,4 +119,15 @@ export function sendError(res: ServerResponse, err: unknown, requestId: string, 
     return;
   }
   sendJson(res, error.status, error.toBody(), requestId, { 'X-Amzn-ErrorType': error.code, ...error.extraHeaders() });
+}
+
+/**
+ * An error in the AWS JSON protocol's shape (CloudWatch Logs): 400 for the caller's errors, 500 for
+ * ours, `{"__type", "message"}`.
+ */
+export function sendJsonProtocolError(res: ServerResponse, err: LambdaServiceError, requestId: string, contentType: string): void {
+  sendJson(res, err.kind === 'Service' ? 500 : 400, { __type: err.code, message: err.message }, requestId, {
+    'Content-Type': contentType,
+    'X-Amzn-ErrorType': err.code,
+  });
 }

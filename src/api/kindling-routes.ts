@@ -3,6 +3,7 @@ import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import { bareName, InvalidParameterValueException, NODE_DEAD_AFTER_MS, parseFunctionRef, type Partition, type WorkerInventory } from '../shared/index.js';
 import type { DeadLetter, EventQueueTable, NodeStatus, NodeTable } from '../store/index.js';
 import { readJson, sendJson } from './http-io.js';
+import { KINDLING_SERVICES, onAny, onFunction } from './route-access.js';
 import type { Router } from './router.js';
 
 export interface KindlingRoutesDeps {
@@ -66,15 +67,15 @@ export function kindlingRoutes(router: Router, deps: KindlingRoutesDeps): void {
   /** The function's key: the caller's function for a bare name, the ARN's account's otherwise. */
   const name = (raw: string, account: string) => deps.registry.getByName(parseFunctionRef(raw, deps.partition, undefined, undefined, account).name).name;
   router
-    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/?$/, async ({ caller, res, params, query, requestId }) => {
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/?$/, onFunction('kindling:ListDeadLetters', { services: KINDLING_SERVICES }), async ({ caller, res, params, query, requestId }) => {
       const fn = name(params[0]!, caller.accountId);
       const letters = await deps.deadLetters.list(fn, { afterId: Number(query.get('After') ?? 0) || 0, limit: 1000 });
       sendJson(res, 200, { DeadLetters: letters.map((l) => letterShape(l, false)) }, requestId);
     })
-    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/(\d+)\/?$/, async ({ caller, res, params, requestId }) => {
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/(\d+)\/?$/, onFunction('kindling:GetDeadLetter', { services: KINDLING_SERVICES }), async ({ caller, res, params, requestId }) => {
       sendJson(res, 200, letterShape(await deps.deadLetters.get(name(params[0]!, caller.accountId), Number(params[1])), true), requestId);
     })
-    .on('POST', /^\/kindling\/functions\/([^/]+)\/dead-letters\/redrive\/?$/, async ({ caller, req, res, params, requestId }) => {
+    .on('POST', /^\/kindling\/functions\/([^/]+)\/dead-letters\/redrive\/?$/, onFunction('kindling:RedriveDeadLetters', { services: KINDLING_SERVICES }), async ({ caller, req, res, params, requestId }) => {
       const fn = name(params[0]!, caller.accountId);
       const body = await readJson(req, 64 * 1024, 'Redrive');
       const ids = body['Ids'] ?? [];
@@ -84,11 +85,11 @@ export function kindlingRoutes(router: Router, deps: KindlingRoutesDeps): void {
       const result = await deps.deadLetters.redrive(fn, ids as number[]);
       sendJson(res, 200, { Redriven: result.redriven.map((r) => ({ Id: r.id, RequestId: r.requestId })) }, requestId);
     })
-    .on('GET', /^\/kindling\/cluster\/nodes\/?$/, async ({ res, requestId }) => {
+    .on('GET', /^\/kindling\/cluster\/nodes\/?$/, onAny('kindling:ListNodes', KINDLING_SERVICES), async ({ res, requestId }) => {
       const nodes = await deps.nodes.list();
       sendJson(res, 200, { Nodes: nodes.map(nodeShape) }, requestId);
     })
-    .on('GET', /^\/kindling\/functions\/([^/]+)\/metrics\/?$/, async ({ caller, res, params, requestId }) => {
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/metrics\/?$/, onFunction('kindling:GetFunctionMetrics', { services: KINDLING_SERVICES }), async ({ caller, res, params, requestId }) => {
       const fn = name(params[0]!, caller.accountId);
       const queued = await deps.events.count(fn);
       const dropped = await deps.deadLetters.countDropped(fn);

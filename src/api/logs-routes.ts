@@ -1,6 +1,7 @@
 import { InvalidParameterException, type LogQueryService } from '../logs/index.js';
 import { LambdaServiceError, UnknownOperationException } from '../shared/index.js';
-import { readJson, sendJson } from './http-io.js';
+import { readJson, sendJson, sendJsonProtocolError } from './http-io.js';
+import { onLogs } from './route-access.js';
 import type { Router } from './router.js';
 
 /** CloudWatch Logs' JSON protocol (awsJson1_1): the operation is named by this header, not the path. */
@@ -58,7 +59,7 @@ export function logsRoutes(router: Router, logs: LogQueryService): void {
       }, account),
   };
 
-  router.on('POST', /^\/$/, async ({ caller, req, res, requestId }) => {
+  router.on('POST', /^\/$/, onLogs(TARGET_PREFIX, CONTENT_TYPE), async ({ caller, req, res, requestId }) => {
     try {
       const target = req.headers['x-amz-target'];
       const name = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
@@ -72,10 +73,7 @@ export function logsRoutes(router: Router, logs: LogQueryService): void {
     } catch (err) {
       // Our own failures go on to the one error handler, which logs them.
       if (!(err instanceof LambdaServiceError)) throw err;
-      sendJson(res, err.kind === 'Service' ? 500 : 400, { __type: err.code, message: err.message }, requestId, {
-        'Content-Type': CONTENT_TYPE,
-        'X-Amzn-ErrorType': err.code,
-      });
+      sendJsonProtocolError(res, err, requestId, CONTENT_TYPE);
     }
   });
 }

@@ -10,10 +10,11 @@ export class HelpRequested extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** The flags every client command takes (`endpoint` and `region` are read by `loadClientConfig`). */
+/** The flags every client command takes (`endpoint`, `region`, `profile` are read by `loadClientConfig`). */
 const COMMON_OPTIONS = {
   endpoint: { type: 'string' },
   region: { type: 'string' },
+  profile: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options;
 

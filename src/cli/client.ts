@@ -1,5 +1,5 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { loadClientConfig, type ClientConfig, type ClientFlags } from '../config/index.js';
+import { loadClientConfig, type ClientConfig, type ClientFlags, type StaticCredentials } from '../config/index.js';
 
 /**
  * Builds an AWS SDK client for Kindling: one attempt, so a failure is reported, not retried. The
@@ -7,14 +7,27 @@ import { loadClientConfig, type ClientConfig, type ClientFlags } from '../config
  * in a CLI that would be printed on every command, into the user's stderr.
  */
 export function createSdkClient<T>(
-  Client: new (options: { endpoint: string; region: string; credentials: ClientConfig['credentials']; maxAttempts: number }) => T,
+  Client: new (options: {
+    endpoint: string;
+    region: string;
+    credentials?: StaticCredentials;
+    profile?: string;
+    maxAttempts: number;
+  }) => T,
   config: ClientConfig,
 ): T {
   const emitWarning = process.emitWarning;
   process.emitWarning = () => {};
   try {
-    // A copy of the credentials: the SDK marks what it is given, and the config is frozen.
-    return new Client({ endpoint: config.endpoint, region: config.region, credentials: { ...config.credentials }, maxAttempts: 1 });
+    // 'chain': the SDK's own credentials chain (environment, the profile's files, SSO...), as `aws` reads them.
+    const credentials =
+      config.credentials === 'chain'
+        ? config.profile === undefined
+          ? {}
+          : { profile: config.profile }
+        : // A copy: the SDK marks what it is given, and the config is frozen.
+          { credentials: { ...config.credentials } };
+    return new Client({ endpoint: config.endpoint, region: config.region, ...credentials, maxAttempts: 1 });
   } finally {
     process.emitWarning = emitWarning;
   }

@@ -8,16 +8,18 @@ import { cluster } from './commands/cluster.js';
 import { deploy } from './commands/deploy.js';
 import { dlq } from './commands/dlq.js';
 import { invoke } from './commands/invoke.js';
+import { keys } from './commands/keys.js';
 import { logs } from './commands/logs.js';
 import { ls } from './commands/ls.js';
 import { rm } from './commands/rm.js';
+import { roles } from './commands/roles.js';
 import { serve } from './serve.js';
 import { KindlingApiError } from './kindling-api.js';
 import { kindlingVersion } from './version.js';
 import { FunctionNotReady } from './wait.js';
 
 /** The client commands: thin clients of the HTTP API (KINDLING_ENDPOINT, default http://127.0.0.1:9000). */
-const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs, dlq, cluster };
+const COMMANDS: Readonly<Record<string, Command>> = { deploy, invoke, ls, rm, logs, dlq, cluster, keys, roles };
 
 const USAGE = `Usage: kindling <command> [options]
 

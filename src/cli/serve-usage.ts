@@ -44,6 +44,8 @@ const FLAGS: Readonly<Record<keyof typeof SERVE_OPTIONS, FlagHelp>> = {
   advertise: { value: '<host:port>', about: 'where the other nodes of a fleet reach this one', default: 'the address it listens on' },
   'worker-lease': { value: '<seconds>', about: "a fleet worker's lifetime, after which it drains and exits", default: seconds(DEFAULTS.workerLeaseMs) },
   'worker-memory': { value: '<MB>', about: "memory a fleet worker's environments may take together", default: '80% of RAM' },
+  auth: { value: '<mode>', about: 'sigv4 (signed requests, access keys and policies) or none (anyone is the admin; loopback addresses only)', default: 'none on a loopback --host, else required' },
+  'key-file': { value: '<path>', about: "seals access keys' secrets; every api node of a fleet needs the same file", default: '<data-dir>/kindling.key' },
   prewarm: { value: '<N>', about: 'sandboxes kept with a runtime started, waiting for cold starts (0: off)', default: String(DEFAULTS.prewarm) },
 };
 

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, DEFAULTS } from './config.js';
 
 /** What the `kindling` client commands (deploy, invoke, ls, rm) need to reach a server. */
@@ -7,20 +9,26 @@ export interface ClientConfig {
   /** The account of the default execution role `deploy` gives new functions. */
   readonly accountId: string;
   /**
-   * Kindling does not check signatures, but the SDK signs every request, so it needs some
-   * credentials: the AWS_* ones when given, `test`/`test` otherwise.
+   * What requests are signed with: the AWS_* keys when given; else, when a profile is named
+   * (`--profile`, AWS_PROFILE) or an AWS credentials file exists, the SDK's own credentials chain
+   * (`profile`); else `test`/`test`, which a server under `--auth none` takes as any other.
    */
-  readonly credentials: {
-    readonly accessKeyId: string;
-    readonly secretAccessKey: string;
-    readonly sessionToken?: string;
-  };
+  readonly credentials: StaticCredentials | 'chain';
+  /** The profile the chain reads (AWS_PROFILE or `--profile`); undefined: `default`. */
+  readonly profile?: string;
+}
+
+export interface StaticCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
 }
 
 /** The flags every client command accepts, as parsed by the command. */
 export interface ClientFlags {
   readonly endpoint?: string | undefined;
   readonly region?: string | undefined;
+  readonly profile?: string | undefined;
 }
 
 export const CLIENT_DEFAULTS = {
@@ -52,11 +60,16 @@ export function loadClientConfig(flags: ClientFlags = {}, env: NodeJS.ProcessEnv
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
     throw new ConfigError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be given together');
   }
+  const profile = flags.profile ?? (env['AWS_PROFILE'] || undefined);
+  const home = env['HOME'];
+  const credentialsFile = env['AWS_SHARED_CREDENTIALS_FILE'] || (home ? join(home, '.aws', 'credentials') : undefined);
   const credentials =
-    accessKeyId !== undefined && secretAccessKey !== undefined
-      ? { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) }
-      : CLIENT_DEFAULTS.credentials;
+    accessKeyId !== undefined && secretAccessKey !== undefined && flags.profile === undefined
+      ? Object.freeze({ accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) })
+      : profile !== undefined || (credentialsFile !== undefined && existsSync(credentialsFile))
+        ? 'chain'
+        : CLIENT_DEFAULTS.credentials;
 
   // The SDK appends the operation path to the endpoint; a trailing slash would double it.
-  return Object.freeze({ endpoint: endpoint.replace(/\/+$/, ''), region, accountId, credentials: Object.freeze({ ...credentials }) });
+  return Object.freeze({ endpoint: endpoint.replace(/\/+$/, ''), region, accountId, credentials, ...(profile === undefined ? {} : { profile }) });
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isSandboxDriver, SANDBOX_DRIVERS, type SandboxDriverName } from './sandbox-drivers.js';
 
 /** Every setting Kindling reads, validated and frozen once at start. */
@@ -80,7 +80,16 @@ export interface KindlingConfig {
    * (worker/prestart-pool.ts); 0 turns them off.
    */
   readonly prewarm: number;
+  /**
+   * `sigv4`: every request is signed with an access key and checked against its policies; `none`:
+   * anyone who reaches the port is the default account's administrator (loopback only). docs/security.md.
+   */
+  readonly auth: AuthMode;
+  /** The key access keys' secrets are sealed with; fleet api nodes must share it. */
+  readonly keyFile: string;
 }
+
+export type AuthMode = 'sigv4' | 'none';
 
 export type FleetRole = 'api' | 'worker' | 'poller';
 export const FLEET_ROLES: readonly FleetRole[] = ['api', 'worker', 'poller'];
@@ -149,6 +158,8 @@ export const OPTIONS = {
   'worker-lease': { type: 'string' },
   'worker-memory': { type: 'string' },
   prewarm: { type: 'string' },
+  auth: { type: 'string' },
+  'key-file': { type: 'string' },
 } as const;
 
 /** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
@@ -268,10 +279,15 @@ export function loadConfig(
     throw new ConfigError(`--advertise must be host:port (where the other nodes reach this one), got '${advertise}'`);
   }
 
+  const host = pick('host', 'KINDLING_HOST') ?? DEFAULTS.host;
+  // Only the API answers callers: a worker's or poller's --host is its fleet endpoint, whose peers authenticate with the cluster secret.
+  const auth = authMode(pick('auth', 'KINDLING_AUTH'), host, roles === 'all' || roles.includes('api'));
+  const dataDir = resolve(pick('data-dir', 'KINDLING_DATA_DIR') ?? DEFAULTS.dataDir);
+
   const config: KindlingConfig = {
-    host: pick('host', 'KINDLING_HOST') ?? DEFAULTS.host,
+    host,
     port,
-    dataDir: resolve(pick('data-dir', 'KINDLING_DATA_DIR') ?? DEFAULTS.dataDir),
+    dataDir,
     ...(store ? { store } : {}),
     region,
     accountId,
@@ -303,9 +319,32 @@ export function loadConfig(
     workerLeaseMs: seconds('--worker-lease', pick('worker-lease', 'KINDLING_WORKER_LEASE'), DEFAULTS.workerLeaseMs, 1000),
     workerMemoryMb: count('--worker-memory', pick('worker-memory', 'KINDLING_WORKER_MEMORY'), Math.floor((totalmem() / 1024 ** 2) * 0.8), 128, 1_000_000_000),
     prewarm: count('--prewarm', pick('prewarm', 'KINDLING_PREWARM'), DEFAULTS.prewarm, 0, 1000),
+    auth,
+    keyFile: resolve(pick('key-file', 'KINDLING_KEY_FILE') ?? join(dataDir, 'kindling.key')),
     ...overrides,
   };
   return Object.freeze(config);
+}
+
+/**
+ * `--auth`: `none` is allowed only where nobody but this machine can connect (a loopback address),
+ * and is the default there; on any other address the operator must ask for `sigv4`.
+ */
+export function authMode(raw: string | undefined, host: string, servesApi: boolean): AuthMode {
+  if (raw !== undefined && raw !== 'sigv4' && raw !== 'none') throw new ConfigError(`--auth must be sigv4 or none, got '${raw}'`);
+  if (raw === 'sigv4') return 'sigv4';
+  if (servesApi && !isLoopback(host)) {
+    throw new ConfigError(
+      `--host ${host} is reachable from other machines, and --auth ${raw ?? 'none (the default)'} would let anyone there do anything: ` +
+        'add --auth sigv4 (requests signed with access keys; see docs/security.md), or listen on 127.0.0.1',
+    );
+  }
+  return 'none';
+}
+
+/** Whether only this machine can reach an address: 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** A connection string fit for a message: its password replaced. */

@@ -50,7 +50,8 @@ export interface ResolvedKey {
  * functions' roles. The authenticator asks each in turn.
  */
 export interface CredentialSource {
-  resolve(accessKeyId: string): Promise<ResolvedKey | undefined>;
+  /** `sessionToken`: the request's X-Amz-Security-Token, which temporary credentials carry their claims in. */
+  resolve(accessKeyId: string, sessionToken?: string): Promise<ResolvedKey | undefined>;
 }
 
 /** The caller under `--auth none`: the default account, unrestricted. */

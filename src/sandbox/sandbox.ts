@@ -29,6 +29,11 @@ export interface SandboxSpec {
   readonly optDir?: string;
   /** Kindling's runtime clients on the host (dist/src/runtimes); shown read-only at /var/runtime. */
   readonly runtimeDir: string;
+  /**
+   * The AWS SDK for JavaScript on the host (Kindling's own node_modules), shown read-only at
+   * /var/runtime/node_modules: Lambda's Node.js runtimes include the SDK there.
+   */
+  readonly sdkDir?: string;
   /** Variables the runtime sees; nothing of the host's environment leaks in beyond these. */
   readonly env: Readonly<Record<string, string>>;
   readonly memoryMb: number;

@@ -27,7 +27,9 @@ export type KindlingErrorCode =
   /** The invoke was sent but no answer came (connection died, timeout): it may have run. */
   | 'ERR_WORKER_LOST'
   /** The worker has no memory for another environment (its --worker-memory): nothing ran, try another. */
-  | 'ERR_WORKER_FULL';
+  | 'ERR_WORKER_FULL'
+  /** The key file (--key-file) cannot be read or made, or does not open the stored secrets. */
+  | 'ERR_KEY_FILE';
 
 /** Kindling's own failures, with a code to match on (Miniflare's MiniflareError<Code>). */
 export class KindlingError extends Error {
@@ -185,6 +187,85 @@ export class UnknownOperationException extends LambdaServiceError {
   readonly status = 404;
 }
 
+/** IAM's answer for a role policy (or other identity entity) that does not exist. */
+export class NoSuchEntityException extends LambdaServiceError {
+  readonly code = 'NoSuchEntity';
+  readonly status = 404;
+  // IAM's wire name has no "Exception" (the SDKs add it to the class).
+  override name = 'NoSuchEntity';
+}
+
+/** IAM's answer for a policy document it cannot read (not JSON, no Statement, a bad Effect). */
+export class MalformedPolicyDocumentException extends LambdaServiceError {
+  readonly code = 'MalformedPolicyDocument';
+  readonly status = 400;
+  override name = 'MalformedPolicyDocument';
+}
+
+/**
+ * The errors AWS's authentication layer answers before the service sees the call. Their bodies carry
+ * the message only, no `Type` (as the request layer's ValidationException), and the wording is AWS's.
+ */
+export class MissingAuthenticationTokenException extends LambdaServiceError {
+  readonly code = 'MissingAuthenticationTokenException';
+  readonly status = 403;
+  override readonly typed = false;
+
+  constructor(message = 'Missing Authentication Token', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A SigV4 Authorization header or presigned query that lacks a part (400, as AWS answers it). */
+export class IncompleteSignatureException extends LambdaServiceError {
+  readonly code = 'IncompleteSignatureException';
+  readonly status = 400;
+  override readonly typed = false;
+}
+
+/** The signature does not match, or its date is outside the allowed clock skew. */
+export class InvalidSignatureException extends LambdaServiceError {
+  readonly code = 'InvalidSignatureException';
+  readonly status = 403;
+  override readonly typed = false;
+
+  static readonly MISMATCH =
+    'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
+}
+
+/** An access key nobody knows, or a session token that is not the key's. */
+export class UnrecognizedClientException extends LambdaServiceError {
+  readonly code = 'UnrecognizedClientException';
+  readonly status = 403;
+  override readonly typed = false;
+
+  constructor(message = 'The security token included in the request is invalid.', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Temporary credentials past their expiry. */
+export class ExpiredTokenException extends LambdaServiceError {
+  readonly code = 'ExpiredTokenException';
+  readonly status = 403;
+  override readonly typed = false;
+
+  constructor(message = 'The security token included in the request is expired', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The caller's policies do not allow the action: "User: <arn> is not authorized to perform:
+ * lambda:<Action> on resource: <arn> because ..." as Lambda words it (`Message`, no Type).
+ */
+export class AccessDeniedException extends LambdaServiceError {
+  readonly code = 'AccessDeniedException';
+  readonly status = 403;
+  override readonly typed = false;
+  override readonly messageKey = 'Message' as const;
+}
+
 /** Codes a worker may answer with, and how to rebuild each one's class on the api node. */
 const WIRE_ERRORS: Record<string, (message: string) => LambdaServiceError> = {
   ResourceNotFoundException: (m) => new ResourceNotFoundException(m),
@@ -200,6 +281,14 @@ const WIRE_ERRORS: Record<string, (message: string) => LambdaServiceError> = {
   ResourceNotReadyException: (m) => new ResourceNotReadyException(m),
   ServiceException: (m) => new ServiceException(m),
   UnknownOperationException: (m) => new UnknownOperationException(m),
+  MissingAuthenticationTokenException: (m) => new MissingAuthenticationTokenException(m),
+  IncompleteSignatureException: (m) => new IncompleteSignatureException(m),
+  InvalidSignatureException: (m) => new InvalidSignatureException(m),
+  UnrecognizedClientException: (m) => new UnrecognizedClientException(m),
+  ExpiredTokenException: (m) => new ExpiredTokenException(m),
+  AccessDeniedException: (m) => new AccessDeniedException(m),
+  NoSuchEntity: (m) => new NoSuchEntityException(m),
+  MalformedPolicyDocument: (m) => new MalformedPolicyDocumentException(m),
 };
 
 const THROTTLE_REASONS: readonly string[] = [

@@ -13,6 +13,8 @@ export type {
   NodeStatus,
   NodeTable,
   ConcurrencyGrantTable,
+  AccessKeyRecord,
+  AccessKeyTable,
   FunctionTable,
   LogTables,
   FunctionRecord,
@@ -47,3 +49,4 @@ export type {
   LayerVersionRecord,
   NewLayerVersion,
 } from './types.js';
+export type { RolePolicyRecord, RolePolicyTable } from './role-types.js';

@@ -1,3 +1,5 @@
+import type { RolePolicyTable } from './role-types.js';
+
 /** What the store keeps. Plain data: the store knows nothing of validation or Lambda's rules. */
 export interface FunctionRecord {
   name: string;
@@ -245,6 +247,10 @@ export interface Store {
   readonly nodes: NodeTable;
   /** Concurrency slots the api nodes hold, so limits hold across the fleet (docs/cluster.md). */
   readonly grants: ConcurrencyGrantTable;
+  /** Functions' execution roles: the inline policies their credentials carry (docs/security.md). */
+  readonly rolePolicies: RolePolicyTable;
+  /** The access keys callers sign requests with (docs/security.md). */
+  readonly keys: AccessKeyTable;
   /** `sqlite` (one process, embedded) or `postgres` (shared by many processes). */
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -500,4 +506,30 @@ export interface LayerTable {
   list(): Promise<LayerVersionRecord[]>;
   /** Marks a version deleted; false if there was no live version to delete. */
   delete(layerName: string, version: number): Promise<boolean>;
+}
+
+/** An access key as stored: its secret sealed with the key file's key, never in plaintext. */
+export interface AccessKeyRecord {
+  /** `AKIA` and 16 upper-case letters and digits. */
+  accessKeyId: string;
+  accountId: string;
+  userName: string;
+  /** The secret access key, encrypted (AES-256-GCM: iv, tag, ciphertext). */
+  sealedSecret: Buffer;
+  /** The identity policies, as a JSON array of policy documents. */
+  policies: string;
+  /** An account's administrator: every action in its own account, and key management. */
+  admin: boolean;
+  createdAt: number;
+}
+
+/** The long-term access keys. */
+export interface AccessKeyTable {
+  /** Adds a key; a second key with the same id is ERR_STORE_CONFLICT. */
+  insert(record: AccessKeyRecord): Promise<void>;
+  get(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
+  /** Every key, or an account's, oldest first. */
+  list(accountId?: string): Promise<AccessKeyRecord[]>;
+  /** Whether a key was removed. */
+  remove(accessKeyId: string): Promise<boolean>;
 }

@@ -15,7 +15,7 @@ import { type PathView, type Sandbox, type SandboxDriver, type SandboxExit, type
 import { bareName, functionLogGroupKey, newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionLayer, FunctionRecord } from '../store/index.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
-import { extensionsIn, functionVariables, InvalidEntrypoint, launchFor, RUNTIMES_DIR } from './runtime-launch.js';
+import { extensionsIn, functionVariables, InvalidEntrypoint, launchFor, RUNTIMES_DIR, sdkFor } from './runtime-launch.js';
 import { describeExit, errorPayloadNoTrace, lastBytes, traceId } from './platform-values.js';
 import type { VariableContext } from './lambda-variables.js';
 
@@ -35,6 +35,8 @@ export interface EnvironmentDeps {
   readonly memory?: MemoryBudget;
   /** Runtimes started ahead of demand, for cold starts that can use one (absent: every cold start starts its own). */
   readonly prestart?: PrestartPool;
+  /** Temporary credentials for a function's execution role, issued once per environment (absent: none are set). */
+  readonly credentials?: (fn: FunctionRecord) => VariableContext['credentials'];
 }
 
 type InvokeEnd =
@@ -100,6 +102,8 @@ export class ExecutionEnvironment {
   /** Init finished (provisioned environments are counted once ready). */
   ready = false;
   readonly #initializationType: 'on-demand' | 'provisioned-concurrency';
+  /** Issued at the first launch and kept for the environment's life (null: none could be). */
+  #credentials: VariableContext['credentials'] | null | undefined;
 
   constructor(
     deps: EnvironmentDeps,
@@ -185,6 +189,7 @@ export class ExecutionEnvironment {
         codeDir: this.#codeDir,
         ...(optDir ? { optDir } : {}),
         runtimeDir: RUNTIMES_DIR.replace(/\/$/, ''),
+        ...sdkFor(this.#fn.runtime),
         env: launch.env,
         memoryMb: this.#fn.memorySize,
         ephemeralStorageMb: this.#fn.ephemeralStorage,
@@ -283,7 +288,9 @@ export class ExecutionEnvironment {
   }
 
   #variableContext(): VariableContext {
+    this.#credentials ??= this.#deps.credentials?.(this.#fn) ?? null;
     return {
+      ...(this.#credentials ? { credentials: this.#credentials } : {}),
       region: this.#deps.region,
       version: this.#version,
       logGroup: this.logGroup,

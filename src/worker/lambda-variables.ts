@@ -8,6 +8,8 @@ export interface VariableContext {
   readonly logGroup: string;
   readonly logStream: string;
   readonly initializationType: 'on-demand' | 'provisioned-concurrency';
+  /** Temporary credentials for the function's execution role (absent when none could be issued). */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken: string };
 }
 
 /** The variables Lambda sets for every runtime (configuration-envvars), whatever the package type. */
@@ -21,5 +23,13 @@ export function lambdaVariables(fn: FunctionRecord, ctx: VariableContext): Recor
     AWS_LAMBDA_LOG_GROUP_NAME: ctx.logGroup,
     AWS_LAMBDA_LOG_STREAM_NAME: ctx.logStream,
     AWS_LAMBDA_INITIALIZATION_TYPE: ctx.initializationType,
+    // The execution role's credentials, which the AWS SDKs' default chain reads (as on Lambda).
+    ...(ctx.credentials
+      ? {
+          AWS_ACCESS_KEY_ID: ctx.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: ctx.credentials.secretAccessKey,
+          AWS_SESSION_TOKEN: ctx.credentials.sessionToken,
+        }
+      : {}),
   };
 }

@@ -7,7 +7,7 @@ import { RuntimeApiEndpoint, type EndpointEvents } from '../runtime-api/index.js
 import type { Sandbox, SandboxDriver } from '../sandbox/index.js';
 import { newEnvironmentId, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
-import { interpreterFor, prestartable, runtimeBase, RUNTIMES_DIR, type Launch } from './runtime-launch.js';
+import { interpreterFor, prestartable, runtimeBase, RUNTIMES_DIR, sdkFor, type Launch } from './runtime-launch.js';
 
 /** Code up to this size (zipped) is linked without leaving the thread: a few files. */
 const LINK_IN_THREAD_BYTES = 512 * 1024;
@@ -305,6 +305,7 @@ export class PrestartPool {
         args: launch.args,
         codeDir,
         runtimeDir: RUNTIMES_DIR.replace(/\/$/, ''),
+        ...sdkFor(kind.runtime),
         env: { ...launch.env, [PRESTARTED_VARIABLE]: '1' },
         memoryMb: kind.memoryMb,
         ephemeralStorageMb: kind.ephemeralStorageMb,

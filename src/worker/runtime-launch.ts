@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAMBDA_PATHS, type PathView } from '../sandbox/index.js';
 import type { FunctionRecord } from '../store/index.js';
@@ -8,6 +9,14 @@ import { imageLaunch } from './image-launch.js';
 
 /** Kindling's own runtime clients (built from src/runtimes), on the host. */
 export const RUNTIMES_DIR = fileURLToPath(new URL('../runtimes/', import.meta.url));
+
+/** The node_modules that holds Kindling's AWS SDK for JavaScript (v3), on the host. */
+const SDK_DIR = dirname(dirname(dirname(createRequire(import.meta.url).resolve('@aws-sdk/client-lambda/package.json'))));
+
+/** What a sandbox shows a runtime of Kindling's besides its code: the AWS SDK for Node.js runtimes, as Lambda's include it. */
+export function sdkFor(runtime: string): { sdkDir?: string } {
+  return runtime.startsWith('nodejs') ? { sdkDir: SDK_DIR } : {};
+}
 
 export interface LaunchContext {
   readonly region: string;
@@ -127,7 +136,9 @@ export function runtimeBase(runtime: string, memorySize: number, ctx: BaseContex
   }
   const major = /^nodejs(\d+)/.exec(runtime)?.[1] ?? '20';
   env['LAMBDA_RUNTIME_DIR'] = `${paths.runtime}/nodejs`;
-  env['NODE_PATH'] = [`${paths.opt}/nodejs/node${major}/node_modules`, `${paths.opt}/nodejs/node_modules`, paths.taskRoot].join(':');
+  // Lambda's order: layers, then the runtime's SDK, then the code (whose own node_modules wins for its files).
+  const sdk = ctx.pathView === 'lambda' ? `${LAMBDA_PATHS.runtime}/node_modules` : SDK_DIR;
+  env['NODE_PATH'] = [`${paths.opt}/nodejs/node${major}/node_modules`, `${paths.opt}/nodejs/node_modules`, sdk, paths.taskRoot].join(':');
   // Lambda's Node.js runtime sizes the V8 heap from the function's memory.
   const heapMb = Math.floor(memorySize * 0.9);
   return { command: interpreterFor(runtime, ctx), args: [`--max-old-space-size=${heapMb}`, `${paths.runtime}/nodejs/bootstrap.js`], env };

@@ -8,13 +8,18 @@ import { startKindling, type Kindling } from '../../src/app.js';
 import { openPostgresStore, SqliteStore, type Store } from '../../src/store/index.js';
 import { loadConfig, type KindlingConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/shared/index.js';
+import type { CredentialSource } from '../../src/identity/index.js';
+import { adminProfile } from './auth.js';
 import { databaseNameFor, dropDatabase, ensureDatabase } from './postgres.js';
 
 export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
 
 export interface TestServer {
   kindling: Kindling;
+  /** Signed with `credentials`. */
   lambda: LambdaClient;
+  /** `test`/`test` under `--auth none`; the administrator key the server wrote under `--auth sigv4`. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
   dataDir: string;
   close(): Promise<void>;
 }
@@ -82,7 +87,7 @@ export function sqliteOnly(what: string): string | false {
 export async function startTestServer(
   overrides: Partial<KindlingConfig> = {},
   dataDir?: string,
-  options: { openStore?: (path: string) => Store } = {},
+  options: { openStore?: (path: string) => Store; credentialSources?: readonly CredentialSource[] } = {},
 ): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'kindling-test-'));
   // Functional tests run in the process sandbox (their functions write to the test's files);
@@ -93,16 +98,19 @@ export async function startTestServer(
   const kindling = await startKindling(config, {
     logger: createLogger(process.env['KINDLING_TEST_LOG'] ? 'debug' : 'error'),
     ...(options.openStore ? { openStore: options.openStore } : {}),
+    ...(options.credentialSources ? { credentialSources: options.credentialSources } : {}),
   });
   if (store && kindling.store.kind !== 'postgres') {
     // Else the PostgreSQL pass would run the suite on SQLite a second time, and pass.
     await kindling.close();
     throw new Error(`asked for the store ${store}, the server opened a ${kindling.store.kind} store`);
   }
-  const lambda = clientFor(kindling.url);
+  const credentials = config.auth === 'sigv4' ? adminProfile(dir) : TEST_CREDENTIALS;
+  const lambda = clientFor(kindling.url, credentials);
   return {
     kindling,
     lambda,
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     dataDir: dir,
     close: async () => {
       lambda.destroy();
@@ -116,11 +124,13 @@ export async function startTestServer(
   };
 }
 
-export function clientFor(url: string): LambdaClient {
+const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export function clientFor(url: string, credentials: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS): LambdaClient {
   return new LambdaClient({
     endpoint: url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     maxAttempts: 1,
   });
 }

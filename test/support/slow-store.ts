@@ -33,6 +33,8 @@ export function openSlowStore(ms = 5): (path: string) => Store {
       blobs: slow(store.blobs),
       nodes: slow(store.nodes),
       grants: slow(store.grants),
+      rolePolicies: slow(store.rolePolicies),
+      keys: slow(store.keys),
       changes: store.changes,
       kind: store.kind,
       close: () => store.close(),

@@ -6,7 +6,9 @@ import type { ContractContext, FreshDatabase } from './store-contract/context.js
 import { eventContract } from './store-contract/events.js';
 import { fleetContract } from './store-contract/fleet.js';
 import { functionContract } from './store-contract/functions.js';
+import { identityContract } from './store-contract/identity.js';
 import { logContract } from './store-contract/logs.js';
+import { keyContract } from './store-contract/keys.js';
 import { tableContract } from './store-contract/tables.js';
 
 export type { FreshDatabase } from './store-contract/context.js';
@@ -59,11 +61,13 @@ export function storeContract(name: string, fresh: () => Promise<FreshDatabase>,
     });
 
     functionContract(context);
+    identityContract(context);
     tableContract(context);
     eventContract(context);
     logContract(context);
     blobContract(context);
     fleetContract(context);
+    keyContract(context);
     accountContract(context);
   });
 }

@@ -68,6 +68,8 @@ export function outerOptions(input: ViewInput, hostEntries: readonly string[]): 
       : [
           '--ro-bind', spec.codeDir, LAMBDA_PATHS.taskRoot,
           '--ro-bind', spec.runtimeDir, LAMBDA_PATHS.runtime,
+          // Its mount point is an empty node_modules the build leaves in the runtime dir (read-only here).
+          ...(spec.sdkDir === undefined ? [] : ['--ro-bind', spec.sdkDir, `${LAMBDA_PATHS.runtime}/node_modules`]),
           // Lambda's /opt exists with or without layers (empty without).
           ...(spec.optDir === undefined ? ['--perms', '0755', '--dir', LAMBDA_PATHS.opt] : ['--ro-bind', spec.optDir, LAMBDA_PATHS.opt]),
           ...(input.extraCommand === undefined ? [] : ['--ro-bind', input.extraCommand, spec.command]),

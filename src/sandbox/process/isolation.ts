@@ -67,7 +67,7 @@ function rootScript(input: IsolationInput): string {
   const q = shellQuote;
   const lines = ['set -e', `${tools.ip} link set lo up`];
   if (dataDir === undefined) return [...lines, 'exec "$@"'].join('\n');
-  const needed = [spec.codeDir, spec.optDir, spec.runtimeDir, commandDir(spec.command)].filter((dir): dir is string => dir !== undefined);
+  const needed = [spec.codeDir, spec.optDir, spec.runtimeDir, spec.sdkDir, commandDir(spec.command)].filter((dir): dir is string => dir !== undefined);
   coverPlan(dataDir, needed).forEach(({ cover, keep }, i) => {
     const held = `${stage}/${i}`;
     lines.push(`${tools.mkdir} ${q(held)}`, `${tools.mount} --bind ${q(cover)} ${q(held)}`);

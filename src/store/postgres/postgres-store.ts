@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../shared/index.js';
 import type { Store } from '../types.js';
+import { PgAccessKeyTable } from './access-key-table.js';
 import { PgBlobStore } from './blob-store.js';
 import { PgConcurrencyTable } from './concurrency-table.js';
 import { clientConfig, describeTarget, poolConfig } from './connection.js';
@@ -15,6 +16,7 @@ import { PgLayerTable } from './layer-table.js';
 import { PgLogTables } from './log-tables.js';
 import { migrate } from './migrations.js';
 import { PgNodeTable } from './node-table.js';
+import { PgRolePolicyTable } from './role-policy-table.js';
 import { PgAliasTable, PgVersionTable } from './version-table.js';
 
 /** Large enough that a 250 MB artifact is a few hundred rows, small enough to hold one in memory. */
@@ -41,6 +43,8 @@ export class PostgresStore implements Store {
   readonly changes: PgFunctionChanges;
   readonly nodes: PgNodeTable;
   readonly grants: PgGrantTable;
+  readonly rolePolicies: PgRolePolicyTable;
+  readonly keys: PgAccessKeyTable;
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   #closed = false;
@@ -61,6 +65,8 @@ export class PostgresStore implements Store {
     this.blobs = new PgBlobStore(db, blobChunkBytes);
     this.nodes = new PgNodeTable(db);
     this.grants = new PgGrantTable(db);
+    this.rolePolicies = new PgRolePolicyTable(db);
+    this.keys = new PgAccessKeyTable(db);
   }
 
   async close(): Promise<void> {

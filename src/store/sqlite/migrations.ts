@@ -142,4 +142,28 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX concurrency_grants_by_holder ON concurrency_grants (holder);
   `,
+  // Issue 14: functions' execution roles and their inline policies (docs/security.md).
+  `
+  CREATE TABLE role_policies (
+    account_id TEXT NOT NULL,
+    role_name TEXT NOT NULL,
+    policy_name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, role_name, policy_name)
+  );
+  `,
+  // Issue 14: access keys. The secret is sealed with the key file's key, which is not in the database.
+  `
+  CREATE TABLE access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    sealed_secret BLOB NOT NULL,
+    policies TEXT NOT NULL,
+    admin INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX access_keys_by_account ON access_keys (account_id, created_at);
+  `,
 ];

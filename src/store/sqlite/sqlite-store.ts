@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KindlingError } from '../../shared/index.js';
 import type { Store } from '../types.js';
+import { SqliteAccessKeyTable } from './access-key-table.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { Commits } from './commits.js';
 import { SqliteConcurrencyTable } from './concurrency-table.js';
@@ -11,6 +12,7 @@ import { SqliteDeadLetterTable } from './dead-letter-table.js';
 import { SqliteEventConfigTable } from './event-config-table.js';
 import { SqliteEventQueueTable } from './event-queue-table.js';
 import { SqliteFunctionTable } from './function-table.js';
+import { SqliteRolePolicyTable } from './role-policy-table.js';
 import { SqliteGrantTable } from './grant-table.js';
 import { SqliteLayerTable } from './layer-table.js';
 import { SqliteLogTables } from './log-tables.js';
@@ -33,6 +35,8 @@ export class SqliteStore implements Store {
   readonly changes: SqliteFunctionChanges;
   readonly nodes: SqliteNodeTable;
   readonly grants: SqliteGrantTable;
+  readonly rolePolicies: SqliteRolePolicyTable;
+  readonly keys: SqliteAccessKeyTable;
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
   readonly #commits: Commits;
@@ -66,6 +70,8 @@ export class SqliteStore implements Store {
     this.layerVersions = new SqliteLayerTable(this.#db);
     this.nodes = new SqliteNodeTable(this.#db);
     this.grants = new SqliteGrantTable(this.#db);
+    this.rolePolicies = new SqliteRolePolicyTable(this.#db);
+    this.keys = new SqliteAccessKeyTable(this.#db);
   }
 
   /** An existing file must hold Kindling's schema as far as its recorded version says. */
