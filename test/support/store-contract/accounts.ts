@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { Store } from '../../../src/store/index.js';
 import type { ContractContext } from './context.js';
-import { fn, layer, letter, newEvent, version } from './records.js';
+import { furnish } from './functions.js';
+import { layer, letter, newEvent } from './records.js';
 
 /**
  * Accounts (docs/accounts.md): the control plane keys another account's function, layer and log
@@ -11,15 +11,6 @@ import { fn, layer, letter, newEvent, version } from './records.js';
  * every row of the other.
  */
 const OTHER = '111122223333:hello';
-
-async function furnish(store: Store, name: string): Promise<void> {
-  await store.functions.insert(fn(name));
-  await store.versions.insert(version(name, 1));
-  await store.aliases.put({ functionName: name, name: 'live', functionVersion: '1', description: '', revisionId: `a-${name}` });
-  await store.eventConfigs.put({ functionName: name, qualifier: '$LATEST', maximumRetryAttempts: 1, lastModified: 5 });
-  await store.concurrency.putReserved(name, 5);
-  await store.concurrency.putProvisioned({ functionName: name, qualifier: 'live', requested: 2, lastModified: 7 });
-}
 
 export function accountContract(t: ContractContext): void {
   it('accounts: two accounts\' functions of one name are two functions; deleting one leaves every row of the other', async () => {
@@ -34,7 +25,7 @@ export function accountContract(t: ContractContext): void {
     await store.events.deleteFunction(OTHER);
     const kept = await store.functions.snapshot('hello');
     assert.equal(kept.function?.name, 'hello');
-    assert.deepEqual([kept.versions.length, kept.aliases.length, kept.eventConfigs.length, kept.provisioned.length, kept.reserved], [1, 1, 1, 1, 5]);
+    assert.deepEqual([kept.versions.length, kept.aliases.length, kept.eventConfigs.length, kept.provisioned.length, kept.reserved], [2, 1, 2, 1, 5]);
     const gone = await store.functions.snapshot(OTHER);
     assert.equal(gone.function, undefined);
     assert.deepEqual([gone.versions, gone.aliases, gone.eventConfigs, gone.provisioned, gone.reserved], [[], [], [], [], undefined]);
