@@ -5,9 +5,6 @@ import {
   PreconditionFailedException,
   ResourceConflictException,
   ResourceNotFoundException,
-  ValidationException,
-  CREATE_FUNCTION_REF_MAX,
-  FUNCTION_NAME_MAX,
   functionArn,
   newRevisionId,
   parseFunctionRef,
@@ -17,7 +14,6 @@ import {
   type Logger,
   bareName,
   inScope,
-  scopedName,
   unscope,
   type Partition,
 } from '../shared/index.js';
@@ -27,6 +23,7 @@ import { FunctionCache, type CachedPart } from './function-cache.js';
 import * as v from './validation.js';
 import { imageConfigChanges, imageSupport, refuseImageFields, type ImageFunctions } from './image-function.js';
 import { validateLoggingConfig } from './logging-config.js';
+import { newFunctionName } from './new-function-name.js';
 
 export type FunctionChange = 'created' | 'code' | 'configuration' | 'deleted';
 
@@ -162,23 +159,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
 
   /** Creates a function in `account` (the caller's: a function is always created in its creator's account). */
   async create(body: Record<string, unknown>, account = this.#deps.partition.accountId): Promise<FunctionRecord> {
-    const nameInput = v.expectString(body['FunctionName'], 'functionName');
-    if (nameInput === undefined) throw ValidationException.constraint('null', 'functionName', 'Member must not be null');
-    const ref = parseFunctionRef(nameInput, this.#deps.partition, 'functionName', CREATE_FUNCTION_REF_MAX, account);
-    const name = bareName(ref.name);
-    if (scopedName(this.#deps.partition.accountId, account, name) !== ref.name) {
-      // A (partial) ARN of another account: no one creates in an account but their own.
-      throw new InvalidParameterValueException(`The account in the function ARN does not match the caller's account: ${nameInput}`);
-    }
-    if (name.length > FUNCTION_NAME_MAX) {
-      // Lambda's own check, so InvalidParameterValueException in a validation message's words (test_function_arns).
-      throw new InvalidParameterValueException(
-        `1 validation error detected: Value '${name}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to ${FUNCTION_NAME_MAX}`,
-      );
-    }
-    if (ref.qualifier !== undefined) {
-      throw ValidationException.constraint(nameInput, 'functionName', 'Member must not include a qualifier on CreateFunction');
-    }
+    const { key, name } = newFunctionName(body['FunctionName'], this.#deps.partition, account);
     // PackageType Image: Code.ImageUri, no Runtime/Handler/Layers (image-function.ts).
     const image = v.validatePackageType(body['PackageType']) === 'Image' ? imageSupport(this.#deps.images).forCreate(body) : refuseImageFields(body);
     const runtime = image ? '' : v.validateRuntime(body['Runtime'], this.#today(), 'create');
@@ -196,12 +177,12 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], (arn) => this.#deps.isQueueArn(arn, account)) ?? undefined;
     const layers = await this.#deps.layers.resolve(body['Layers'], account);
     const zip = image ? undefined : v.decodeZipFile(body['Code']);
-    this.#assertFree(ref.name);
+    this.#assertFree(key);
 
     const code: UnpackedCode & { fields?: Partial<FunctionRecord> } = image ? await image.pull(architectures[0]!) : await this.#deps.code.put(zip!);
     if (!image) await this.#checkSize(code.unzippedSize, layers); // images: the image store's own limit
     const record: FunctionRecord = {
-      name: ref.name,
+      name: key,
       runtime,
       handler,
       role,
