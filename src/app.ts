@@ -4,9 +4,22 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
-import { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry, ImageFunctions, LIMITS } from './control-plane/index.js';
 import { authMode, type KindlingConfig } from './config/index.js';
-import { AccessKeys, Authenticator, Authorizer, ensureAdminKey, KeyFile, Roles, SessionIssuer, type CredentialSource, type ResourcePolicies } from './identity/index.js';
+import { AccessKeys, anonymousCaller, Authenticator, Authorizer, ensureAdminKey, KeyFile, Roles, SessionIssuer, type CredentialSource, type ResourcePolicies } from './identity/index.js';
+import {
+  Aliases,
+  ConcurrencySettings,
+  EventInvokeConfigs,
+  FunctionRegistry,
+  FunctionTags,
+  FunctionVersions,
+  LayerRegistry,
+  ImageFunctions,
+  LIMITS,
+  liveInControlPlane,
+  Permissions,
+  ResourcePolicyCache,
+} from './control-plane/index.js';
 import { ConcurrencyLimiter, FleetLimiter, InvokeService, ProvisionedConcurrency, type Limiter } from './invoke/index.js';
 import { DIRECTORY_DEFAULTS, NodeAgent, NodeDirectory, ProvisionedShare, RemoteRunner, WorkerClient } from './placement/index.js';
 import { LogQueryService, LogSink } from './logs/index.js';
@@ -20,8 +33,8 @@ import {
   QueueMetrics,
   type SettingsFor,
 } from './queue/index.js';
-import { SANDBOX_TAG, selectSandboxes, type SandboxSelection } from './sandbox/index.js';
 import { createLogger, functionArn, functionLogGroupKey, parseFunctionRef, ServiceException, systemClock, unscope, type Clock, type Logger } from './shared/index.js';
+import { ApiBridge, SANDBOX_TAG, selectSandboxes, type SandboxSelection } from './sandbox/index.js';
 import { openPostgresStore, SqliteStore, type Store } from './store/index.js';
 import { MemoryBudget, PrestartPool, WorkerFleet, WorkerLease, WorkerServer, type Runner } from './worker/index.js';
 
@@ -52,6 +65,8 @@ export interface Kindling {
   readonly services: KindlingServices;
   /** Resolves when a worker node's lease ended and it drained and stopped (the process should exit 0). */
   readonly ended: Promise<void>;
+  /** Resource policies (AddPermission), in memory: what cross-account access asks (identity/caller.ts). */
+  readonly resourcePolicies: ResourcePolicyCache;
   /** Graceful stop: no new requests, in-flight invokes finish, environments shut down, store closed. */
   close(): Promise<void>;
 }
@@ -91,8 +106,13 @@ export async function startKindling(
 
   const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
   if (!prlimit) logger.warn('prlimit not found: process sandboxes run without rlimits');
+  // Kindling's API for functions (AWS_ENDPOINT_URL): this process's own, where it serves one (docs/network.md).
+  const apiBridge = config.roles.includes('api') && config.roles.includes('worker') ? await ApiBridge.open() : undefined;
   const sandboxes = await selectSandboxes(
-    { sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}) },
+    {
+      sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}),
+      egress: config.egress, egressDeny: config.egressDeny, ...(apiBridge ? { apiBridge } : {}),
+    },
     logger,
   );
   // SQLite in the data directory, or the PostgreSQL that several servers share (docs/stores.md).
@@ -103,7 +123,17 @@ export async function startKindling(
       ? await openPostgresStore(config.store, { logger })
       : new SqliteStore(storePath);
   const code = new CodeStore(config.dataDir, store.blobs);
-  const layers = new LayerRegistry({ store, code, partition, clock, logger });
+  const layers: LayerRegistry = new LayerRegistry({
+    store,
+    code,
+    partition,
+    clock,
+    logger,
+    // Another account's layer version in a function's Layers: only where its policy lets the
+    // function's account in (AddLayerVersionPermission). Asked when a function is created or
+    // updated, after the cache below has loaded.
+    layerAccess: (arn: string, account: string): boolean => (options.resourcePolicies ?? resourcePolicies).allows(arn, { caller: anonymousCaller(account), action: 'lambda:GetLayerVersion' }),
+  });
   const layerView = new LayerView(config.dataDir, code);
   const isQueueArn = (arn: string, account: string) => parseDestination(arn, partition, account)?.kind === 'queue';
   // Container images (PackageType Image), unpacked into the code store: docs/images.md.
@@ -136,7 +166,10 @@ export async function startKindling(
   await aliases.load();
   await concurrency.load();
   await eventConfigs.load();
+  const resourcePolicies = new ResourcePolicyCache({ store, logger, live: liveInControlPlane({ registry, versions, aliases }) });
+  await resourcePolicies.load();
   registry.watch();
+  resourcePolicies.watch();
   const logs = new LogSink({ store, clock, logger });
   const roles = new Set(config.roles);
   const nodeId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -273,14 +306,20 @@ export async function startKindling(
     keys && config.auth === 'sigv4'
       ? {
           authenticator: new Authenticator({ sources: [keys, sessions, ...(options.credentialSources ?? [])], region: config.region, clock }),
-          authorizer: new Authorizer(options.resourcePolicies),
+          authorizer: new Authorizer(options.resourcePolicies ?? resourcePolicies),
         }
       : undefined;
   const api = keys
-    ? new ApiServer({ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers, nodes: store.nodes, keys, roles: executionRoles, ...(access ? { access } : {}) })
+    ? new ApiServer({
+        ...{ registry, versions, aliases, concurrency, provisioned, invoker, code, partition, logger, eventConfigs, deadLetters, metrics, events: store.events, logQuery, layers },
+        ...{ nodes: store.nodes, keys, roles: executionRoles, ...(access ? { access } : {}) },
+        permissions: new Permissions({ store, cache: resourcePolicies, registry, versions, aliases, layers, partition }),
+        tags: new FunctionTags({ registry, partition }),
+      })
     : undefined;
   // Every node but a worker-only one listens for the Lambda API; a worker only on its fleet endpoint.
   const address = api ? await api.listen(config.port, config.host) : undefined;
+  if (address) apiBridge?.target(address.port, address.address);
   const url = address ? `http://${hostPort(address.address, address.port)}` : '';
 
   // A worker node: its fleet endpoint, its heartbeat and its lease.
@@ -339,7 +378,10 @@ export async function startKindling(
       await agent?.close(nodeId);
       await logs.close();
       registry.close();
+      resourcePolicies.close();
       await store.close();
+      await sandboxes.close();
+      await apiBridge?.close();
       logger.info('Kindling stopped');
     })());
   // The lease's end: no new work, in-flight finished, environments shut down, deregistered.
@@ -363,6 +405,7 @@ export async function startKindling(
     ...(prestart ? { prestart } : {}),
     ended,
     routable: () => (directory?.workers ?? []).map((w) => w.id),
+    resourcePolicies,
     services: { registry, versions, aliases, concurrency, eventConfigs, layers, invoker, logQuery, deadLetters },
     close,
   };

@@ -1,5 +1,7 @@
 import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
+  AddLayerVersionPermissionCommand,
+  AddPermissionCommand,
   CreateFunctionCommand,
   DeleteFunctionCommand,
   GetFunctionCommand,
@@ -93,12 +95,20 @@ describe('accounts through the API (--auth sigv4)', () => {
     assert.equal(ofB.LayerVersionArn, `arn:aws:lambda:us-east-1:${B}:layer:lib:1`, 'B numbers its own layer from 1');
     const listed = await lambdaB.send(new ListLayersCommand({}));
     assert.deepEqual(listed.Layers?.map((layer) => layer.LayerArn), [`arn:aws:lambda:us-east-1:${B}:layer:lib`]);
-    // A's function cannot take B's layer: B never allowed it.
-    await rejectsWith(
-      lambdaA.send(new CreateFunctionCommand(await nodeFunction('with-layer', undefined, { Layers: [`arn:aws:lambda:us-east-1:${B}:layer:lib:1`] }))),
-      'InvalidParameterValueException',
-      400,
-    );
+    // A's function cannot take B's layer until B allows A's account.
+    const withLayer = async () => nodeFunction('with-layer', undefined, { Layers: [`arn:aws:lambda:us-east-1:${B}:layer:lib:1`] });
+    await rejectsWith(lambdaA.send(new CreateFunctionCommand(await withLayer())), 'InvalidParameterValueException', 400);
+    await lambdaB.send(new AddLayerVersionPermissionCommand({ LayerName: 'lib', VersionNumber: 1, StatementId: 'a', Action: 'lambda:GetLayerVersion', Principal: A }));
+    const created = await lambdaA.send(new CreateFunctionCommand(await withLayer()));
+    assert.deepEqual(created.Layers?.map((layer) => layer.Arn), [`arn:aws:lambda:us-east-1:${B}:layer:lib:1`]);
+  });
+
+  it("lets A invoke B's hello once B's policy allows A's account", async () => {
+    const arn = `arn:aws:lambda:us-east-1:${B}:function:hello`;
+    await lambdaB.send(new AddPermissionCommand({ FunctionName: 'hello', StatementId: 'a', Action: 'lambda:InvokeFunction', Principal: A }));
+    const out = await lambdaA.send(new InvokeCommand({ FunctionName: arn, Payload: Buffer.from('{}') }));
+    assert.deepEqual(JSON.parse(Buffer.from(out.Payload!).toString()), { who: 'B', name: 'hello' });
+    await rejectsWith(lambdaA.send(new GetFunctionCommand({ FunctionName: arn })), 'AccessDeniedException', 403);
   });
 
   it("deletes B's hello and leaves A's", async () => {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CodeStore } from '../code/index.js';
-import type { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionVersions, LayerRegistry } from '../control-plane/index.js';
+import type { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionTags, FunctionVersions, LayerRegistry, Permissions } from '../control-plane/index.js';
 import type { InvokeService, ProvisionedConcurrency } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
@@ -22,6 +22,8 @@ import { layerRoutes } from './layer-routes.js';
 import { logsRoutes } from './logs-routes.js';
 import { roleRoutes } from './role-routes.js';
 import { Router, type AccessContext, type RouteMatch } from './router.js';
+import { policyRoutes } from './policy-routes.js';
+import { tagRoutes } from './tag-routes.js';
 import { versionRoutes } from './version-routes.js';
 
 export interface ApiDeps {
@@ -50,6 +52,10 @@ export interface ApiDeps {
   keys: AccessKeys;
   /** SigV4 authentication and IAM-style authorization (`--auth sigv4`); absent under `--auth none`. */
   access?: { authenticator: Authenticator; authorizer: Authorizer };
+  /** AddPermission and the other resource-policy operations. */
+  permissions: Permissions;
+  /** TagResource, UntagResource, ListTags. */
+  tags: FunctionTags;
 }
 
 /** Most requests (every Invoke without a Qualifier) have no query string: one empty set, read only. */
@@ -84,6 +90,8 @@ export class ApiServer {
     logsRoutes(this.#router, deps.logQuery);
     roleRoutes(this.#router, deps.roles);
     keyRoutes(this.#router, { keys: deps.keys, defaultAccountId: deps.partition.accountId });
+    policyRoutes(this.#router, deps.permissions);
+    tagRoutes(this.#router, deps.tags);
     this.#server = createServer((req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 65_000;
   }

@@ -43,6 +43,11 @@ export function onLayer(action: string, versioned: boolean): RouteAccess {
   };
 }
 
+/** A route whose path names the resource by its full ARN (TagResource, UntagResource, ListTags). */
+export function onArn(action: string): RouteAccess {
+  return { action, resource: (ctx) => ctx.params[0] ?? '*' };
+}
+
 /** A route on no one resource (ListFunctions, GetAccountSettings, Kindling's cluster view). */
 export function onAny(action: string, services?: readonly string[]): RouteAccess {
   return { action, resource: () => '*', ...(services ? { services } : {}) };

@@ -46,6 +46,8 @@ const FLAGS: Readonly<Record<keyof typeof SERVE_OPTIONS, FlagHelp>> = {
   'worker-memory': { value: '<MB>', about: "memory a fleet worker's environments may take together", default: '80% of RAM' },
   auth: { value: '<mode>', about: 'sigv4 (signed requests, access keys and policies) or none (anyone is the admin; loopback addresses only)', default: 'none on a loopback --host, else required' },
   'key-file': { value: '<path>', about: "seals access keys' secrets; every api node of a fleet needs the same file", default: '<data-dir>/kindling.key' },
+  egress: { value: 'allow|deny', about: 'whether functions reach the outside (never the host), see docs/network.md', default: 'allow' },
+  'egress-deny': { value: '<CIDR>', about: 'an IPv4 range no function reaches (repeatable)', default: 'none beyond link-local, loopback, multicast' },
   prewarm: { value: '<N>', about: 'sandboxes kept with a runtime started, waiting for cold starts (0: off)', default: String(DEFAULTS.prewarm) },
 };
 

@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isSandboxDriver, SANDBOX_DRIVERS, type SandboxDriverName } from './sandbox-drivers.js';
+import { egressSettings, type EgressSettings } from './egress.js';
 
 /** Every setting Kindling reads, validated and frozen once at start. */
-export interface KindlingConfig {
+export interface KindlingConfig extends EgressSettings {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
@@ -160,6 +161,8 @@ export const OPTIONS = {
   prewarm: { type: 'string' },
   auth: { type: 'string' },
   'key-file': { type: 'string' },
+  egress: { type: 'string' },
+  'egress-deny': { type: 'string', multiple: true },
 } as const;
 
 /** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
@@ -223,7 +226,8 @@ export function loadConfig(
 ): KindlingConfig {
   let values: Record<string, string | undefined>;
   try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }) as {
+    // Every flag is one string but --egress-deny, a list (read apart, egressDenyRaw).
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }) as unknown as {
       values: Record<string, string | undefined>;
     });
   } catch (err) {
@@ -321,6 +325,7 @@ export function loadConfig(
     prewarm: count('--prewarm', pick('prewarm', 'KINDLING_PREWARM'), DEFAULTS.prewarm, 0, 1000),
     auth,
     keyFile: resolve(pick('key-file', 'KINDLING_KEY_FILE') ?? join(dataDir, 'kindling.key')),
+    ...egressSettings(pick('egress', 'KINDLING_EGRESS'), egressDenyRaw(values['egress-deny'] as unknown, env['KINDLING_EGRESS_DENY']), (message) => new ConfigError(message)),
     ...overrides,
   };
   return Object.freeze(config);
@@ -345,6 +350,12 @@ export function authMode(raw: string | undefined, host: string, servesApi: boole
 /** Whether only this machine can reach an address: 127.0.0.0/8, ::1, localhost. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** `--egress-deny` is repeatable (parseArgs gives a list); the variable, one comma-separated string. */
+function egressDenyRaw(flags: unknown, variable: string | undefined): string[] {
+  if (Array.isArray(flags)) return flags as string[];
+  return variable === undefined ? [] : [variable];
 }
 
 /** A connection string fit for a message: its password replaced. */

@@ -300,6 +300,23 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     this.#deps.logger.info('function deleted', { name });
   }
 
+  /**
+   * TagResource and UntagResource (function-tags.ts): `next` makes the new tags from the current
+   * ones, in the function's turn. Kindling's own tags are checked as CreateFunction checks them; a
+   * change to one (the sandbox, the network) retires warm environments like a configuration change.
+   */
+  async replaceTags(name: string, next: (tags: Readonly<Record<string, string>>) => Record<string, string>): Promise<void> {
+    await this.exclusive(name, async () => {
+      const current = this.getByName(name);
+      const tags = next(current.tags);
+      v.validateKindlingTags(tags, this.#deps.sandboxNames);
+      const record = { ...current, tags };
+      await this.#deps.store.functions.replace(record);
+      this.#functions.set(name, record);
+      if (v.kindlingTagsOf(current.tags) !== v.kindlingTagsOf(tags)) this.emit('change', name, 'configuration');
+    });
+  }
+
   /** Records on $LATEST the number of the version just published from it. Called in the function's turn. */
   async notePublished(name: string, version: number): Promise<void> {
     const record = { ...this.getByName(name), lastPublishedVersion: version };

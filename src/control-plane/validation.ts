@@ -278,8 +278,8 @@ export function decodeLayerContent(content: unknown): Buffer {
 
 /**
  * Kindling's own tags: `kindling:sandbox` must name a driver the operator allows here (isolation is
- * the operator's choice, not the caller's); `kindling:network` may only say `none` until functions
- * get an outbound route that never reaches the host (docs/security.md).
+ * the operator's choice, not the caller's); `kindling:network` may only say `none`, which takes the
+ * function's outbound route away (unset: the server's --egress; no value reaches the host, docs/network.md).
  */
 export function validateKindlingTags(tags: Record<string, string>, sandboxNames: readonly string[]): void {
   const sandbox = tags['kindling:sandbox'];
@@ -291,7 +291,12 @@ export function validateKindlingTags(tags: Record<string, string>, sandboxNames:
   const network = tags['kindling:network'];
   if (network !== undefined && network !== 'none') {
     throw new InvalidParameterValueException(
-      `Tag kindling:network must be 'none' (got '${network}'): functions have no outbound network yet, and never a route to the host.`,
+      `Tag kindling:network must be 'none' (got '${network}'): a function reaches the outside as the server's --egress says, never the host; 'none' takes its outbound network away.`,
     );
   }
+}
+
+/** Kindling's own tags of a function, as one comparable string (they choose how it is sandboxed). */
+export function kindlingTagsOf(tags: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.entries(tags).filter(([key]) => key.startsWith('kindling:')).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

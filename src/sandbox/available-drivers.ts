@@ -6,6 +6,8 @@ import { MicroVmSandboxDriver } from './microvm/microvm-driver.js';
 import { ProcessSandboxDriver } from './process/process-sandbox.js';
 import type { SandboxDriver } from './sandbox.js';
 import { UidPool } from './uid-pool.js';
+import type { ApiBridge } from './api-bridge.js';
+import { EgressNetwork } from './egress/egress-network.js';
 
 export interface SandboxOptions {
   readonly sandbox: 'auto' | SandboxDriverName;
@@ -13,6 +15,12 @@ export interface SandboxOptions {
   readonly allow?: readonly SandboxDriverName[];
   readonly dataDir: string;
   readonly prlimit?: string;
+  /** `--egress`: `allow` gives sandboxes a route out where the drivers can isolate it (docs/network.md). */
+  readonly egress?: 'allow' | 'deny';
+  /** `--egress-deny`: IPv4 CIDRs no sandbox reaches. */
+  readonly egressDeny?: readonly string[];
+  /** Kindling's API for functions (AWS_ENDPOINT_URL); undefined on a node that serves no API. */
+  readonly apiBridge?: ApiBridge;
 }
 
 /**
@@ -23,9 +31,11 @@ export interface SandboxOptions {
 export async function selectSandboxes(options: SandboxOptions, logger: Logger): Promise<SandboxSelection> {
   // One pool for every driver: no two live environments share a host uid, whatever their driver.
   const uids = new UidPool();
+  const egress = await openEgress(options, logger);
+  const network = { ...(egress ? { egress } : {}), ...(options.apiBridge ? { apiBridge: options.apiBridge } : {}), logger };
   const candidates: SandboxDriver[] = [
-    new ProcessSandboxDriver({ dataDir: options.dataDir, uids, logger, ...(options.prlimit ? { prlimit: options.prlimit } : {}) }),
-    new NamespaceSandboxDriver({ uids }),
+    new ProcessSandboxDriver({ dataDir: options.dataDir, uids, ...network, ...(options.prlimit ? { prlimit: options.prlimit } : {}) }),
+    new NamespaceSandboxDriver({ uids, ...network }),
     new MicroVmSandboxDriver({ dataDir: options.dataDir, logger, uids }),
   ];
   const usable: SandboxDriver[] = [];
@@ -42,14 +52,31 @@ export async function selectSandboxes(options: SandboxOptions, logger: Logger): 
     }
   }
   if (!usable.some((d) => d.name === name)) {
+    await egress?.close();
     throw new KindlingError('ERR_SANDBOX_UNAVAILABLE', `--sandbox ${name}: that driver cannot run on this machine (see the messages above)`);
   }
   const allowed = options.allow ?? driversAtLeast(name);
   if (!allowed.includes(name)) {
+    await egress?.close();
     throw new KindlingError('ERR_SANDBOX_NOT_ALLOWED', `--allow-sandbox ${allowed.join(',')} leaves out the default driver '${name}': list it too, or choose another --sandbox`);
   }
   return new SandboxSelection(
     usable.filter((driver) => allowed.includes(driver.name as SandboxDriverName)),
     name,
+    () => egress?.close() ?? Promise.resolve(),
   );
+}
+
+/**
+ * The outbound network, when the operator allows it and this machine can isolate it: without
+ * root, nftables or iproute2, sandboxes keep a loopback only (closed, never the host's network).
+ */
+async function openEgress(options: SandboxOptions, logger: Logger): Promise<EgressNetwork | undefined> {
+  if (options.egress === 'deny') return undefined;
+  const why = EgressNetwork.unavailable();
+  if (why !== undefined) {
+    logger.warn(`egress: functions get no outbound network here: ${why} (docs/network.md)`);
+    return undefined;
+  }
+  return EgressNetwork.open({ deny: options.egressDeny ?? [], logger });
 }

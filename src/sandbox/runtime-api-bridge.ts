@@ -1,3 +1,4 @@
+import { API_BRIDGE_PORT_INSIDE } from './api-bridge.js';
 import { shellQuote } from './shell-quote.js';
 
 /**
@@ -25,17 +26,20 @@ export function runtimeApiVariables(address: string, socketInside: string): Reco
 /**
  * Shell lines, run as the sandbox's uid inside its network namespace, that start the bridge and
  * wait until it listens — the kernel's own socket table says so, no guessing — so that the
- * runtime's first connection cannot be refused. Exit status 125 when socat dies first.
+ * runtime's first connection cannot be refused. Exit status 125 when socat dies first. With
+ * `apiSocketPath`, a second socat bridges 127.0.0.1:9002 to Kindling's API (api-bridge.ts).
  *
  * The shell then becomes the runtime (exec): socat gets SIGKILL when that process ends (setpriv's
  * parent-death signal), so a bridge never outlives its runtime, even when the server that would
  * have swept it up was killed.
  */
-export function bridgeLines(tools: { readonly socat: string; readonly setpriv: string }, socketPath: string): string[] {
-  const port = RUNTIME_API_PORT_INSIDE.toString(16).toUpperCase().padStart(4, '0');
+export function bridgeLines(tools: { readonly socat: string; readonly setpriv: string }, socketPath: string, apiSocketPath?: string): string[] {
+  const bridges: [number, string][] = [[RUNTIME_API_PORT_INSIDE, socketPath], ...(apiSocketPath === undefined ? [] : [[API_BRIDGE_PORT_INSIDE, apiSocketPath] as [number, string]])];
   return [
-    `${tools.setpriv} --pdeathsig KILL ${tools.socat} TCP-LISTEN:${RUNTIME_API_PORT_INSIDE},bind=127.0.0.1,reuseaddr,fork,nodelay UNIX-CONNECT:${shellQuote(socketPath)} &`,
-    `listening() { while read -r _ a _ s _; do [ "$a $s" = "0100007F:${port} 0A" ] && return 0; done </proc/net/tcp; return 1; }`,
-    'until listening; do kill -0 $! 2>/dev/null || exit 125; done',
+    `listening() { while read -r _ a _ s _; do [ "$a $s" = "0100007F:$1 0A" ] && return 0; done </proc/net/tcp; return 1; }`,
+    ...bridges.flatMap(([port, socket]) => [
+      `${tools.setpriv} --pdeathsig KILL ${tools.socat} TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,nodelay UNIX-CONNECT:${shellQuote(socket)} &`,
+      `until listening ${port.toString(16).toUpperCase().padStart(4, '0')}; do kill -0 $! 2>/dev/null || exit 125; done`,
+    ]),
   ];
 }

@@ -57,6 +57,11 @@ export interface SandboxSpec {
    * runtime reads the function it is given there (worker/prestart-pool.ts).
    */
   readonly stdin?: boolean;
+  /**
+   * `none`: no route out, even where the server gives sandboxes egress (the function's
+   * `kindling:network=none` tag; set by SandboxSelection, docs/network.md).
+   */
+  readonly network?: 'none';
 }
 
 /**
@@ -102,6 +107,11 @@ export interface Sandbox {
   readonly exited: Promise<SandboxExit>;
   /** How the runtime reaches its Runtime API from inside (AWS_LAMBDA_RUNTIME_API). */
   readonly runtimeApiAddress: string;
+  /**
+   * Kindling's Lambda API as the function reaches it from inside (AWS_ENDPOINT_URL), through the
+   * API bridge (api-bridge.ts); undefined where the sandbox has none.
+   */
+  readonly apiEndpoint?: string | undefined;
   /** Shutdown: SIGTERM, up to `graceMs` to exit, then SIGKILL. Idempotent. */
   stop(graceMs: number): Promise<SandboxExit>;
   /** Immediate SIGKILL (timeouts, crashes). */
@@ -126,6 +136,12 @@ export interface SandboxDriver {
   readonly runsPrestarted?: boolean;
   /** A longer Init limit than Lambda's 10 s, when the driver needs one (an emulated VM boots slowly). */
   readonly initTimeoutMs?: number | undefined;
+  /**
+   * The network its sandboxes get (docs/network.md): `egress`, a NAT'ed route to the outside and
+   * never to the host; `none`, a loopback only; `host`, the host's own (the process driver when the
+   * server is not root). Sandboxes of two networks are never interchangeable (the pre-start pool).
+   */
+  readonly network: 'egress' | 'none' | 'host';
   /** Why this driver cannot run on this machine, or undefined when it can. Probed once. */
   unavailable(): Promise<string | undefined>;
   start(spec: SandboxSpec): Promise<Sandbox>;

@@ -114,6 +114,12 @@ export class PreconditionFailedException extends LambdaServiceError {
   readonly status = 412;
 }
 
+/** A resource policy past Lambda's 20 KB (AddPermission, AddLayerVersionPermission). */
+export class PolicyLengthExceededException extends LambdaServiceError {
+  readonly code = 'PolicyLengthExceededException';
+  readonly status = 400;
+}
+
 export class RequestTooLargeException extends LambdaServiceError {
   readonly code = 'RequestTooLargeException';
   readonly status = 413;
@@ -274,6 +280,7 @@ const WIRE_ERRORS: Record<string, (message: string) => LambdaServiceError> = {
   InvalidParameterValueException: (m) => new InvalidParameterValueException(m),
   ValidationException: (m) => new ValidationException(m),
   PreconditionFailedException: (m) => new PreconditionFailedException(m),
+  PolicyLengthExceededException: (m) => new PolicyLengthExceededException(m),
   RequestTooLargeException: (m) => new RequestTooLargeException(m),
   RequestEntityTooLargeException: (m) => new RequestEntityTooLargeException(m),
   UnsupportedMediaTypeException: (m) => new UnsupportedMediaTypeException(m),

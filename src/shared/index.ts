@@ -6,6 +6,7 @@ export {
   InvalidParameterValueException,
   ValidationException,
   PreconditionFailedException,
+  PolicyLengthExceededException,
   RequestEntityTooLargeException,
   RequestTooLargeException,
   UnsupportedMediaTypeException,

@@ -48,5 +48,8 @@ export type {
   LayerTable,
   LayerVersionRecord,
   NewLayerVersion,
+  ResourcePolicyRecord,
+  ResourcePolicyTable,
 } from './types.js';
 export type { RolePolicyRecord, RolePolicyTable } from './role-types.js';
+export { isLayerPolicyOwner, layerPolicyOwner } from './policy-owner.js';

@@ -245,6 +245,8 @@ export interface Store {
   readonly changes: ChangeFeed;
   /** The fleet's registry of nodes and their heartbeats (docs/cluster.md). */
   readonly nodes: NodeTable;
+  /** Resource-based policies of functions, versions, aliases and layer versions (AddPermission). */
+  readonly policies: ResourcePolicyTable;
   /** Concurrency slots the api nodes hold, so limits hold across the fleet (docs/cluster.md). */
   readonly grants: ConcurrencyGrantTable;
   /** Functions' execution roles: the inline policies their credentials carry (docs/security.md). */
@@ -532,4 +534,40 @@ export interface AccessKeyTable {
   list(accountId?: string): Promise<AccessKeyRecord[]>;
   /** Whether a key was removed. */
   remove(accessKeyId: string): Promise<boolean>;
+}
+
+/**
+ * One resource's policy (Lambda's AddPermission statements), keyed by the resource's ARN, which
+ * carries the account. `policy` is the document's JSON; `revisionId` changes with every write.
+ */
+export interface ResourcePolicyRecord {
+  resourceArn: string;
+  /**
+   * Who owns it, for removal with it and for the change feed: a function's name (its policy and
+   * those of its versions and aliases), or `layer:<layer name>` for a layer's versions (as the layer table names it).
+   */
+  owner: string;
+  /** The version or alias of a function policy, the layer version's number; '' for a function's own. */
+  qualifier: string;
+  policy: string;
+  revisionId: string;
+}
+
+/**
+ * Resource policies. Every write names the revision it replaces (compare and set, so two servers
+ * writing one policy at once cannot lose a statement) and is announced on the change feed under
+ * the record's owner, in the same transaction.
+ */
+export interface ResourcePolicyTable {
+  list(): Promise<ResourcePolicyRecord[]>;
+  /** Every policy of one owner (a function with its versions and aliases, or a layer's versions). */
+  listOwner(owner: string): Promise<ResourcePolicyRecord[]>;
+  get(resourceArn: string): Promise<ResourcePolicyRecord | undefined>;
+  /**
+   * Writes `record` if the stored policy's revision is still `previous` (undefined: there must be
+   * none); false if another write came first.
+   */
+  put(record: ResourcePolicyRecord, previous: string | undefined): Promise<boolean>;
+  /** Deletes the policy if its revision is still `previous`; false if another write came first. */
+  delete(resourceArn: string, owner: string, previous: string): Promise<boolean>;
 }

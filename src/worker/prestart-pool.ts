@@ -93,7 +93,8 @@ export class PrestartedRuntime {
     if (!stdin) throw new Error('a pre-started sandbox has no stdin');
     stdin.on('error', () => undefined);
     // Every variable it will have: the runtime drops the rest (the marker), keeps its Runtime API.
-    stdin.end(`${JSON.stringify({ env: { ...env, AWS_LAMBDA_RUNTIME_API: this.sandbox.runtimeApiAddress } })}\n`);
+    const endpoint = this.sandbox.apiEndpoint === undefined ? {} : { AWS_ENDPOINT_URL: this.sandbox.apiEndpoint };
+    stdin.end(`${JSON.stringify({ env: { ...endpoint, ...env, AWS_LAMBDA_RUNTIME_API: this.sandbox.runtimeApiAddress } })}\n`);
   }
 
   /** Its cold start is over (its first invocation answered, or its Init failed). */
@@ -218,7 +219,7 @@ export class PrestartPool {
   }
 
   #state(kind: PrestartKind, seed: boolean): KindState {
-    const name = [kind.driver.name, interpreterFor(kind.runtime, this.#options), kind.memoryMb, kind.ephemeralStorageMb].join('\0');
+    const name = [kind.driver.name, kind.driver.network, interpreterFor(kind.runtime, this.#options), kind.memoryMb, kind.ephemeralStorageMb].join('\0');
     let state = this.#kinds.get(name);
     if (!state) {
       state = { kind, ready: [], starting: 0, demand: [], lastDemand: 0, seed, retryAt: 0, failures: 0 };

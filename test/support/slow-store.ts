@@ -35,6 +35,7 @@ export function openSlowStore(ms = 5): (path: string) => Store {
       grants: slow(store.grants),
       rolePolicies: slow(store.rolePolicies),
       keys: slow(store.keys),
+      policies: slow(store.policies),
       changes: store.changes,
       kind: store.kind,
       close: () => store.close(),

@@ -9,6 +9,7 @@ import { functionContract } from './store-contract/functions.js';
 import { identityContract } from './store-contract/identity.js';
 import { logContract } from './store-contract/logs.js';
 import { keyContract } from './store-contract/keys.js';
+import { policyContract } from './store-contract/policies.js';
 import { tableContract } from './store-contract/tables.js';
 
 export type { FreshDatabase } from './store-contract/context.js';
@@ -68,6 +69,7 @@ export function storeContract(name: string, fresh: () => Promise<FreshDatabase>,
     blobContract(context);
     fleetContract(context);
     keyContract(context);
+    policyContract(context);
     accountContract(context);
   });
 }

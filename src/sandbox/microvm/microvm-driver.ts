@@ -59,6 +59,8 @@ interface Prepared {
  * exit is the Runtime API. The strongest isolation Kindling has: a guest kernel of its own.
  */
 export class MicroVmSandboxDriver implements SandboxDriver {
+  /** Its guest's only network is QEMU's user-mode one, restricted to the Runtime API forward: no egress yet (docs/network.md). */
+  readonly network = 'none' as const;
   readonly name = 'microvm';
   readonly pathView = 'lambda' as const;
   readonly #cacheDir: string;

@@ -8,8 +8,14 @@ import { findTool, spawned } from '../host-tools.js';
 import { detectCgroups, limitsFor, type CgroupTree, type SandboxCgroup } from './cgroups.js';
 import { NamespaceSandbox } from './namespace-sandbox.js';
 import { RUNTIME_API_ADDRESS } from '../runtime-api-bridge.js';
-import { commandLine, ETC_FILES, hostRootEntries, innerOptions, nulSeparated, outerOptions, type Tools } from './sandbox-view.js';
+import { commandLine, ETC_FILES, GATE_FD, hostRootEntries, innerOptions, nulSeparated, outerOptions, type Tools } from './sandbox-view.js';
 import { UidPool } from '../uid-pool.js';
+import { API_ENDPOINT_INSIDE, type ApiBridge } from '../api-bridge.js';
+import type { EgressNetwork } from '../egress/egress-network.js';
+import { inOtherNetns, openGate } from '../egress/network-gate.js';
+import { sandboxResolvConf } from '../egress/resolver.js';
+import { silentLogger, type Logger } from '../../shared/index.js';
+import type { Socket } from 'node:net';
 
 const CGROUP_PREFIX = 'kindling-';
 const RUN_DIR_PREFIX = 'kindling-ns-';
@@ -31,11 +37,22 @@ export class NamespaceSandboxDriver implements SandboxDriver {
   /** An image's root is the inner stage's `/` (sandbox-view.ts). */
   readonly runsImages = true;
   readonly #uids: UidPool;
+  readonly #egress: EgressNetwork | undefined;
+  readonly #apiBridge: ApiBridge | undefined;
+  readonly #logger: Logger;
   #probe: Promise<string | undefined> | undefined;
   #setup: Setup | undefined;
 
-  constructor(options: { uids?: UidPool } = {}) {
+  /** `egress`: sandboxes get a route out (docs/network.md); `apiBridge`: and AWS_ENDPOINT_URL. */
+  constructor(options: { uids?: UidPool; egress?: EgressNetwork; apiBridge?: ApiBridge; logger?: Logger } = {}) {
     this.#uids = options.uids ?? new UidPool();
+    this.#egress = options.egress;
+    this.#apiBridge = options.apiBridge;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  get network(): 'egress' | 'none' {
+    return this.#egress ? 'egress' : 'none';
   }
 
   unavailable(): Promise<string | undefined> {
@@ -61,7 +78,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
     };
     try {
       hostUid = this.#uids.take();
-      for (const [name, text] of Object.entries(ETC_FILES)) writeFileSync(join(runDir, name), text);
+      for (const [name, text] of Object.entries({ ...ETC_FILES, 'resolv.conf': setup.resolvConf })) writeFileSync(join(runDir, name), text);
       const created = setup.cgroups.create(`${CGROUP_PREFIX}${spec.id}`, limitsFor(spec.memoryMb));
       cgroup = created;
       // Init runs at a default process's CPU weight, uncapped; the share proportional to memory
@@ -75,17 +92,26 @@ export class NamespaceSandboxDriver implements SandboxDriver {
           // the sandbox is already gone
         }
       };
-      const input = { spec, tools: setup.tools, hostUid, runDir, ...(spec.rootfs === undefined ? outsideUsr(spec.command) : {}) };
+      const egress = spec.network === 'none' ? undefined : this.#egress;
+      const input = {
+        spec, tools: setup.tools, hostUid, runDir, gate: egress !== undefined,
+        ...(this.#apiBridge ? { apiSocket: this.#apiBridge.socketPath } : {}),
+        ...(spec.rootfs === undefined ? outsideUsr(spec.command) : {}),
+      };
+      const stdio = [...setup.stdio];
+      if (spec.stdin) stdio[0] = 'pipe';
+      // The gate is a socket pair (Node's pipes are): the script speaks first, the server answers.
+      if (egress) stdio[GATE_FD] = 'pipe';
       // bwrap reads its arguments from fd 3 before it does anything else: it waits there while
       // it is moved into the cgroups, so the runtime and all it starts are inside from their birth.
       const child = spawn(setup.tools.bwrap, commandLine(input), {
         env: {},
-        stdio: spec.stdin ? ['pipe', ...setup.stdio.slice(1)] : setup.stdio,
+        stdio,
         // Its own process group: Ctrl-C at the server's terminal must not kill runtimes mid-invoke.
         detached: true,
       });
       await spawned(child);
-      const sandbox = new NamespaceSandbox(child, cgroup, RUNTIME_API_ADDRESS, cleanup, capCpu);
+      const sandbox = new NamespaceSandbox(child, cgroup, RUNTIME_API_ADDRESS, cleanup, capCpu, this.#apiBridge ? API_ENDPOINT_INSIDE : undefined);
       try {
         cgroup.join(child.pid!);
       } catch (err) {
@@ -97,6 +123,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       for (const [fd, args] of [[3, outerOptions(input, setup.hostEntries)], [4, innerOptions(input)]] as const) {
         (child.stdio[fd] as Writable).on('error', () => undefined).end(nulSeparated(args));
       }
+      if (egress) openGate((child.stdio as unknown as Socket[])[GATE_FD]!, egress, () => inOtherNetns(created.pids()), this.#logger);
       return sandbox;
     } catch (err) {
       cleanup(false);
@@ -115,6 +142,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
       tools: { bwrap: findTool('bwrap', TOOL_DIRS), setpriv: findTool('setpriv', TOOL_DIRS), socat: findTool('socat', TOOL_DIRS) },
       cgroups,
       hostEntries: hostRootEntries(),
+      resolvConf: sandboxResolvConf(),
       stdio: stdioFor(inheritedFds()),
     };
     return this.#setup;
@@ -145,6 +173,7 @@ export class NamespaceSandboxDriver implements SandboxDriver {
         memoryMb: 128,
         ephemeralStorageMb: 1,
         runtimeApi: { socketPath, grant: unused, loopbackPort: unused },
+        network: 'none',
       });
       let output = '';
       sandbox.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -164,6 +193,8 @@ interface Setup {
   readonly tools: Tools;
   readonly cgroups: CgroupTree;
   readonly hostEntries: string[];
+  /** The host's name servers a sandbox can reach (resolver.ts). */
+  readonly resolvConf: string;
   readonly stdio: Extract<StdioOptions, unknown[]>;
 }
 

@@ -19,6 +19,7 @@ const REAP_GRACE_MS = 2000;
 export class NamespaceSandbox implements Sandbox {
   readonly exited: Promise<SandboxExit>;
   readonly runtimeApiAddress: string;
+  readonly apiEndpoint: string | undefined;
   readonly #child: ChildProcess;
   readonly #cgroup: SandboxCgroup;
   #exit: SandboxExit | undefined;
@@ -27,8 +28,9 @@ export class NamespaceSandbox implements Sandbox {
   #killTimer: NodeJS.Timeout | undefined;
   readonly #capCpu: () => void;
 
-  constructor(child: ChildProcess, cgroup: SandboxCgroup, runtimeApiAddress: string, cleanup: (emptied: boolean) => void, capCpu: () => void) {
+  constructor(child: ChildProcess, cgroup: SandboxCgroup, runtimeApiAddress: string, cleanup: (emptied: boolean) => void, capCpu: () => void, apiEndpoint?: string) {
     this.#child = child;
+    this.apiEndpoint = apiEndpoint;
     this.#capCpu = capCpu;
     this.#cgroup = cgroup;
     this.runtimeApiAddress = runtimeApiAddress;

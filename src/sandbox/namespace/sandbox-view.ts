@@ -1,4 +1,6 @@
 import { lstatSync, readlinkSync } from 'node:fs';
+import { API_ENDPOINT_INSIDE } from '../api-bridge.js';
+import { gateLines } from '../egress/network-gate.js';
 import { bridgeLines, RUNTIME_API_ADDRESS, runtimeApiVariables } from '../runtime-api-bridge.js';
 import { LAMBDA_PATHS, LAMBDA_ULIMITS, type SandboxSpec } from '../sandbox.js';
 /** Lambda runs functions as sbx_user1051, uid 993, gid 990. */
@@ -6,6 +8,9 @@ const UID_INSIDE = 993;
 const GID_INSIDE = 990;
 const RUN_DIR_INSIDE = '/run/kindling';
 const SOCKET_INSIDE = `${RUN_DIR_INSIDE}/runtime-api.sock`;
+const API_SOCKET_INSIDE = `${RUN_DIR_INSIDE}/api.sock`;
+/** The descriptor on which the launch script waits for its network (network-gate.ts). */
+export const GATE_FD = 5;
 /** Where the outer stage shows a container image's root, for the inner stage to make it the runtime's `/`. */
 const IMAGE_INSIDE = `${RUN_DIR_INSIDE}/image`;
 
@@ -31,6 +36,10 @@ export interface ViewInput {
   readonly runDir: string;
   /** The runtime command's file on the host, when it is outside the read-only runtime (/usr). */
   readonly extraCommand?: string;
+  /** The API bridge's socket on the host (api-bridge.ts), when functions get AWS_ENDPOINT_URL. */
+  readonly apiSocket?: string;
+  /** The launch script waits on GATE_FD until the server has wired the sandbox's network. */
+  readonly gate?: boolean;
 }
 
 /**
@@ -79,10 +88,12 @@ export function outerOptions(input: ViewInput, hostEntries: readonly string[]): 
     '--ro-bind', `${runDir}/group`, '/etc/group',
     '--ro-bind-try', '/etc/ld.so.cache', '/etc/ld.so.cache',
     '--ro-bind', `${runDir}/hosts`, '/etc/hosts',
+    '--ro-bind', `${runDir}/resolv.conf`, '/etc/resolv.conf',
     // The environment's Runtime API socket: its directory on the host is root's and private, so
     // this bind is the only way to it. (An image's stage made RUN_DIR_INSIDE above.)
     ...(image ? [] : ['--perms', '0755', '--dir', RUN_DIR_INSIDE]),
     '--ro-bind', spec.runtimeApi.socketPath, SOCKET_INSIDE,
+    ...(input.apiSocket === undefined ? [] : ['--ro-bind', input.apiSocket, API_SOCKET_INSIDE]),
     '--chdir', image ? '/' : LAMBDA_PATHS.taskRoot,
     '--remount-ro', '/',
   ];
@@ -92,7 +103,8 @@ export function outerOptions(input: ViewInput, hostEntries: readonly string[]): 
 export function innerOptions(input: ViewInput): string[] {
   const { spec } = input;
   // An image's `/` has no /run/kindling: its runtime uses the bridge.
-  const env = { ...spec.env, ...(spec.rootfs === undefined ? runtimeApiVariables(RUNTIME_API_ADDRESS, SOCKET_INSIDE) : { AWS_LAMBDA_RUNTIME_API: RUNTIME_API_ADDRESS }) };
+  // The function's own AWS_ENDPOINT_URL, if it set one, wins (Lambda sets none).
+  const env = { ...(input.apiSocket === undefined ? {} : { AWS_ENDPOINT_URL: API_ENDPOINT_INSIDE }), ...spec.env, ...(spec.rootfs === undefined ? runtimeApiVariables(RUNTIME_API_ADDRESS, SOCKET_INSIDE) : { AWS_LAMBDA_RUNTIME_API: RUNTIME_API_ADDRESS }) };
   return [
     '--unshare-user', '--uid', String(UID_INSIDE), '--gid', String(GID_INSIDE), '--disable-userns',
     ...(spec.rootfs === undefined ? ['--dev-bind', '/', '/'] : imageView(spec)),
@@ -131,7 +143,7 @@ export function commandLine(input: ViewInput): string[] {
   return [
     '--args', '3', '--',
     tools.setpriv, `--reuid=${hostUid}`, `--regid=${hostUid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-    '/bin/sh', '-c', launchScript(tools), 'kindling-init',
+    '/bin/sh', '-c', launchScript(input), 'kindling-init',
     tools.bwrap, '--args', '4', '--', spec.command, ...spec.args,
   ];
 }
@@ -139,12 +151,19 @@ export function commandLine(input: ViewInput): string[] {
 /**
  * The first thing that runs as the sandbox's uid, in the outer stage's view (host tools, none of
  * the function's environment): closes the descriptor the outer bwrap's arguments came through,
- * sets Lambda's rlimits, starts the Runtime API bridge (socat, 127.0.0.1:9001 to the unix
+ * sets Lambda's rlimits, waits for its network when it has one (network-gate.ts), starts the Runtime API bridge (and the API's) (socat, 127.0.0.1:9001 to the unix
  * socket) and waits until it listens, before it becomes the inner bwrap, which shares its
  * network namespace.
  */
-function launchScript(tools: Tools): string {
-  return [`exec 3<&-; ${LAMBDA_ULIMITS}`, ...bridgeLines(tools, SOCKET_INSIDE), 'exec "$@"'].join('\n');
+function launchScript(input: ViewInput): string {
+  const apiSocket = input.apiSocket === undefined ? undefined : API_SOCKET_INSIDE;
+  return [
+    `exec 3<&-; ${LAMBDA_ULIMITS}`,
+    ...(input.gate ? [gateLines.announce(GATE_FD)] : []),
+    ...bridgeLines(input.tools, SOCKET_INSIDE, apiSocket),
+    ...(input.gate ? gateLines.await(GATE_FD) : []),
+    'exec "$@"',
+  ].join('\n');
 }
 
 /** How /bin, /lib and friends look on the host: symlinks into /usr are recreated, directories bound read-only. */

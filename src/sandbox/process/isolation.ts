@@ -1,6 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative } from 'node:path';
 import { bridgeLines } from '../runtime-api-bridge.js';
+import { gateLines } from '../egress/network-gate.js';
 import { shellQuote } from '../shell-quote.js';
 import { LAMBDA_ULIMITS, type SandboxSpec } from '../sandbox.js';
 
@@ -25,14 +26,22 @@ export interface IsolationInput {
   readonly dataDir: string | undefined;
   /** An empty directory private to the server (0700), used while the mounts are made. */
   readonly stage: string;
+  /** The root stage waits on GATE_FD until the server has wired the sandbox's network (network-gate.ts). */
+  readonly gate?: boolean;
+  /** The API bridge's socket (api-bridge.ts), when functions get AWS_ENDPOINT_URL. */
+  readonly apiSocket?: string;
 }
+
+/** The descriptor on which the root stage waits for its network. */
+export const GATE_FD = 4;
 
 /**
  * The command line of a process sandbox when the server is root, run with an empty environment
  * (nothing a function chose, PATH or LD_PRELOAD, ever reaches a process running as root):
  *
- * 1. `unshare` gives it its own network namespace (only a loopback, brought up here: no route to
- *    any address of the host) and mount namespace (private propagation).
+ * 1. `unshare` gives it its own network namespace (a loopback, brought up here, and, with egress,
+ *    the route out the server wires while the script waits: never a route to the host) and mount
+ *    namespace (private propagation).
  * 2. As root in those, the data directory is covered by an empty tmpfs into which only this
  *    function's code and layers are bound back, read-only, at their own paths: the database,
  *    other functions' code and the rest stay out of its view whatever their modes.
@@ -47,7 +56,7 @@ export function isolatedCommand(input: IsolationInput): { command: string; args:
   const user = [
     // RLIMIT_NPROC counts the processes of the environment's own uid: Lambda's 1,024 per environment.
     LAMBDA_ULIMITS,
-    ...bridgeLines(tools, spec.runtimeApi.socketPath),
+    ...bridgeLines(tools, spec.runtimeApi.socketPath, input.apiSocket),
     `eval "$(${tools.cat} <&3)"; exec 3<&-`,
     'exec "$@"',
   ].join('\n');
@@ -65,8 +74,9 @@ export function isolatedCommand(input: IsolationInput): { command: string; args:
 function rootScript(input: IsolationInput): string {
   const { spec, tools, dataDir, stage } = input;
   const q = shellQuote;
-  const lines = ['set -e', `${tools.ip} link set lo up`];
-  if (dataDir === undefined) return [...lines, 'exec "$@"'].join('\n');
+  const lines = ['set -e', `${tools.ip} link set lo up`, ...(input.gate ? [gateLines.announce(GATE_FD)] : [])];
+  const run = [...(input.gate ? gateLines.await(GATE_FD) : []), 'exec "$@"'];
+  if (dataDir === undefined) return [...lines, ...run].join('\n');
   const needed = [spec.codeDir, spec.optDir, spec.runtimeDir, spec.sdkDir, commandDir(spec.command)].filter((dir): dir is string => dir !== undefined);
   coverPlan(dataDir, needed).forEach(({ cover, keep }, i) => {
     const held = `${stage}/${i}`;
@@ -79,7 +89,7 @@ function rootScript(input: IsolationInput): string {
     lines.push(`${tools.umount} -l ${q(held)}`);
   });
   // The working directory was entered before a tmpfs covered it: enter the bound code instead.
-  lines.push(`cd ${q(spec.codeDir)}`, 'exec "$@"');
+  lines.push(`cd ${q(spec.codeDir)}`, ...run);
   return lines.join('\n');
 }
 

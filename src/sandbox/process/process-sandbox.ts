@@ -9,7 +9,11 @@ import type { Sandbox, SandboxDriver, SandboxExit, SandboxSpec, SandboxStats } f
 import { findTool, spawned } from '../host-tools.js';
 import { terminateThenKill } from '../shutdown.js';
 import { UidPool } from '../uid-pool.js';
-import { environmentScript, isolatedCommand, type IsolationTools } from './isolation.js';
+import { environmentScript, GATE_FD, isolatedCommand, type IsolationTools } from './isolation.js';
+import { API_ENDPOINT_INSIDE, type ApiBridge } from '../api-bridge.js';
+import type { EgressNetwork } from '../egress/egress-network.js';
+import { openGate } from '../egress/network-gate.js';
+import type { Socket } from 'node:net';
 import { killAllOf } from './uid-processes.js';
 
 /** Lambda's per-environment limits on file descriptors and processes (quotas page). */
@@ -26,6 +30,10 @@ export interface ProcessSandboxOptions {
   /** Host uids, shared with the other drivers. */
   readonly uids?: UidPool;
   readonly logger?: Logger;
+  /** Run as root: sandboxes get a route out (docs/network.md). */
+  readonly egress?: EgressNetwork;
+  /** Run as root: functions get AWS_ENDPOINT_URL through the API bridge. */
+  readonly apiBridge?: ApiBridge;
 }
 
 /**
@@ -49,6 +57,8 @@ export class ProcessSandboxDriver implements SandboxDriver {
   readonly #uids: UidPool;
   readonly #logger: Logger;
   readonly #root = process.getuid?.() === 0;
+  readonly #egress: EgressNetwork | undefined;
+  readonly #apiBridge: ApiBridge | undefined;
   #tools: IsolationTools | undefined;
   #probe: Promise<string | undefined> | undefined;
 
@@ -57,6 +67,14 @@ export class ProcessSandboxDriver implements SandboxDriver {
     this.#dataDir = options.dataDir;
     this.#uids = options.uids ?? new UidPool();
     this.#logger = options.logger ?? silentLogger;
+    this.#egress = this.#root ? options.egress : undefined;
+    this.#apiBridge = this.#root ? options.apiBridge : undefined;
+  }
+
+  /** Not root: the host's network, as the server's own user (docs/network.md says what that allows). */
+  get network(): 'egress' | 'none' | 'host' {
+    if (!this.#root) return 'host';
+    return this.#egress ? 'egress' : 'none';
   }
 
   unavailable(): Promise<string | undefined> {
@@ -102,17 +120,24 @@ export class ProcessSandboxDriver implements SandboxDriver {
     };
     try {
       spec.runtimeApi.grant(uid);
-      const { command, args } = isolatedCommand({ spec, tools, uid, dataDir: this.#dataDir, stage });
+      const egress = spec.network === 'none' ? undefined : this.#egress;
+      const apiSocket = this.#apiBridge?.socketPath;
+      const { command, args } = isolatedCommand({ spec, tools, uid, dataDir: this.#dataDir, stage, gate: egress !== undefined, ...(apiSocket ? { apiSocket } : {}) });
       const child = spawn(command, args, {
         cwd: spec.codeDir,
         env: {},
-        stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+        // fd 4, with egress: the gate, a socket pair (Node's pipes are) the root stage speaks on first.
+        stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(egress ? ['pipe' as const] : [])],
         // Its own process group: Ctrl-C at the server's terminal must not kill runtimes mid-invoke.
         detached: true,
       });
       await spawned(child);
-      (child.stdio[3] as Writable).on('error', () => undefined).end(environmentScript({ ...spec.env, ...runtimeApiVariables(RUNTIME_API_ADDRESS, spec.runtimeApi.socketPath) }));
-      return new ProcessSandbox(child, RUNTIME_API_ADDRESS, uid, release);
+      // The function's own AWS_ENDPOINT_URL, if it set one, wins (Lambda sets none).
+      const endpoint: Record<string, string> = apiSocket ? { AWS_ENDPOINT_URL: API_ENDPOINT_INSIDE } : {};
+      (child.stdio[3] as Writable).on('error', () => undefined).end(environmentScript({ ...endpoint, ...spec.env, ...runtimeApiVariables(RUNTIME_API_ADDRESS, spec.runtimeApi.socketPath) }));
+      // unshare execs the root stage in place: the child itself is in the new network namespace.
+      if (egress) openGate((child.stdio as unknown as Socket[])[GATE_FD]!, egress, () => child.pid, this.#logger);
+      return new ProcessSandbox(child, RUNTIME_API_ADDRESS, uid, release, apiSocket ? API_ENDPOINT_INSIDE : undefined);
     } catch (err) {
       release(killAllOf(uid));
       throw err;
@@ -143,6 +168,7 @@ class ProcessSandbox implements Sandbox {
   readonly #child: ChildProcess;
   readonly exited: Promise<SandboxExit>;
   readonly runtimeApiAddress: string;
+  readonly apiEndpoint: string | undefined;
   /** The sandbox's own host uid (run as root): every process of it belongs to this sandbox. */
   readonly #uid: number | undefined;
   #exit: SandboxExit | undefined;
@@ -151,8 +177,9 @@ class ProcessSandbox implements Sandbox {
   #statusFd: number | undefined;
   readonly #statusBuffer = Buffer.allocUnsafe(4096);
 
-  constructor(child: ChildProcess, runtimeApiAddress: string, uid: number | undefined, release: (emptied: boolean) => void) {
+  constructor(child: ChildProcess, runtimeApiAddress: string, uid: number | undefined, release: (emptied: boolean) => void, apiEndpoint?: string) {
     this.#child = child;
+    this.apiEndpoint = apiEndpoint;
     this.#uid = uid;
     this.runtimeApiAddress = runtimeApiAddress;
     this.exited = new Promise((resolve) => {

@@ -68,6 +68,8 @@ export class PgFunctionTable implements FunctionTable {
     await this.#changes.write(name, async (sql) => {
       await sql.run('DELETE FROM functions WHERE name = $1', [name]);
       for (const table of OWNED_TABLES) await sql.run(`DELETE FROM ${table} WHERE function_name = $1`, [name]);
+      // Its resource policies (its own, its versions' and aliases'): a new function of that name starts with none.
+      await sql.run('DELETE FROM resource_policies WHERE owner = $1', [name]);
     });
   }
 

@@ -1,3 +1,4 @@
+import { layerPolicyOwner } from '../policy-owner.js';
 import type { LayerTable, LayerVersionRecord, NewLayerVersion } from '../types.js';
 import type { PgDatabase } from './database.js';
 import { parseRecords } from './records.js';
@@ -56,6 +57,10 @@ export class PgLayerTable implements LayerTable {
   }
 
   async delete(layerName: string, version: number): Promise<boolean> {
-    return (await this.#db.run('UPDATE layer_versions SET deleted = true WHERE layer_name = $1 AND version = $2 AND NOT deleted', [layerName, version])) > 0;
+    return this.#db.transaction(async (sql) => {
+      // A layer version's policy goes with it.
+      await sql.run('DELETE FROM resource_policies WHERE owner = $1 AND qualifier = $2', [layerPolicyOwner(layerName), String(version)]);
+      return (await sql.run('UPDATE layer_versions SET deleted = true WHERE layer_name = $1 AND version = $2 AND NOT deleted', [layerName, version])) > 0;
+    });
   }
 }

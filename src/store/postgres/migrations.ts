@@ -174,6 +174,18 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX access_keys_by_account ON access_keys (account_id, created_at);
   `,
+  // Issue 14: resource-based policies (AddPermission, AddLayerVersionPermission), one row per
+  // resource ARN; removed with the function, version, alias or layer version that owns them.
+  `
+  CREATE TABLE resource_policies (
+    resource_arn TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    revision_id TEXT NOT NULL
+  );
+  CREATE INDEX resource_policies_by_owner ON resource_policies (owner, qualifier);
+  `,
 ];
 
 /** Held while migrating: two servers starting together on one database migrate once. */

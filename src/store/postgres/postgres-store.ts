@@ -14,6 +14,7 @@ import { PgFunctionTable } from './function-table.js';
 import { PgGrantTable } from './grant-table.js';
 import { PgLayerTable } from './layer-table.js';
 import { PgLogTables } from './log-tables.js';
+import { PgResourcePolicyTable } from './policy-table.js';
 import { migrate } from './migrations.js';
 import { PgNodeTable } from './node-table.js';
 import { PgRolePolicyTable } from './role-policy-table.js';
@@ -42,6 +43,7 @@ export class PostgresStore implements Store {
   readonly blobs: PgBlobStore;
   readonly changes: PgFunctionChanges;
   readonly nodes: PgNodeTable;
+  readonly policies: PgResourcePolicyTable;
   readonly grants: PgGrantTable;
   readonly rolePolicies: PgRolePolicyTable;
   readonly keys: PgAccessKeyTable;
@@ -67,6 +69,7 @@ export class PostgresStore implements Store {
     this.grants = new PgGrantTable(db);
     this.rolePolicies = new PgRolePolicyTable(db);
     this.keys = new PgAccessKeyTable(db);
+    this.policies = new PgResourcePolicyTable(db, changes);
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,9 @@ import type { PgDatabase } from './database.js';
 import type { PgFunctionChanges } from './function-changes.js';
 import { parseRecords } from './records.js';
 
+/** A version's or alias's resource policy goes with it (an alias made again starts with none). */
+const DELETE_POLICY = 'DELETE FROM resource_policies WHERE owner = $1 AND qualifier = $2';
+
 /** Published versions: immutable snapshots of a function, one JSON record each. */
 export class PgVersionTable implements VersionTable {
   readonly #db: PgDatabase;
@@ -28,9 +31,10 @@ export class PgVersionTable implements VersionTable {
   }
 
   async delete(functionName: string, version: string): Promise<void> {
-    await this.#changes.write(functionName, (sql) =>
-      sql.run('DELETE FROM function_versions WHERE function_name = $1 AND version = $2', [functionName, Number(version)]),
-    );
+    await this.#changes.write(functionName, async (sql) => {
+      await sql.run('DELETE FROM function_versions WHERE function_name = $1 AND version = $2', [functionName, Number(version)]);
+      await sql.run(DELETE_POLICY, [functionName, version]);
+    });
   }
 }
 
@@ -59,6 +63,9 @@ export class PgAliasTable implements AliasTable {
   }
 
   async delete(functionName: string, name: string): Promise<void> {
-    await this.#changes.write(functionName, (sql) => sql.run('DELETE FROM aliases WHERE function_name = $1 AND name = $2', [functionName, name]));
+    await this.#changes.write(functionName, async (sql) => {
+      await sql.run('DELETE FROM aliases WHERE function_name = $1 AND name = $2', [functionName, name]);
+      await sql.run(DELETE_POLICY, [functionName, name]);
+    });
   }
 }

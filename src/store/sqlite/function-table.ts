@@ -31,6 +31,8 @@ export class SqliteFunctionTable implements FunctionTable {
     this.#delete = [
       db.prepare('DELETE FROM functions WHERE name = ?'),
       ...OWNED_TABLES.map((table) => db.prepare(`DELETE FROM ${table} WHERE function_name = ?`)),
+      // Its resource policies (its own, its versions' and aliases'): a new function of that name starts with none.
+      db.prepare('DELETE FROM resource_policies WHERE owner = ?'),
     ];
     this.#versions = db.prepare('SELECT record FROM function_versions WHERE function_name = ? ORDER BY version');
     this.#aliases = db.prepare('SELECT record FROM aliases WHERE function_name = ? ORDER BY name');

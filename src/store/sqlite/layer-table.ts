@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { layerPolicyOwner } from '../policy-owner.js';
 import type { LayerTable, LayerVersionRecord, NewLayerVersion } from '../types.js';
 
 /**
@@ -13,6 +14,8 @@ export class SqliteLayerTable implements LayerTable {
   readonly #versions: Database.Statement;
   readonly #list: Database.Statement;
   readonly #delete: Database.Statement;
+  /** A layer version's policy goes with it. */
+  readonly #deletePolicy: Database.Statement;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -22,6 +25,7 @@ export class SqliteLayerTable implements LayerTable {
     this.#versions = db.prepare('SELECT record FROM layer_versions WHERE layer_name = ? AND deleted = 0 ORDER BY version DESC');
     this.#list = db.prepare('SELECT record FROM layer_versions WHERE deleted = 0 ORDER BY layer_name, version DESC');
     this.#delete = db.prepare('UPDATE layer_versions SET deleted = 1 WHERE layer_name = ? AND version = ? AND deleted = 0');
+    this.#deletePolicy = db.prepare('DELETE FROM resource_policies WHERE owner = ? AND qualifier = ?');
   }
 
   async publish(layer: NewLayerVersion): Promise<LayerVersionRecord> {
@@ -48,6 +52,9 @@ export class SqliteLayerTable implements LayerTable {
   }
 
   async delete(layerName: string, version: number): Promise<boolean> {
-    return this.#delete.run(layerName, version).changes > 0;
+    return this.#db.transaction(() => {
+      this.#deletePolicy.run(layerPolicyOwner(layerName), String(version));
+      return this.#delete.run(layerName, version).changes > 0;
+    })();
   }
 }

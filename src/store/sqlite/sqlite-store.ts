@@ -16,6 +16,7 @@ import { SqliteRolePolicyTable } from './role-policy-table.js';
 import { SqliteGrantTable } from './grant-table.js';
 import { SqliteLayerTable } from './layer-table.js';
 import { SqliteLogTables } from './log-tables.js';
+import { SqliteResourcePolicyTable } from './policy-table.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteNodeTable } from './node-table.js';
 import { SqliteAliasTable, SqliteVersionTable } from './version-table.js';
@@ -34,6 +35,7 @@ export class SqliteStore implements Store {
   readonly blobs: FileBlobStore;
   readonly changes: SqliteFunctionChanges;
   readonly nodes: SqliteNodeTable;
+  readonly policies: SqliteResourcePolicyTable;
   readonly grants: SqliteGrantTable;
   readonly rolePolicies: SqliteRolePolicyTable;
   readonly keys: SqliteAccessKeyTable;
@@ -72,6 +74,7 @@ export class SqliteStore implements Store {
     this.grants = new SqliteGrantTable(this.#db);
     this.rolePolicies = new SqliteRolePolicyTable(this.#db);
     this.keys = new SqliteAccessKeyTable(this.#db);
+    this.policies = new SqliteResourcePolicyTable(this.#db, this.changes);
   }
 
   /** An existing file must hold Kindling's schema as far as its recorded version says. */

@@ -8,8 +8,11 @@ export class SqliteVersionTable implements VersionTable {
   readonly #list: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #delete: Database.Statement;
+  /** A version's or alias's resource policy goes with it (an alias made again starts with none). */
+  readonly #deletePolicy: Database.Statement;
 
   constructor(db: Database.Database, changes: SqliteFunctionChanges) {
+    this.#deletePolicy = db.prepare('DELETE FROM resource_policies WHERE owner = ? AND qualifier = ?');
     this.#changes = changes;
     this.#list = db.prepare('SELECT record FROM function_versions ORDER BY function_name, version');
     this.#insert = db.prepare('INSERT INTO function_versions (function_name, version, record) VALUES (?, ?, ?)');
@@ -25,7 +28,10 @@ export class SqliteVersionTable implements VersionTable {
   }
 
   async delete(functionName: string, version: string): Promise<void> {
-    this.#changes.write(functionName, () => this.#delete.run(functionName, Number(version)));
+    this.#changes.write(functionName, () => {
+      this.#delete.run(functionName, Number(version));
+      this.#deletePolicy.run(functionName, version);
+    });
   }
 }
 
@@ -35,8 +41,11 @@ export class SqliteAliasTable implements AliasTable {
   readonly #list: Database.Statement;
   readonly #put: Database.Statement;
   readonly #delete: Database.Statement;
+  /** A version's or alias's resource policy goes with it (an alias made again starts with none). */
+  readonly #deletePolicy: Database.Statement;
 
   constructor(db: Database.Database, changes: SqliteFunctionChanges) {
+    this.#deletePolicy = db.prepare('DELETE FROM resource_policies WHERE owner = ? AND qualifier = ?');
     this.#changes = changes;
     this.#list = db.prepare('SELECT record FROM aliases ORDER BY function_name, name');
     this.#put = db.prepare('INSERT OR REPLACE INTO aliases (function_name, name, record) VALUES (?, ?, ?)');
@@ -52,6 +61,9 @@ export class SqliteAliasTable implements AliasTable {
   }
 
   async delete(functionName: string, name: string): Promise<void> {
-    this.#changes.write(functionName, () => this.#delete.run(functionName, name));
+    this.#changes.write(functionName, () => {
+      this.#delete.run(functionName, name);
+      this.#deletePolicy.run(functionName, name);
+    });
   }
 }
