@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
 import { authMode, type KindlingConfig } from './config/index.js';
-import { AccessKeys, Authenticator, Authorizer, ensureAdminKey, KeyFile, Roles, SessionIssuer, type CredentialSource, type ResourcePolicies } from './identity/index.js';
+import { AccessKeys, anonymousCaller, Authenticator, Authorizer, ensureAdminKey, KeyFile, Roles, SessionIssuer, type CredentialSource, type ResourcePolicies } from './identity/index.js';
 import {
   Aliases,
   ConcurrencySettings,
@@ -33,7 +33,7 @@ import {
   QueueMetrics,
   type SettingsFor,
 } from './queue/index.js';
-import { createLogger, functionArn, parseFunctionRef, ServiceException, systemClock, type Clock, type Logger } from './shared/index.js';
+import { createLogger, functionArn, functionLogGroupKey, parseFunctionRef, ServiceException, systemClock, unscope, type Clock, type Logger } from './shared/index.js';
 import { ApiBridge, SANDBOX_TAG, selectSandboxes, type SandboxSelection } from './sandbox/index.js';
 import { openPostgresStore, SqliteStore, type Store } from './store/index.js';
 import { MemoryBudget, PrestartPool, WorkerFleet, WorkerLease, WorkerServer, type Runner } from './worker/index.js';
@@ -57,12 +57,30 @@ export interface Kindling {
   readonly prestart?: PrestartPool;
   /** Ids of the workers this node routes to now (an api or poller node's view of the fleet). */
   routable(): string[];
+  /**
+   * The services behind the API, which take the caller's account as a parameter: tests act as an
+   * account other than the default one through these (the API authenticates only the default
+   * account under `--auth none`).
+   */
+  readonly services: KindlingServices;
   /** Resolves when a worker node's lease ended and it drained and stopped (the process should exit 0). */
   readonly ended: Promise<void>;
   /** Resource policies (AddPermission), in memory: what cross-account access asks (identity/caller.ts). */
   readonly resourcePolicies: ResourcePolicyCache;
   /** Graceful stop: no new requests, in-flight invokes finish, environments shut down, store closed. */
   close(): Promise<void>;
+}
+
+export interface KindlingServices {
+  readonly registry: FunctionRegistry;
+  readonly versions: FunctionVersions;
+  readonly aliases: Aliases;
+  readonly concurrency: ConcurrencySettings;
+  readonly eventConfigs: EventInvokeConfigs;
+  readonly layers: LayerRegistry;
+  readonly invoker: InvokeService;
+  readonly logQuery: LogQueryService;
+  readonly deadLetters: DeadLetterService;
 }
 
 /** The composition root: builds every component from the config and wires them together. */
@@ -106,9 +124,19 @@ export async function startKindling(
       ? await openPostgresStore(config.store, { logger })
       : new SqliteStore(storePath);
   const code = new CodeStore(config.dataDir, store.blobs);
-  const layers = new LayerRegistry({ store, code, partition, clock, logger });
+  const layers: LayerRegistry = new LayerRegistry({
+    store,
+    code,
+    partition,
+    clock,
+    logger,
+    // Another account's layer version in a function's Layers: only where its policy lets the
+    // function's account in (AddLayerVersionPermission). Asked when a function is created or
+    // updated, after the cache below has loaded.
+    layerAccess: (arn: string, account: string): boolean => (options.resourcePolicies ?? resourcePolicies).allows(arn, { caller: anonymousCaller(account), action: 'lambda:GetLayerVersion' }),
+  });
   const layerView = new LayerView(config.dataDir, code);
-  const isQueueArn = (arn: string) => parseDestination(arn, partition)?.kind === 'queue';
+  const isQueueArn = (arn: string, account: string) => parseDestination(arn, partition, account)?.kind === 'queue';
   // Container images (PackageType Image), unpacked into the code store: docs/images.md.
   const images = new ImageStore(config.dataDir, code, store.blobs, {
     maxImageBytes: config.maxImageBytes,
@@ -130,7 +158,7 @@ export async function startKindling(
     registry,
     partition,
     clock,
-    deliverable: (arn) => parseDestination(arn, partition) !== undefined,
+    deliverable: (arn, functionName) => parseDestination(arn, partition, unscope(partition.accountId, functionName).accountId) !== undefined,
     qualifierExists: (name, qualifier) => void aliases.lookup(name, qualifier),
   });
   // What the control plane keeps in memory for the invoke path, read once before the API listens.
@@ -256,7 +284,7 @@ export async function startKindling(
           clock,
           logger,
           metrics,
-          logLine: (name, message) => logs.write(`/aws/lambda/${name}`, 'kindling/async-events', clock.now(), message),
+          logLine: (name, message) => logs.write(functionLogGroupKey(name), 'kindling/async-events', clock.now(), message),
           commitLogs: () => logs.flush(),
         },
         {
@@ -379,6 +407,7 @@ export async function startKindling(
     ended,
     routable: () => (directory?.workers ?? []).map((w) => w.id),
     resourcePolicies,
+    services: { registry, versions, aliases, concurrency, eventConfigs, layers, invoker, logQuery, deadLetters },
     close,
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { functionArn, parseFunctionRef, ResourceNotFoundException, ValidationException } from '../src/shared/index.js';
+import { functionArn, parseFunctionRef, scopedName, unscope, ValidationException } from '../src/shared/index.js';
 
 const here = { region: 'us-east-1', accountId: '123456789012' };
 
@@ -27,12 +27,26 @@ describe('function names and ARNs', () => {
     });
   });
 
-  it('treats an ARN of another account or region as not found, in Lambda\'s words', () => {
+  it('treats an ARN of another region as not found, in Lambda\'s words', () => {
     assert.throws(() => parseFunctionRef('arn:aws:lambda:eu-west-1:123456789012:function:f', here), {
       name: 'ResourceNotFoundException',
       message: "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')",
     });
-    assert.throws(() => parseFunctionRef('999999999999:function:f', here), ResourceNotFoundException);
+  });
+
+  it('keys a function by the account its reference names: the caller\'s for a bare name, the ARN\'s otherwise', () => {
+    const other = '999999999999';
+    // The default account's functions keep their bare names as keys (data from before accounts).
+    assert.deepEqual(parseFunctionRef('f', here), { name: 'f' });
+    assert.deepEqual(parseFunctionRef('f', here, 'functionName', 170, other), { name: `${other}:f` });
+    assert.deepEqual(parseFunctionRef(`${other}:function:f:live`, here), { name: `${other}:f`, qualifier: 'live' });
+    assert.deepEqual(parseFunctionRef(`arn:aws:lambda:us-east-1:${other}:function:f`, here), { name: `${other}:f` });
+    // Another account naming the default account's function by ARN reaches that one, not its own.
+    assert.deepEqual(parseFunctionRef('arn:aws:lambda:us-east-1:123456789012:function:f', here, 'functionName', 170, other), { name: 'f' });
+    assert.equal(functionArn(here, `${other}:f`, '3'), `arn:aws:lambda:us-east-1:${other}:function:f:3`);
+    assert.deepEqual(unscope(here.accountId, `${other}:f`), { accountId: other, name: 'f' });
+    assert.deepEqual(unscope(here.accountId, 'f'), { accountId: here.accountId, name: 'f' });
+    assert.equal(scopedName(here.accountId, here.accountId, 'f'), 'f');
   });
 
   it('builds ARNs as Lambda spells them', () => {

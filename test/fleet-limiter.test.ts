@@ -237,5 +237,18 @@ for (const backend of backends) {
       assert.ok((totals.get('*') ?? 0) >= 1, 'b’s grant stays');
       assert.equal(b!.limiter.inFlight(), 1, 'b still runs its one');
     });
+
+    it('accounts: each has its own unreserved pool, which only its own reservations shorten', async () => {
+      const other = '111122223333:';
+      const [a] = await fleet(1, { accountLimit: 3, reserved: { [`${other}r`]: 2 } });
+      const { limiter } = a!;
+      for (let i = 0; i < 3; i++) assert.equal(await attempt(limiter, 'g'), 'ok', 'the default account: 3, nothing reserved');
+      assert.equal(await attempt(limiter, 'g'), UNRESERVED);
+      assert.equal(await attempt(limiter, `${other}g`), 'ok', 'the other account: 3 - 2 reserved');
+      assert.equal(await attempt(limiter, `${other}g`), UNRESERVED);
+      assert.equal(await attempt(limiter, `${other}r`), 'ok');
+      assert.ok(((await a!.store.grants.totals()).get(`${other}*`) ?? 0) <= 1);
+      assert.ok(((await a!.store.grants.totals()).get('*') ?? 0) <= 3);
+    });
   });
 }

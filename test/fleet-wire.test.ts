@@ -202,6 +202,18 @@ describe('fleet wire: round trip', () => {
   });
 });
 
+describe('fleet wire: accounts', () => {
+  it('carries the account in the record\'s key: two accounts\' hello reach the runner as two functions', async () => {
+    const runner = recordingRunner(async ({ fn }) => ({ payload: Buffer.from(fn.name), functionError: false, executedVersion: '$LATEST' }));
+    const { address } = await startWorker(runner);
+    const c = client();
+    const ours = await c.invoke(address, record('hello'), request(Buffer.from('{}')), { timeoutMs: 10_000 });
+    const theirs = await c.invoke(address, { ...record('hello'), name: '111122223333:hello' }, request(Buffer.from('{}')), { timeoutMs: 10_000 });
+    assert.deepEqual([ours.payload.toString(), theirs.payload.toString()], ['hello', '111122223333:hello']);
+    assert.notEqual(runner.calls[0]!.fn, runner.calls[1]!.fn, 'the parsed-record cache kept them apart');
+  });
+});
+
 /** A frame posted to the worker by a client that is not a fleet node: `status N`, or `error CODE`. */
 function postFrame(request: typeof http.request | typeof https.request, port: number, tls: https.RequestOptions): Promise<string> {
   const body = frameOf(Buffer.from('x'));

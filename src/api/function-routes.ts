@@ -10,7 +10,7 @@ import {
   type FunctionVersions,
 } from '../control-plane/index.js';
 import type { FunctionRecord } from '../store/index.js';
-import { ResourceNotFoundException, ValidationException, type Partition } from '../shared/index.js';
+import { bareName, ResourceNotFoundException, ValidationException, type Partition } from '../shared/index.js';
 import { readJson, sendJson } from './http-io.js';
 import { onAny, onFunction, onNewFunction, publicUrl } from './route-access.js';
 import type { Router } from './router.js';
@@ -36,17 +36,17 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
   const { registry, partition } = deps;
   const config = (record: FunctionRecord) => toConfiguration(partition, record);
   /** The record a (qualified) name names, shaped with the qualifier named in its FunctionArn, as Lambda does. */
-  const lookup = (ref: string, qualifierParam: string | null) => {
-    const { name, qualifier } = deps.versions.target(ref, qualifierParam);
+  const lookup = (ref: string, qualifierParam: string | null, account: string) => {
+    const { name, qualifier } = deps.versions.target(ref, qualifierParam, account);
     registry.getByName(name);
     const record = deps.aliases.lookup(name, qualifier);
     return { record, configuration: toConfiguration(partition, record, qualifier === undefined ? {} : { arnQualifier: qualifier }) };
   };
 
   router
-    .on('POST', new RegExp(`${BASE}/?$`), onNewFunction('lambda:CreateFunction'), async ({ req, res, requestId }) => {
+    .on('POST', new RegExp(`${BASE}/?$`), onNewFunction('lambda:CreateFunction'), async ({ caller, req, res, requestId }) => {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'CreateFunction'));
-      const record = await registry.create(body);
+      const record = await registry.create(body, caller.accountId);
       // Create and update answers say Pending / InProgress (Lambda's words), but go out only once the
       // function has settled (Active / Successful) in the store and in this server's cache: the
       // caller's next call here finds it so, however long the store takes to answer (registry.settled).
@@ -61,7 +61,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       await registry.settled(record.name);
       sendJson(res, 201, config(record), requestId);
     })
-    .on('GET', new RegExp(`${BASE}/?$`), onAny('lambda:ListFunctions'), ({ res, query, requestId }) => {
+    .on('GET', new RegExp(`${BASE}/?$`), onAny('lambda:ListFunctions'), ({ caller, res, query, requestId }) => {
       const maxItems = parseMaxItems(query.get('MaxItems'));
       const marker = query.get('Marker');
       const functionVersion = query.get('FunctionVersion');
@@ -70,7 +70,7 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       }
       // FunctionVersion=ALL lists every published version too, after each $LATEST (then named `:$LATEST`).
       const everyVersion = functionVersion === 'ALL';
-      const all = everyVersion ? registry.list().flatMap((fn) => deps.versions.list(fn.name)) : registry.list();
+      const all = everyVersion ? registry.list(caller.accountId).flatMap((fn) => deps.versions.listByName(fn.name)) : registry.list(caller.accountId);
       let start = 0;
       if (marker) {
         start = all.findIndex((fn) => markerOf(fn) > marker);
@@ -90,8 +90,8 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
         requestId,
       );
     })
-    .on('GET', new RegExp(`${BASE}/${FN}/?$`), onFunction('lambda:GetFunction', { qualified: true }), ({ req, res, params, query, requestId }) => {
-      const { record, configuration } = lookup(params[0]!, query.get('Qualifier'));
+    .on('GET', new RegExp(`${BASE}/${FN}/?$`), onFunction('lambda:GetFunction', { qualified: true }), ({ caller, req, res, params, query, requestId }) => {
+      const { record, configuration } = lookup(params[0]!, query.get('Qualifier'), caller.accountId);
       const location = `http://${req.headers.host ?? '127.0.0.1'}/kindling/code/${record.codeKey}.zip`;
       const reserved = deps.concurrency.reserved(record.name);
       // Lambda leaves Tags out when there are none, and sends Concurrency once it is set.
@@ -108,18 +108,18 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
         requestId,
       );
     })
-    .on('GET', new RegExp(`${BASE}/${FN}/configuration/?$`), onFunction('lambda:GetFunctionConfiguration', { qualified: true }), ({ res, params, query, requestId }) => {
-      sendJson(res, 200, lookup(params[0]!, query.get('Qualifier')).configuration, requestId);
+    .on('GET', new RegExp(`${BASE}/${FN}/configuration/?$`), onFunction('lambda:GetFunctionConfiguration', { qualified: true }), ({ caller, res, params, query, requestId }) => {
+      sendJson(res, 200, lookup(params[0]!, query.get('Qualifier'), caller.accountId).configuration, requestId);
     })
-    .on('PUT', new RegExp(`${BASE}/${FN}/configuration/?$`), onFunction('lambda:UpdateFunctionConfiguration'), async ({ req, res, params, requestId }) => {
+    .on('PUT', new RegExp(`${BASE}/${FN}/configuration/?$`), onFunction('lambda:UpdateFunctionConfiguration'), async ({ caller, req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CONFIG_REQUEST_LIMIT, 'UpdateFunctionConfiguration'));
-      const record = await registry.updateConfiguration(params[0]!, body);
+      const record = await registry.updateConfiguration(params[0]!, body, caller.accountId);
       await registry.settled(record.name);
       sendJson(res, 200, config(record), requestId);
     })
-    .on('PUT', new RegExp(`${BASE}/${FN}/code/?$`), onFunction('lambda:UpdateFunctionCode'), async ({ req, res, params, requestId }) => {
+    .on('PUT', new RegExp(`${BASE}/${FN}/code/?$`), onFunction('lambda:UpdateFunctionCode'), async ({ caller, req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'UpdateFunctionCode'));
-      const record = await registry.updateCode(params[0]!, body);
+      const record = await registry.updateCode(params[0]!, body, caller.accountId);
       if (body['DryRun'] === true) {
         sendJson(res, 200, config(record), requestId);
         return;
@@ -134,8 +134,8 @@ export function functionRoutes(router: Router, deps: FunctionRoutesDeps): void {
       await registry.settled(record.name);
       sendJson(res, 200, config(record), requestId);
     })
-    .on('DELETE', new RegExp(`${BASE}/${FN}/?$`), onFunction('lambda:DeleteFunction', { qualified: true }), async ({ res, params, query, requestId }) => {
-      const { name, qualifier } = deps.versions.target(params[0]!, query.get('Qualifier'));
+    .on('DELETE', new RegExp(`${BASE}/${FN}/?$`), onFunction('lambda:DeleteFunction', { qualified: true }), async ({ caller, res, params, query, requestId }) => {
+      const { name, qualifier } = deps.versions.target(params[0]!, query.get('Qualifier'), caller.accountId);
       if (qualifier === undefined) await registry.delete(name);
       else await deps.versions.delete(name, qualifier);
       sendJson(res, 204, undefined, requestId);
@@ -163,5 +163,5 @@ function parseMaxItems(raw: string | null): number {
 /** A paging marker that sorts as the listing does: name, then version ($LATEST first). */
 function markerOf(fn: FunctionRecord): string {
   const version = fn.version === undefined || fn.version === '$LATEST' ? '' : fn.version.padStart(10, '0');
-  return `${fn.name}:${version}`;
+  return `${bareName(fn.name)}:${version}`;
 }

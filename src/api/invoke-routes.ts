@@ -12,7 +12,7 @@ function header(value: string | string[] | undefined): string | undefined {
 
 /** The data plane: `POST /2015-03-31/functions/{FunctionName}/invocations`. */
 export function invokeRoutes(router: Router, invoker: InvokeService): void {
-  router.on('POST', /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/, onFunction('lambda:InvokeFunction', { qualified: true }), async ({ req, res, params, query, requestId }) => {
+  router.on('POST', /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/, onFunction('lambda:InvokeFunction', { qualified: true }), async ({ caller, req, res, params, query, requestId }) => {
     const payload = await readBody(req, INVOKE_REQUEST_LIMIT, 'InvokeFunction');
     const qualifier = query.get('Qualifier');
     const invocationType = header(req.headers['x-amz-invocation-type']);
@@ -21,6 +21,7 @@ export function invokeRoutes(router: Router, invoker: InvokeService): void {
     const out = await invoker.invoke({
       requestId,
       functionName: params[0]!,
+      account: caller.accountId,
       payload,
       ...(qualifier === null ? {} : { qualifier }),
       ...(invocationType === undefined ? {} : { invocationType }),
@@ -40,9 +41,9 @@ export function invokeRoutes(router: Router, invoker: InvokeService): void {
   });
 
   // The deprecated InvokeAsync API: 202 with {"Status": 202}.
-  router.on('POST', /^\/2014-11-13\/functions\/([^/]+)\/invoke-async\/?$/, onFunction('lambda:InvokeAsync'), async ({ req, res, params, requestId }) => {
+  router.on('POST', /^\/2014-11-13\/functions\/([^/]+)\/invoke-async\/?$/, onFunction('lambda:InvokeAsync'), async ({ caller, req, res, params, requestId }) => {
     const payload = await readBody(req, INVOKE_REQUEST_LIMIT, 'InvokeAsync');
-    await invoker.invokeAsync(params[0]!, payload, requestId);
+    await invoker.invokeAsync(params[0]!, payload, requestId, caller.accountId);
     sendJson(res, 202, { Status: 202 }, requestId);
   });
 }

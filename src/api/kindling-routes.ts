@@ -1,6 +1,6 @@
 import type { FunctionRegistry } from '../control-plane/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
-import { InvalidParameterValueException, NODE_DEAD_AFTER_MS, parseFunctionRef, type Partition, type WorkerInventory } from '../shared/index.js';
+import { bareName, InvalidParameterValueException, NODE_DEAD_AFTER_MS, parseFunctionRef, type Partition, type WorkerInventory } from '../shared/index.js';
 import type { DeadLetter, EventQueueTable, NodeStatus, NodeTable } from '../store/index.js';
 import { readJson, sendJson } from './http-io.js';
 import { KINDLING_SERVICES, onAny, onFunction } from './route-access.js';
@@ -21,7 +21,7 @@ function letterShape(letter: DeadLetter, withBody: boolean): Record<string, unkn
     Id: letter.id,
     Kind: letter.kind,
     ...(letter.queueName ? { Queue: letter.queueName } : {}),
-    FunctionName: letter.sourceFunction,
+    FunctionName: bareName(letter.sourceFunction),
     Qualifier: letter.qualifier,
     RequestId: letter.requestId,
     Condition: letter.condition,
@@ -64,18 +64,19 @@ function nodeShape(node: NodeStatus): Record<string, unknown> {
  * of a function (list, show, redrive) and its asynchronous metrics.
  */
 export function kindlingRoutes(router: Router, deps: KindlingRoutesDeps): void {
-  const name = (raw: string) => deps.registry.getByName(parseFunctionRef(raw, deps.partition).name).name;
+  /** The function's key: the caller's function for a bare name, the ARN's account's otherwise. */
+  const name = (raw: string, account: string) => deps.registry.getByName(parseFunctionRef(raw, deps.partition, undefined, undefined, account).name).name;
   router
-    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/?$/, onFunction('kindling:ListDeadLetters', { services: KINDLING_SERVICES }), async ({ res, params, query, requestId }) => {
-      const fn = name(params[0]!);
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/?$/, onFunction('kindling:ListDeadLetters', { services: KINDLING_SERVICES }), async ({ caller, res, params, query, requestId }) => {
+      const fn = name(params[0]!, caller.accountId);
       const letters = await deps.deadLetters.list(fn, { afterId: Number(query.get('After') ?? 0) || 0, limit: 1000 });
       sendJson(res, 200, { DeadLetters: letters.map((l) => letterShape(l, false)) }, requestId);
     })
-    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/(\d+)\/?$/, onFunction('kindling:GetDeadLetter', { services: KINDLING_SERVICES }), async ({ res, params, requestId }) => {
-      sendJson(res, 200, letterShape(await deps.deadLetters.get(name(params[0]!), Number(params[1])), true), requestId);
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/dead-letters\/(\d+)\/?$/, onFunction('kindling:GetDeadLetter', { services: KINDLING_SERVICES }), async ({ caller, res, params, requestId }) => {
+      sendJson(res, 200, letterShape(await deps.deadLetters.get(name(params[0]!, caller.accountId), Number(params[1])), true), requestId);
     })
-    .on('POST', /^\/kindling\/functions\/([^/]+)\/dead-letters\/redrive\/?$/, onFunction('kindling:RedriveDeadLetters', { services: KINDLING_SERVICES }), async ({ req, res, params, requestId }) => {
-      const fn = name(params[0]!);
+    .on('POST', /^\/kindling\/functions\/([^/]+)\/dead-letters\/redrive\/?$/, onFunction('kindling:RedriveDeadLetters', { services: KINDLING_SERVICES }), async ({ caller, req, res, params, requestId }) => {
+      const fn = name(params[0]!, caller.accountId);
       const body = await readJson(req, 64 * 1024, 'Redrive');
       const ids = body['Ids'] ?? [];
       if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id))) {
@@ -88,15 +89,15 @@ export function kindlingRoutes(router: Router, deps: KindlingRoutesDeps): void {
       const nodes = await deps.nodes.list();
       sendJson(res, 200, { Nodes: nodes.map(nodeShape) }, requestId);
     })
-    .on('GET', /^\/kindling\/functions\/([^/]+)\/metrics\/?$/, onFunction('kindling:GetFunctionMetrics', { services: KINDLING_SERVICES }), async ({ res, params, requestId }) => {
-      const fn = name(params[0]!);
+    .on('GET', /^\/kindling\/functions\/([^/]+)\/metrics\/?$/, onFunction('kindling:GetFunctionMetrics', { services: KINDLING_SERVICES }), async ({ caller, res, params, requestId }) => {
+      const fn = name(params[0]!, caller.accountId);
       const queued = await deps.events.count(fn);
       const dropped = await deps.deadLetters.countDropped(fn);
       sendJson(
         res,
         200,
         {
-          FunctionName: fn,
+          FunctionName: bareName(fn),
           // Counts since the server started, except the two read from the store.
           ...deps.metrics.of(fn),
           AsyncEventsQueued: queued,

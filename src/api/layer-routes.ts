@@ -25,30 +25,30 @@ export function layerRoutes(router: Router, deps: { layers: LayerRegistry; code:
   });
 
   router
-    .on('POST', new RegExp(`${BASE}/${NAME}/versions/?$`), onLayer('lambda:PublishLayerVersion', false), async ({ req, res, params, requestId }) => {
+    .on('POST', new RegExp(`${BASE}/${NAME}/versions/?$`), onLayer('lambda:PublishLayerVersion', false), async ({ caller, req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, CODE_REQUEST_LIMIT, 'PublishLayerVersion'));
-      const record = await layers.publish(params[0]!, body);
+      const record = await layers.publish(params[0]!, body, caller.accountId);
       sendJson(res, 201, layers.toShape(record, location(req, record.codeKey)), requestId);
     })
-    .on('GET', new RegExp(`${BASE}/${NAME}/versions/?$`), onLayer('lambda:ListLayerVersions', false), async ({ res, params, query, requestId }) => {
-      sendJson(res, 200, await layers.listVersions(params[0]!, listQuery(query)), requestId);
+    .on('GET', new RegExp(`${BASE}/${NAME}/versions/?$`), onLayer('lambda:ListLayerVersions', false), async ({ caller, res, params, query, requestId }) => {
+      sendJson(res, 200, await layers.listVersions(params[0]!, listQuery(query), caller.accountId), requestId);
     })
-    .on('GET', new RegExp(`${BASE}/${NAME}/versions/([^/]+)/?$`), onLayer('lambda:GetLayerVersion', true), async ({ req, res, params, requestId }) => {
-      const record = await layers.get(params[0]!, params[1]!);
+    .on('GET', new RegExp(`${BASE}/${NAME}/versions/([^/]+)/?$`), onLayer('lambda:GetLayerVersion', true), async ({ caller, req, res, params, requestId }) => {
+      const record = await layers.get(params[0]!, params[1]!, caller.accountId);
       sendJson(res, 200, layers.toShape(record, location(req, record.codeKey)), requestId);
     })
-    .on('DELETE', new RegExp(`${BASE}/${NAME}/versions/([^/]+)/?$`), onLayer('lambda:DeleteLayerVersion', true), async ({ res, params, requestId }) => {
-      await layers.delete(params[0]!, params[1]!);
+    .on('DELETE', new RegExp(`${BASE}/${NAME}/versions/([^/]+)/?$`), onLayer('lambda:DeleteLayerVersion', true), async ({ caller, res, params, requestId }) => {
+      await layers.delete(params[0]!, params[1]!, caller.accountId);
       sendJson(res, 204, undefined, requestId);
     })
     // GetLayerVersionByArn shares ListLayers' path: `?find=LayerVersion&Arn=` tells them apart.
-    .on('GET', new RegExp(`${BASE}/?$`), onAny('lambda:ListLayers'), async ({ req, res, query, requestId }) => {
+    .on('GET', new RegExp(`${BASE}/?$`), onAny('lambda:ListLayers'), async ({ caller, req, res, query, requestId }) => {
       if (query.get('find') === 'LayerVersion') {
-        const record = await layers.getByArn(query.get('Arn'));
+        const record = await layers.getByArn(query.get('Arn'), caller.accountId);
         sendJson(res, 200, layers.toShape(record, location(req, record.codeKey)), requestId);
         return;
       }
-      sendJson(res, 200, await layers.listLayers(listQuery(query)), requestId);
+      sendJson(res, 200, await layers.listLayers(listQuery(query), caller.accountId), requestId);
     })
     .on('GET', /^\/kindling\/layers\/([0-9a-f]{64})\.zip$/, publicUrl('kindling:GetLayerVersionContent'), async ({ res, params, requestId }) => {
       const key = params[0]!;

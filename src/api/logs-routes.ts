@@ -17,14 +17,15 @@ type Members = Record<string, unknown>;
  * Errors take this protocol's shape, HTTP 400 and `{"__type", "message"}`, not Lambda's.
  */
 export function logsRoutes(router: Router, logs: LogQueryService): void {
-  const operations: Readonly<Record<string, (body: Members) => Promise<unknown>>> = {
-    DescribeLogGroups: (body) =>
+  // Each operation reads the caller's account's groups only (no account sees another's logs).
+  const operations: Readonly<Record<string, (body: Members, account: string) => Promise<unknown>>> = {
+    DescribeLogGroups: (body, account) =>
       logs.describeLogGroups({
         logGroupNamePrefix: string(body, 'logGroupNamePrefix'),
         limit: number(body, 'limit'),
         nextToken: string(body, 'nextToken'),
-      }),
-    DescribeLogStreams: (body) =>
+      }, account),
+    DescribeLogStreams: (body, account) =>
       logs.describeLogStreams({
         ...group(body),
         logStreamNamePrefix: string(body, 'logStreamNamePrefix'),
@@ -32,8 +33,8 @@ export function logsRoutes(router: Router, logs: LogQueryService): void {
         descending: boolean(body, 'descending'),
         limit: number(body, 'limit'),
         nextToken: string(body, 'nextToken'),
-      }),
-    GetLogEvents: (body) =>
+      }, account),
+    GetLogEvents: (body, account) =>
       logs.getLogEvents({
         ...group(body),
         logStreamName: string(body, 'logStreamName'),
@@ -42,9 +43,9 @@ export function logsRoutes(router: Router, logs: LogQueryService): void {
         limit: number(body, 'limit'),
         startFromHead: boolean(body, 'startFromHead'),
         nextToken: string(body, 'nextToken'),
-      }),
+      }, account),
     // `interleaved` is accepted and ignored: results have always been interleaved since 2019.
-    FilterLogEvents: (body) =>
+    FilterLogEvents: (body, account) =>
       logs.filterLogEvents({
         ...group(body),
         logStreamNames: strings(body, 'logStreamNames'),
@@ -55,10 +56,10 @@ export function logsRoutes(router: Router, logs: LogQueryService): void {
         limit: number(body, 'limit'),
         startFromHead: boolean(body, 'startFromHead'),
         nextToken: string(body, 'nextToken'),
-      }),
+      }, account),
   };
 
-  router.on('POST', /^\/$/, onLogs(TARGET_PREFIX, CONTENT_TYPE), async ({ req, res, requestId }) => {
+  router.on('POST', /^\/$/, onLogs(TARGET_PREFIX, CONTENT_TYPE), async ({ caller, req, res, requestId }) => {
     try {
       const target = req.headers['x-amz-target'];
       const name = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
@@ -68,7 +69,7 @@ export function logsRoutes(router: Router, logs: LogQueryService): void {
         throw new UnknownOperationException(`Unknown operation: ${String(target ?? 'POST /')}`);
       }
       const body = await readJson(req, REQUEST_LIMIT, name!);
-      sendJson(res, 200, await operation(body), requestId, { 'Content-Type': CONTENT_TYPE });
+      sendJson(res, 200, await operation(body, caller.accountId), requestId, { 'Content-Type': CONTENT_TYPE });
     } catch (err) {
       // Our own failures go on to the one error handler, which logs them.
       if (!(err instanceof LambdaServiceError)) throw err;

@@ -28,34 +28,34 @@ function page<T>(items: readonly T[], marker: string | null, maxItemsRaw: string
 export function versionRoutes(router: Router, deps: VersionRoutesDeps): void {
   const { versions, aliases, partition } = deps;
   router
-    .on('POST', new RegExp(`${BASE}/versions/?$`), onFunction('lambda:PublishVersion'), async ({ req, res, params, requestId }) => {
+    .on('POST', new RegExp(`${BASE}/versions/?$`), onFunction('lambda:PublishVersion'), async ({ caller, req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, LIMIT, 'PublishVersion'));
-      sendJson(res, 201, toConfiguration(partition, await versions.publish(params[0]!, body)), requestId);
+      sendJson(res, 201, toConfiguration(partition, await versions.publish(params[0]!, body, caller.accountId)), requestId);
     })
-    .on('GET', new RegExp(`${BASE}/versions/?$`), onFunction('lambda:ListVersionsByFunction'), ({ res, params, query, requestId }) => {
-      const { items, next } = page(versions.list(params[0]!), query.get('Marker'), query.get('MaxItems'));
+    .on('GET', new RegExp(`${BASE}/versions/?$`), onFunction('lambda:ListVersionsByFunction'), ({ caller, res, params, query, requestId }) => {
+      const { items, next } = page(versions.list(params[0]!, caller.accountId), query.get('Marker'), query.get('MaxItems'));
       // Listed entries are trimmed, and $LATEST's ARN is qualified (test_version_lifecycle).
       const shape = (r: (typeof items)[number]) => toConfiguration(partition, r, { listing: true, arnQualifier: r.version ?? '$LATEST' });
       sendJson(res, 200, { Versions: items.map(shape), ...(next ? { NextMarker: next } : {}) }, requestId);
     })
-    .on('POST', new RegExp(`${BASE}/aliases/?$`), onFunction('lambda:CreateAlias'), async ({ req, res, params, requestId }) => {
+    .on('POST', new RegExp(`${BASE}/aliases/?$`), onFunction('lambda:CreateAlias'), async ({ caller, req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, LIMIT, 'CreateAlias'));
-      sendJson(res, 201, aliases.toShape(await aliases.create(params[0]!, body)), requestId);
+      sendJson(res, 201, aliases.toShape(await aliases.create(params[0]!, body, caller.accountId)), requestId);
     })
-    .on('GET', new RegExp(`${BASE}/aliases/?$`), onFunction('lambda:ListAliases'), ({ res, params, query, requestId }) => {
-      const all = aliases.list(params[0]!, query.get('FunctionVersion'));
+    .on('GET', new RegExp(`${BASE}/aliases/?$`), onFunction('lambda:ListAliases'), ({ caller, res, params, query, requestId }) => {
+      const all = aliases.list(params[0]!, query.get('FunctionVersion'), caller.accountId);
       const { items, next } = page(all, query.get('Marker'), query.get('MaxItems'));
       sendJson(res, 200, { Aliases: items.map((a) => aliases.toShape(a)), ...(next ? { NextMarker: next } : {}) }, requestId);
     })
-    .on('GET', new RegExp(`${BASE}/aliases/([^/]+)/?$`), onFunction('lambda:GetAlias'), ({ res, params, requestId }) => {
-      sendJson(res, 200, aliases.toShape(aliases.get(params[0]!, params[1]!)), requestId);
+    .on('GET', new RegExp(`${BASE}/aliases/([^/]+)/?$`), onFunction('lambda:GetAlias'), ({ caller, res, params, requestId }) => {
+      sendJson(res, 200, aliases.toShape(aliases.get(params[0]!, params[1]!, caller.accountId)), requestId);
     })
-    .on('PUT', new RegExp(`${BASE}/aliases/([^/]+)/?$`), onFunction('lambda:UpdateAlias'), async ({ req, res, params, requestId }) => {
+    .on('PUT', new RegExp(`${BASE}/aliases/([^/]+)/?$`), onFunction('lambda:UpdateAlias'), async ({ caller, req, res, params, requestId }) => {
       const body = ensureObject(await readJson(req, LIMIT, 'UpdateAlias'));
-      sendJson(res, 200, aliases.toShape(await aliases.update(params[0]!, params[1]!, body)), requestId);
+      sendJson(res, 200, aliases.toShape(await aliases.update(params[0]!, params[1]!, body, caller.accountId)), requestId);
     })
-    .on('DELETE', new RegExp(`${BASE}/aliases/([^/]+)/?$`), onFunction('lambda:DeleteAlias'), async ({ res, params, requestId }) => {
-      await aliases.delete(params[0]!, params[1]!);
+    .on('DELETE', new RegExp(`${BASE}/aliases/([^/]+)/?$`), onFunction('lambda:DeleteAlias'), async ({ caller, res, params, requestId }) => {
+      await aliases.delete(params[0]!, params[1]!, caller.accountId);
       sendJson(res, 204, undefined, requestId);
     });
 }

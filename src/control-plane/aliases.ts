@@ -58,24 +58,24 @@ export class Aliases {
     return this.#aliases.get(name)?.get(alias);
   }
 
-  get(ref: string, alias: string): AliasRecord {
-    const { name } = parseFunctionRef(ref, this.#partition);
+  get(ref: string, alias: string, account = this.#partition.accountId): AliasRecord {
+    const { name } = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
     this.#registry.getByName(name);
     const record = this.find(name, alias);
     if (!record) throw new ResourceNotFoundException(`Cannot find alias arn: ${functionArn(this.#partition, name, alias)}`);
     return record;
   }
 
-  list(ref: string, functionVersion: string | null): AliasRecord[] {
-    const { name } = parseFunctionRef(ref, this.#partition);
+  list(ref: string, functionVersion: string | null, account = this.#partition.accountId): AliasRecord[] {
+    const { name } = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
     this.#registry.getByName(name);
     return [...(this.#aliases.get(name)?.values() ?? [])]
       .filter((a) => functionVersion === null || a.functionVersion === functionVersion)
       .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  create(ref: string, body: Record<string, unknown>): Promise<AliasRecord> {
-    const { name } = parseFunctionRef(ref, this.#partition);
+  create(ref: string, body: Record<string, unknown>, account = this.#partition.accountId): Promise<AliasRecord> {
+    const { name } = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
     return this.#registry.exclusive(name, () => this.#create(name, body));
   }
 
@@ -104,13 +104,13 @@ export class Aliases {
     return this.#save(record);
   }
 
-  update(ref: string, aliasName: string, body: Record<string, unknown>): Promise<AliasRecord> {
-    const { name } = parseFunctionRef(ref, this.#partition);
-    return this.#registry.exclusive(name, () => this.#update(ref, aliasName, body));
+  update(ref: string, aliasName: string, body: Record<string, unknown>, account = this.#partition.accountId): Promise<AliasRecord> {
+    const { name } = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
+    return this.#registry.exclusive(name, () => this.#update(ref, aliasName, body, account));
   }
 
-  #update(ref: string, aliasName: string, body: Record<string, unknown>): Promise<AliasRecord> {
-    const current = this.get(ref, aliasName);
+  #update(ref: string, aliasName: string, body: Record<string, unknown>, account: string): Promise<AliasRecord> {
+    const current = this.get(ref, aliasName, account);
     const revisionId = expectString(body['RevisionId'], 'revisionId');
     if (revisionId !== undefined && revisionId !== current.revisionId) {
       throw new PreconditionFailedException(
@@ -131,8 +131,8 @@ export class Aliases {
   }
 
   /** DeleteAlias: Lambda answers 204 for an alias that does not exist (of a function that does). */
-  delete(ref: string, aliasName: string): Promise<void> {
-    const { name } = parseFunctionRef(ref, this.#partition);
+  delete(ref: string, aliasName: string, account = this.#partition.accountId): Promise<void> {
+    const { name } = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
     return this.#registry.exclusive(name, async () => {
       this.#registry.getByName(name);
       if (!this.find(name, aliasName)) return;

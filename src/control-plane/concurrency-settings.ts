@@ -5,6 +5,8 @@ import {
   ValidationException,
   functionArn,
   parseFunctionRef,
+  inScope,
+  unscope,
   type Partition,
 } from '../shared/index.js';
 import type { Store } from '../store/index.js';
@@ -62,29 +64,31 @@ export class ConcurrencySettings {
     return this.#reserved.get(name);
   }
 
-  totalReserved(): number {
+  /** Reserved concurrency of one account's functions (each account has its own limit). */
+  totalReserved(account = this.#partition.accountId): number {
     let total = 0;
-    for (const n of this.#reserved.values()) total += n;
+    for (const [name, n] of this.#reserved) if (inScope(this.#partition.accountId, account, name)) total += n;
     return total;
   }
 
-  get(ref: string): number | undefined {
-    return this.#reserved.get(this.#name(ref));
+  get(ref: string, account = this.#partition.accountId): number | undefined {
+    return this.#reserved.get(this.#name(ref, undefined, account));
   }
 
   /** Lambda looks the function up first (naming `:$LATEST`), then checks the value. */
-  put(ref: string, value: unknown): Promise<number> {
-    const name = this.#name(ref, '$LATEST');
-    return this.#registry.exclusive(name, () => this.#put(ref, value));
+  put(ref: string, value: unknown, account = this.#partition.accountId): Promise<number> {
+    const name = this.#name(ref, '$LATEST', account);
+    return this.#registry.exclusive(name, () => this.#put(ref, value, account));
   }
 
-  async #put(ref: string, value: unknown): Promise<number> {
-    const name = this.#name(ref, '$LATEST');
+  async #put(ref: string, value: unknown, account: string): Promise<number> {
+    const name = this.#name(ref, '$LATEST', account);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
       throw ValidationException.constraint(value, 'reservedConcurrentExecutions', 'Member must have value greater than or equal to 0');
     }
     return this.#account.run('reserved', async () => {
-      const others = this.totalReserved() - (this.#reserved.get(name) ?? 0);
+      // The function's own account's limit (a cross-account ARN names another's).
+      const others = this.totalReserved(unscope(this.#partition.accountId, name).accountId) - (this.#reserved.get(name) ?? 0);
       if (this.limits.accountConcurrency - others - value < this.limits.unreservedMinimum) {
         throw new InvalidParameterValueException(
           `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${this.limits.unreservedMinimum}].`,
@@ -97,9 +101,9 @@ export class ConcurrencySettings {
     });
   }
 
-  delete(ref: string): Promise<void> {
-    return this.#registry.exclusive(this.#name(ref), async () => {
-      const name = this.#name(ref);
+  delete(ref: string, account = this.#partition.accountId): Promise<void> {
+    return this.#registry.exclusive(this.#name(ref, undefined, account), async () => {
+      const name = this.#name(ref, undefined, account);
       await this.#store.concurrency.deleteReserved(name);
       this.#reserved.delete(name);
       this.#notify(name, undefined);
@@ -107,8 +111,8 @@ export class ConcurrencySettings {
   }
 
   /** Reserved concurrency is the function's: a version or alias is refused (test_function_concurrency_exceptions). */
-  #name(ref: string, notFoundQualifier?: string): string {
-    const { name, qualifier } = parseFunctionRef(ref, this.#partition);
+  #name(ref: string, notFoundQualifier: string | undefined, account: string): string {
+    const { name, qualifier } = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
     if (qualifier !== undefined) {
       throw new InvalidParameterValueException(
         'This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN.',

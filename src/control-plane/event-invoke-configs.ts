@@ -4,6 +4,8 @@ import {
   ValidationException,
   functionArn,
   parseFunctionRef,
+  besideKey,
+  unscope,
   type Clock,
   type Partition,
 } from '../shared/index.js';
@@ -23,7 +25,8 @@ const NO_FUNCTION = "The function doesn't exist.";
 /**
  * Which destination ARNs Kindling can deliver to; handed in (from `queue/`) by the composition root.
  */
-export type DestinationCheck = (arn: string) => boolean;
+/** Whether Kindling delivers to `arn` from the function keyed `functionName` (a target in its own account). */
+export type DestinationCheck = (arn: string, functionName: string) => boolean;
 
 /**
  * Event invoke configs (Put / Update / Get / Delete / List FunctionEventInvokeConfig): retries,
@@ -76,24 +79,24 @@ export class EventInvokeConfigs {
    * PutFunctionEventInvokeConfig replaces the config. Lambda checks that something is set before
    * it looks the function up, then the destinations.
    */
-  put(ref: string, qualifierParam: string | null, body: Record<string, unknown>): Promise<EventInvokeConfigRecord> {
+  put(ref: string, qualifierParam: string | null, body: Record<string, unknown>, account = this.#partition.accountId): Promise<EventInvokeConfigRecord> {
     if (['MaximumRetryAttempts', 'MaximumEventAgeInSeconds', 'DestinationConfig'].every((member) => body[member] == null)) {
       throw new InvalidParameterValueException('You must specify at least one of error handling or destination setting.');
     }
-    return this.#registry.exclusive(this.#qualified(ref, qualifierParam).name, () => {
-      const { name, qualifier } = this.#target(ref, qualifierParam);
+    return this.#registry.exclusive(this.#qualified(ref, qualifierParam, account).name, () => {
+      const { name, qualifier } = this.#target(ref, qualifierParam, account);
       const settings = this.#validate(body, name);
       return this.#save({ functionName: name, qualifier, lastModified: this.#clock.now(), ...settings });
     });
   }
 
   /** UpdateFunctionEventInvokeConfig changes what it names of an existing config. */
-  update(ref: string, qualifierParam: string | null, body: Record<string, unknown>): Promise<EventInvokeConfigRecord> {
-    return this.#registry.exclusive(this.#qualified(ref, qualifierParam).name, () => this.#update(ref, qualifierParam, body));
+  update(ref: string, qualifierParam: string | null, body: Record<string, unknown>, account = this.#partition.accountId): Promise<EventInvokeConfigRecord> {
+    return this.#registry.exclusive(this.#qualified(ref, qualifierParam, account).name, () => this.#update(ref, qualifierParam, body, account));
   }
 
-  #update(ref: string, qualifierParam: string | null, body: Record<string, unknown>): Promise<EventInvokeConfigRecord> {
-    const { name, qualifier } = this.#target(ref, qualifierParam);
+  #update(ref: string, qualifierParam: string | null, body: Record<string, unknown>, account: string): Promise<EventInvokeConfigRecord> {
+    const { name, qualifier } = this.#target(ref, qualifierParam, account);
     const current = this.find(name, qualifier);
     if (!current) throw this.#noConfig(name, qualifier);
     const changes = this.#validate(body, name);
@@ -105,23 +108,23 @@ export class EventInvokeConfigs {
   }
 
   /** Get and Delete answer the same not-found for a missing function, qualifier or config. */
-  get(ref: string, qualifierParam: string | null): EventInvokeConfigRecord {
-    const { name, qualifier } = this.#qualified(ref, qualifierParam);
+  get(ref: string, qualifierParam: string | null, account = this.#partition.accountId): EventInvokeConfigRecord {
+    const { name, qualifier } = this.#qualified(ref, qualifierParam, account);
     const record = this.find(name, qualifier);
     if (!record) throw this.#noConfig(name, qualifier);
     return record;
   }
 
-  delete(ref: string, qualifierParam: string | null): Promise<void> {
-    return this.#registry.exclusive(this.#qualified(ref, qualifierParam).name, async () => {
-      const record = this.get(ref, qualifierParam);
+  delete(ref: string, qualifierParam: string | null, account = this.#partition.accountId): Promise<void> {
+    return this.#registry.exclusive(this.#qualified(ref, qualifierParam, account).name, async () => {
+      const record = this.get(ref, qualifierParam, account);
       await this.#store.eventConfigs.delete(record.functionName, record.qualifier);
       this.#configs.delete(key(record.functionName, record.qualifier));
     });
   }
 
-  list(ref: string): EventInvokeConfigRecord[] {
-    const { name } = parseFunctionRef(ref, this.#partition);
+  list(ref: string, account = this.#partition.accountId): EventInvokeConfigRecord[] {
+    const { name } = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
     if (!this.#registry.find(name)) throw new ResourceNotFoundException(NO_FUNCTION);
     return [...this.#configs.values()].filter((record) => record.functionName === name);
   }
@@ -153,8 +156,8 @@ export class EventInvokeConfigs {
   }
 
   /** Name and qualifier (the Qualifier parameter must agree with one in the name). */
-  #qualified(ref: string, qualifierParam: string | null): { name: string; qualifier: string } {
-    const parsed = parseFunctionRef(ref, this.#partition);
+  #qualified(ref: string, qualifierParam: string | null, account: string): { name: string; qualifier: string } {
+    const parsed = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
     if (qualifierParam !== null && parsed.qualifier !== undefined && qualifierParam !== parsed.qualifier) {
       throw new InvalidParameterValueException('The derived qualifier from the function name does not match the specified qualifier.');
     }
@@ -162,8 +165,8 @@ export class EventInvokeConfigs {
   }
 
   /** A function and qualifier that exist, for Put and Update. */
-  #target(ref: string, qualifierParam: string | null): { name: string; qualifier: string } {
-    const target = this.#qualified(ref, qualifierParam);
+  #target(ref: string, qualifierParam: string | null, account: string): { name: string; qualifier: string } {
+    const target = this.#qualified(ref, qualifierParam, account);
     if (!this.#registry.find(target.name)) throw new ResourceNotFoundException(NO_FUNCTION);
     try {
       this.#qualifierExists(target.name, target.qualifier);
@@ -200,14 +203,16 @@ export class EventInvokeConfigs {
     }
     const target = FUNCTION_DESTINATION.exec(arn);
     if (target) {
-      if (target[1] === functionName) throw new InvalidParameterValueException("You can't specify the function as a destination for itself.");
-      if (!this.#deliverable(arn) || !this.#registry.find(target[1]!)) {
+      const targetKey = besideKey(functionName, target[1]!); // checked below to be in the function's account
+      if (targetKey === functionName) throw new InvalidParameterValueException("You can't specify the function as a destination for itself.");
+      if (!this.#deliverable(arn, functionName) || !this.#registry.find(targetKey)) {
         throw new InvalidParameterValueException(`The destination ARN ${arn} is invalid.`);
       }
     }
-    if (!this.#deliverable(arn)) {
+    if (!this.#deliverable(arn, functionName)) {
+      const { accountId } = unscope(this.#partition.accountId, functionName);
       throw new InvalidParameterValueException(
-        `The destination ARN ${arn} is not supported: Kindling delivers to Lambda functions and to Kindling queues named as SQS queues (arn:aws:sqs:${this.#partition.region}:${this.#partition.accountId}:<name>).`,
+        `The destination ARN ${arn} is not supported: Kindling delivers to Lambda functions and to Kindling queues named as SQS queues (arn:aws:sqs:${this.#partition.region}:${accountId}:<name>), of the function's own account.`,
       );
     }
     return arn;

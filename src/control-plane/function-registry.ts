@@ -5,9 +5,6 @@ import {
   PreconditionFailedException,
   ResourceConflictException,
   ResourceNotFoundException,
-  ValidationException,
-  CREATE_FUNCTION_REF_MAX,
-  FUNCTION_NAME_MAX,
   functionArn,
   newRevisionId,
   parseFunctionRef,
@@ -15,6 +12,9 @@ import {
   KindlingError,
   type Clock,
   type Logger,
+  bareName,
+  inScope,
+  unscope,
   type Partition,
 } from '../shared/index.js';
 import { MAX_UNZIPPED_BYTES } from '../code/index.js';
@@ -23,6 +23,7 @@ import { FunctionCache, type CachedPart } from './function-cache.js';
 import * as v from './validation.js';
 import { imageConfigChanges, imageSupport, refuseImageFields, type ImageFunctions } from './image-function.js';
 import { validateLoggingConfig } from './logging-config.js';
+import { newFunctionName } from './new-function-name.js';
 
 export type FunctionChange = 'created' | 'code' | 'configuration' | 'deleted';
 
@@ -33,7 +34,7 @@ export interface RegistryDeps {
   clock: Clock;
   logger: Logger;
   /** Whether an ARN names a Kindling queue (for DeadLetterConfig); handed in from `queue/`. */
-  isQueueArn: (arn: string) => boolean;
+  isQueueArn: (arn: string, account: string) => boolean;
   layers: LayerResolver;
   /** The sandbox drivers a function may ask for with its `kindling:sandbox` tag. */
   sandboxNames: readonly string[];
@@ -43,7 +44,8 @@ export interface RegistryDeps {
 
 /** What the function registry needs of layers: checking a `Layers` list, and their size. */
 export interface LayerResolver {
-  resolve(layers: unknown): Promise<FunctionLayer[]>;
+  /** `account` is the function's: another account's layer versions only where their policy allows it. */
+  resolve(layers: unknown, account: string): Promise<FunctionLayer[]>;
   unzippedBytes(layers: readonly FunctionLayer[]): Promise<number>;
 }
 
@@ -128,8 +130,8 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
   }
 
   /** The record for a name or ARN; throws ResourceNotFoundException like Lambda. */
-  get(ref: string): FunctionRecord {
-    const { name } = parseFunctionRef(ref, this.#deps.partition);
+  get(ref: string, account = this.#deps.partition.accountId): FunctionRecord {
+    const { name } = parseFunctionRef(ref, this.#deps.partition, undefined, undefined, account);
     return this.getByName(name);
   }
 
@@ -149,23 +151,15 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     return this.#settling.get(name) ?? Promise.resolve();
   }
 
-  list(): FunctionRecord[] {
-    return [...this.#functions.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  /** The functions of one account (the default account's unless given), by name. */
+  list(account = this.#deps.partition.accountId): FunctionRecord[] {
+    const home = this.#deps.partition.accountId;
+    return [...this.#functions.values()].filter((fn) => inScope(home, account, fn.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async create(body: Record<string, unknown>): Promise<FunctionRecord> {
-    const nameInput = v.expectString(body['FunctionName'], 'functionName');
-    if (nameInput === undefined) throw ValidationException.constraint('null', 'functionName', 'Member must not be null');
-    const ref = parseFunctionRef(nameInput, this.#deps.partition, 'functionName', CREATE_FUNCTION_REF_MAX);
-    if (ref.name.length > FUNCTION_NAME_MAX) {
-      // Lambda's own check, so InvalidParameterValueException in a validation message's words (test_function_arns).
-      throw new InvalidParameterValueException(
-        `1 validation error detected: Value '${ref.name}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to ${FUNCTION_NAME_MAX}`,
-      );
-    }
-    if (ref.qualifier !== undefined) {
-      throw ValidationException.constraint(nameInput, 'functionName', 'Member must not include a qualifier on CreateFunction');
-    }
+  /** Creates a function in `account` (the caller's: a function is always created in its creator's account). */
+  async create(body: Record<string, unknown>, account = this.#deps.partition.accountId): Promise<FunctionRecord> {
+    const { key, name } = newFunctionName(body['FunctionName'], this.#deps.partition, account);
     // PackageType Image: Code.ImageUri, no Runtime/Handler/Layers (image-function.ts).
     const image = v.validatePackageType(body['PackageType']) === 'Image' ? imageSupport(this.#deps.images).forCreate(body) : refuseImageFields(body);
     const runtime = image ? '' : v.validateRuntime(body['Runtime'], this.#today(), 'create');
@@ -175,20 +169,20 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     const memorySize = v.validateMemorySize(body['MemorySize']) ?? DEFAULTS.memorySize;
     const description = v.validateDescription(body['Description']) ?? '';
     const environment = v.validateEnvironment(body['Environment']);
-    const loggingConfig = validateLoggingConfig(body['LoggingConfig'], ref.name);
+    const loggingConfig = validateLoggingConfig(body['LoggingConfig'], name);
     const architectures = v.validateArchitectures(body['Architectures']) ?? [...DEFAULTS.architectures];
     const ephemeralStorage = v.validateEphemeralStorage(body['EphemeralStorage']) ?? DEFAULTS.ephemeralStorage;
     const tags = v.validateTags(body['Tags']) ?? {};
     v.validateKindlingTags(tags, this.#deps.sandboxNames);
-    const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn) ?? undefined;
-    const layers = await this.#deps.layers.resolve(body['Layers']);
+    const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], (arn) => this.#deps.isQueueArn(arn, account)) ?? undefined;
+    const layers = await this.#deps.layers.resolve(body['Layers'], account);
     const zip = image ? undefined : v.decodeZipFile(body['Code']);
-    this.#assertFree(ref.name);
+    this.#assertFree(key);
 
     const code: UnpackedCode & { fields?: Partial<FunctionRecord> } = image ? await image.pull(architectures[0]!) : await this.#deps.code.put(zip!);
     if (!image) await this.#checkSize(code.unzippedSize, layers); // images: the image store's own limit
     const record: FunctionRecord = {
-      name: ref.name,
+      name: key,
       runtime,
       handler,
       role,
@@ -220,7 +214,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       this.#assertFree(record.name); // another create may have won while the zip was unpacked
       await this.#deps.store.functions.insert(record).catch((err: unknown) => {
         // Another server sharing the store created it first: its change has not reached this cache yet.
-        if (err instanceof KindlingError && err.code === 'ERR_STORE_CONFLICT') throw new ResourceConflictException(`Function already exist: ${record.name}`);
+        if (err instanceof KindlingError && err.code === 'ERR_STORE_CONFLICT') throw new ResourceConflictException(`Function already exist: ${bareName(record.name)}`);
         throw err;
       });
       this.#functions.set(record.name, record);
@@ -238,8 +232,8 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     return record;
   }
 
-  async updateCode(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
-    const current = this.#updatable(ref, body['RevisionId']);
+  async updateCode(ref: string, body: Record<string, unknown>, account = this.#deps.partition.accountId): Promise<FunctionRecord> {
+    const current = this.#updatable(ref, body['RevisionId'], account);
     // PackageType Image: a new ImageUri instead of a zip (image-function.ts).
     const image = current.packageType === 'Image' ? imageSupport(this.#deps.images).forCodeUpdate(body) : undefined;
     const zip = image ? undefined : v.decodeZipFile(body);
@@ -247,7 +241,7 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     if (!image) await this.#checkSize(code.unzippedSize, current.layers ?? []);
     if (body['DryRun'] === true) return { ...current, codeSha256: code.sha256, codeSize: code.size };
     return this.exclusive(current.name, () =>
-      this.#beginUpdate(this.#updatable(ref, body['RevisionId']), 'code', {
+      this.#beginUpdate(this.#updatable(ref, body['RevisionId'], account), 'code', {
         unzippedSize: code.unzippedSize,
         codeSha256: code.sha256,
         codeKey: code.key,
@@ -257,12 +251,12 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
     );
   }
 
-  async updateConfiguration(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
-    return this.exclusive(this.get(ref).name, () => this.#updateConfiguration(ref, body));
+  async updateConfiguration(ref: string, body: Record<string, unknown>, account = this.#deps.partition.accountId): Promise<FunctionRecord> {
+    return this.exclusive(this.get(ref, account).name, () => this.#updateConfiguration(ref, body, account));
   }
 
-  async #updateConfiguration(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
-    const current = this.#updatable(ref, body['RevisionId']);
+  async #updateConfiguration(ref: string, body: Record<string, unknown>, account: string): Promise<FunctionRecord> {
+    const current = this.#updatable(ref, body['RevisionId'], account);
     // PackageType Image: ImageConfig; no Runtime/Handler/Layers (image-function.ts).
     const changes: Partial<FunctionRecord> = imageConfigChanges(this.#deps.images, current, body);
     if (body['Runtime'] !== undefined) changes.runtime = v.validateRuntime(body['Runtime'], this.#today(), 'update');
@@ -279,14 +273,15 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
       changes.environment = environment;
       changes.environmentGiven = true;
     }
-    const loggingConfig = validateLoggingConfig(body['LoggingConfig'], current.name, current.loggingConfig);
+    const loggingConfig = validateLoggingConfig(body['LoggingConfig'], bareName(current.name), current.loggingConfig);
     if (loggingConfig) changes.loggingConfig = loggingConfig;
     const ephemeralStorage = v.validateEphemeralStorage(body['EphemeralStorage']);
     if (ephemeralStorage !== undefined) changes.ephemeralStorage = ephemeralStorage;
-    const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], this.#deps.isQueueArn);
+    const owner = unscope(this.#deps.partition.accountId, current.name).accountId;
+    const deadLetterTarget = v.validateDeadLetterConfig(body['DeadLetterConfig'], (arn) => this.#deps.isQueueArn(arn, owner));
     if (deadLetterTarget !== undefined) changes.deadLetterTarget = deadLetterTarget ?? undefined;
     if (body['Layers'] !== undefined) {
-      const layers = await this.#deps.layers.resolve(body['Layers']);
+      const layers = await this.#deps.layers.resolve(body['Layers'], unscope(this.#deps.partition.accountId, current.name).accountId);
       await this.#checkSize(current.unzippedSize ?? 0, layers);
       changes.layers = layers;
     }
@@ -346,13 +341,13 @@ export class FunctionRegistry extends EventEmitter<{ change: [name: string, kind
 
   #assertFree(name: string): void {
     if (this.#functions.has(name)) {
-      throw new ResourceConflictException(`Function already exist: ${name}`);
+      throw new ResourceConflictException(`Function already exist: ${bareName(name)}`);
     }
   }
 
   /** The current record, if an update may start now: revision matches and nothing is in flight. */
-  #updatable(ref: string, revisionId: unknown): FunctionRecord {
-    const current = this.get(ref);
+  #updatable(ref: string, revisionId: unknown, account: string): FunctionRecord {
+    const current = this.get(ref, account);
     const expected = v.expectString(revisionId, 'revisionId');
     if (expected !== undefined && expected !== current.revisionId) {
       throw new PreconditionFailedException(

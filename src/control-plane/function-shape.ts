@@ -1,4 +1,4 @@
-import { functionArn, lambdaTimestamp, type Partition } from '../shared/index.js';
+import { bareName, functionArn, lambdaTimestamp, type Partition } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import { imageConfigResponse } from './image-function.js';
 import { loggingConfigShape } from './logging-config.js';
@@ -31,7 +31,7 @@ export function toConfiguration(where: Partition, record: FunctionRecord, option
   const arnQualifier = options.arnQualifier ?? (version === '$LATEST' ? undefined : version);
   const layers = record.layers ?? [];
   return {
-    FunctionName: record.name,
+    FunctionName: bareName(record.name),
     FunctionArn: functionArn(where, record.name, arnQualifier),
     // Lambda leaves Runtime and Handler out for PackageType Image.
     ...(zip ? { Runtime: record.runtime } : {}),
@@ -57,7 +57,7 @@ export function toConfiguration(where: Partition, record: FunctionRecord, option
     EphemeralStorage: { Size: record.ephemeralStorage },
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
     ...(zip && !options.listing ? { RuntimeVersionConfig: { RuntimeVersionArn: runtimeVersionArn(where.region, record.runtime) } } : {}),
-    LoggingConfig: loggingConfigShape(record.name, record.loggingConfig),
+    LoggingConfig: loggingConfigShape(bareName(record.name), record.loggingConfig),
   };
 }
 

@@ -58,7 +58,7 @@ export class FunctionTags {
   #name(caller: Caller, resource: string): string {
     if (resource.length > RESOURCE_MAX) throw ValidationException.constraint(resource, 'resource', `Member must have length less than or equal to ${RESOURCE_MAX}`);
     if (!TAGGABLE.test(resource)) throw ValidationException.constraint(resource, 'resource', `Member must satisfy regular expression pattern: ${TAGGABLE_PATTERN}`);
-    const { name, qualifier } = parseFunctionRef(resource, { region: this.#partition.region, accountId: caller.accountId }, 'resource', RESOURCE_MAX);
+    const { name, qualifier } = parseFunctionRef(resource, this.#partition, 'resource', RESOURCE_MAX, caller.accountId);
     if (qualifier !== undefined) {
       throw new InvalidParameterValueException('Tags on function aliases and versions are not supported. Please specify a function ARN.');
     }

@@ -7,6 +7,7 @@ import {
   functionArn,
   newRevisionId,
   parseFunctionRef,
+  inScope,
   type Clock,
   type Partition,
 } from '../shared/index.js';
@@ -67,17 +68,24 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
     return record;
   }
 
-  /** Bytes of every published version's code (GetAccountSettings' TotalCodeSize counts each). */
-  totalCodeSize(): number {
+  /** Bytes of the account's published versions' code (GetAccountSettings' TotalCodeSize counts each). */
+  totalCodeSize(account = this.#partition.accountId): number {
     let total = 0;
-    for (const versions of this.#versions.values()) for (const record of versions.values()) total += record.codeSize;
+    for (const [name, versions] of this.#versions) {
+      if (inScope(this.#partition.accountId, account, name)) for (const record of versions.values()) total += record.codeSize;
+    }
     return total;
   }
 
   /** `$LATEST` and every version, oldest first. */
-  list(ref: string): FunctionRecord[] {
-    const latest = this.#registry.get(ref);
-    const versions = [...(this.#versions.get(latest.name)?.values() ?? [])].sort((a, b) => Number(a.version) - Number(b.version));
+  list(ref: string, account = this.#partition.accountId): FunctionRecord[] {
+    return this.listByName(this.#registry.get(ref, account).name);
+  }
+
+  /** `$LATEST` and every version of the function keyed `name`, oldest first. */
+  listByName(name: string): FunctionRecord[] {
+    const latest = this.#registry.getByName(name);
+    const versions = [...(this.#versions.get(name)?.values() ?? [])].sort((a, b) => Number(a.version) - Number(b.version));
     return [latest, ...versions];
   }
 
@@ -85,13 +93,13 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
    * Snapshots $LATEST. When nothing changed since the last version, Lambda publishes nothing and
    * answers with that version.
    */
-  async publish(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
-    const { name } = this.#registry.get(ref);
-    return this.#registry.exclusive(name, () => this.#publish(ref, body));
+  async publish(ref: string, body: Record<string, unknown>, account = this.#partition.accountId): Promise<FunctionRecord> {
+    const { name } = this.#registry.get(ref, account);
+    return this.#registry.exclusive(name, () => this.#publish(ref, body, account));
   }
 
-  #publish(ref: string, body: Record<string, unknown>): Promise<FunctionRecord> {
-    const latest = this.#registry.get(ref);
+  #publish(ref: string, body: Record<string, unknown>, account: string): Promise<FunctionRecord> {
+    const latest = this.#registry.get(ref, account);
     if (latest.state === 'Pending' || latest.lastUpdateStatus === 'InProgress') {
       throw new ResourceConflictException(
         `The operation cannot be performed at this time. An update is in progress for resource: ${functionArn(this.#partition, latest.name)}`,
@@ -172,8 +180,8 @@ export class FunctionVersions extends EventEmitter<{ deleted: [name: string, ver
   }
 
   /** Parses `ref` and an optional Qualifier parameter into a name and a qualifier. */
-  target(ref: string, qualifier: string | null): { name: string; qualifier?: string } {
-    const parsed = parseFunctionRef(ref, this.#partition);
+  target(ref: string, qualifier: string | null, account = this.#partition.accountId): { name: string; qualifier?: string } {
+    const parsed = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
     if (qualifier !== null && parsed.qualifier !== undefined && qualifier !== parsed.qualifier) {
       throw new InvalidParameterValueException('The derived qualifier from the function name does not match the specified qualifier.');
     }

@@ -4,6 +4,10 @@ import {
   ResourceNotFoundException,
   ValidationException,
   lambdaTimestamp,
+  bareName,
+  inScope,
+  scopedName,
+  unscope,
   type Clock,
   type Logger,
   type Partition,
@@ -17,6 +21,11 @@ export interface LayerRegistryDeps {
   partition: Partition;
   clock: Clock;
   logger: Logger;
+  /**
+   * Whether `account` may use the layer version `arn` of another account in its functions (the
+   * layer version's resource policy, AddLayerVersionPermission). Without it, no account may.
+   */
+  layerAccess?: (arn: string, account: string) => boolean;
 }
 
 /** The query of ListLayers / ListLayerVersions, as it came in (`null` when absent). */
@@ -56,17 +65,22 @@ export class LayerRegistry {
     this.#deps = deps;
   }
 
-  layerArn(name: string): string {
-    const { region, accountId } = this.#deps.partition;
-    return `arn:aws:lambda:${region}:${accountId}:layer:${name}`;
+  /** The ARN of the layer keyed `key` (its name in its account: account-scope.ts). */
+  layerArn(key: string): string {
+    const { accountId, name } = unscope(this.#deps.partition.accountId, key);
+    return `arn:aws:lambda:${this.#deps.partition.region}:${accountId}:layer:${name}`;
   }
 
   versionArn(name: string, version: number): string {
     return `${this.layerArn(name)}:${version}`;
   }
 
-  async publish(nameInput: string, body: Record<string, unknown>): Promise<LayerVersionRecord> {
-    const layerName = this.#name(nameInput);
+  /** Publishes in `account` (the caller's: a layer is always published in its publisher's account). */
+  async publish(nameInput: string, body: Record<string, unknown>, account = this.#deps.partition.accountId): Promise<LayerVersionRecord> {
+    const layerName = this.#name(nameInput, account);
+    if (!inScope(this.#deps.partition.accountId, account, layerName)) {
+      throw new InvalidParameterValueException(`The account in the layer ARN does not match the caller's account: ${nameInput}`);
+    }
     const description = v.validateDescription(body['Description']) ?? '';
     const compatibleRuntimes = v.validateCompatibleRuntimes(body['CompatibleRuntimes']);
     const compatibleArchitectures = v.validateCompatibleArchitectures(body['CompatibleArchitectures']);
@@ -90,53 +104,54 @@ export class LayerRegistry {
     return record;
   }
 
-  async get(nameInput: string, versionInput: string): Promise<LayerVersionRecord> {
-    const record = await this.#deps.store.layerVersions.get(this.#name(nameInput), this.#version(versionInput));
+  async get(nameInput: string, versionInput: string, account = this.#deps.partition.accountId): Promise<LayerVersionRecord> {
+    const record = await this.#deps.store.layerVersions.get(this.#name(nameInput, account), this.#version(versionInput));
     if (!record) throw new ResourceNotFoundException(NOT_FOUND);
     return record;
   }
 
-  async getByArn(arn: string | null): Promise<LayerVersionRecord> {
+  async getByArn(arn: string | null, account = this.#deps.partition.accountId): Promise<LayerVersionRecord> {
     if (arn === null) throw ValidationException.constraint('null', 'arn', 'Member must not be null');
     if (arn.length > NAME_MAX) throw ValidationException.constraint(arn, 'arn', `Member must have length less than or equal to ${NAME_MAX}`);
     if (!BY_ARN.test(arn)) throw ValidationException.constraint(arn, 'arn', `Member must satisfy regular expression pattern: ${BY_ARN_PATTERN}`);
     const colon = arn.lastIndexOf(':');
-    return this.get(arn.slice(0, colon), arn.slice(colon + 1));
+    return this.get(arn.slice(0, colon), arn.slice(colon + 1), account);
   }
 
   /** Lambda answers 204 whether or not the version existed. */
-  async delete(nameInput: string, versionInput: string): Promise<void> {
-    const layerName = this.#name(nameInput);
+  async delete(nameInput: string, versionInput: string, account = this.#deps.partition.accountId): Promise<void> {
+    const layerName = this.#name(nameInput, account);
     const version = this.#version(versionInput);
     if (await this.#deps.store.layerVersions.delete(layerName, version)) {
       this.#deps.logger.info('layer version deleted', { layer: layerName, version });
     }
   }
 
-  /** ListLayers: each layer with its latest version matching the filters, by name. */
-  async listLayers(query: LayerListQuery): Promise<Record<string, unknown>> {
+  /** ListLayers: each of the account's layers with its latest version matching the filters, by name. */
+  async listLayers(query: LayerListQuery, account = this.#deps.partition.accountId): Promise<Record<string, unknown>> {
+    const home = this.#deps.partition.accountId;
     const filter = v.validateLayerFilters(query.compatibleRuntime, query.compatibleArchitecture);
     const maxItems = parseMaxItems(query.maxItems);
     const latest = new Map<string, LayerVersionRecord>();
     // Newest first within a layer: the first match is the latest matching version.
     for (const record of await this.#deps.store.layerVersions.list()) {
-      if (!latest.has(record.layerName) && matches(record, filter)) latest.set(record.layerName, record);
+      if (inScope(home, account, record.layerName) && !latest.has(record.layerName) && matches(record, filter)) latest.set(record.layerName, record);
     }
-    const all = [...latest.values()].filter((record) => query.marker === null || record.layerName > query.marker);
+    const all = [...latest.values()].filter((record) => query.marker === null || bareName(record.layerName) > query.marker);
     const page = all.slice(0, maxItems);
     return {
       Layers: page.map((record) => ({
-        LayerName: record.layerName,
+        LayerName: bareName(record.layerName),
         LayerArn: this.layerArn(record.layerName),
         LatestMatchingVersion: this.#listItem(record),
       })),
-      ...(all.length > maxItems ? { NextMarker: page[page.length - 1]!.layerName } : {}),
+      ...(all.length > maxItems ? { NextMarker: bareName(page[page.length - 1]!.layerName) } : {}),
     };
   }
 
   /** ListLayerVersions: newest first; an unknown layer has no versions (not an error, as on Lambda). */
-  async listVersions(nameInput: string, query: LayerListQuery): Promise<Record<string, unknown>> {
-    const layerName = this.#name(nameInput);
+  async listVersions(nameInput: string, query: LayerListQuery, account = this.#deps.partition.accountId): Promise<Record<string, unknown>> {
+    const layerName = this.#name(nameInput, account);
     const filter = v.validateLayerFilters(query.compatibleRuntime, query.compatibleArchitecture);
     const maxItems = parseMaxItems(query.maxItems);
     const before = query.marker === null ? Infinity : Number(query.marker);
@@ -149,9 +164,10 @@ export class LayerRegistry {
     };
   }
 
-  /** Bytes of every live layer version's zip: part of GetAccountSettings' TotalCodeSize. */
-  async totalCodeSize(): Promise<number> {
-    return (await this.#deps.store.layerVersions.list()).reduce((sum, record) => sum + record.codeSize, 0);
+  /** Bytes of the account's live layer versions' zips: part of GetAccountSettings' TotalCodeSize. */
+  async totalCodeSize(account = this.#deps.partition.accountId): Promise<number> {
+    const home = this.#deps.partition.accountId;
+    return (await this.#deps.store.layerVersions.list()).filter((record) => inScope(home, account, record.layerName)).reduce((sum, record) => sum + record.codeSize, 0);
   }
 
   /** Whether `key` is the zip of a live layer version (Content.Location serves only those). */
@@ -162,9 +178,10 @@ export class LayerRegistry {
   /**
    * Checks a function's `Layers` (CreateFunction, UpdateFunctionConfiguration): up to 5 layer
    * version ARNs, each existing, no layer twice. Returns them in the given order; undefined or
-   * null gives an empty list.
+   * null gives an empty list. `account` is the function's: another account's layer version must
+   * allow it (`layerAccess`).
    */
-  async resolve(layers: unknown): Promise<FunctionLayer[]> {
+  async resolve(layers: unknown, account = this.#deps.partition.accountId): Promise<FunctionLayer[]> {
     if (layers === undefined || layers === null) return [];
     if (!Array.isArray(layers)) throw ValidationException.constraint(layers, 'layers', 'Member must be a list');
     const arns = layers as unknown[];
@@ -180,7 +197,7 @@ export class LayerRegistry {
     const out: FunctionLayer[] = [];
     // One at a time, in the given order: the first bad ARN is the one Lambda names.
     for (const arn of arns) {
-      const record = await this.#find(arn);
+      const record = await this.#find(arn, account);
       const previous = seen.get(record.layerName);
       if (previous !== undefined) {
         throw new InvalidParameterValueException(
@@ -197,8 +214,9 @@ export class LayerRegistry {
   async unzippedBytes(layers: readonly FunctionLayer[]): Promise<number> {
     let total = 0;
     for (const layer of layers) {
-      const [, , , name, version] = VERSION_ARN.exec(layer.arn) ?? [];
-      const record = name && (await this.#deps.store.layerVersions.get(name, Number(version), { includeDeleted: true }));
+      const [, , account, name, version] = VERSION_ARN.exec(layer.arn) ?? [];
+      const key = account && name && scopedName(this.#deps.partition.accountId, account, name);
+      const record = key && (await this.#deps.store.layerVersions.get(key, Number(version), { includeDeleted: true }));
       // Versions are only ever flagged deleted, never removed: a missing one is a bug of ours.
       if (!record) throw new Error(`Layer version ${layer.arn} is not in the store`);
       total += record.unzippedSize;
@@ -229,7 +247,7 @@ export class LayerRegistry {
   }
 
   /** A live layer version named by a function's `Layers` entry, or Lambda's refusal. */
-  async #find(arn: string): Promise<LayerVersionRecord> {
+  async #find(arn: string, caller: string): Promise<LayerVersionRecord> {
     const [, region, account, name, version] = VERSION_ARN.exec(arn) ?? [];
     const { partition } = this.#deps;
     if (region !== undefined && region !== partition.region) {
@@ -237,22 +255,22 @@ export class LayerRegistry {
         `Layers are not in the same region as the function. Layers are expected to be in region ${partition.region}.`,
       );
     }
-    // Kindling is one account: another account's layer (or an AWS-managed one) does not exist here.
-    const record = name !== undefined && account === partition.accountId ? await this.#deps.store.layerVersions.get(name, Number(version)) : undefined;
+    // The layer of the account its ARN names; another account's only where its policy allows the
+    // function's account (to everyone else it does not exist). AWS-managed layers do not exist here.
+    const visible = account !== undefined && (account === caller || (this.#deps.layerAccess?.(arn, caller) ?? false));
+    const record = name !== undefined && visible ? await this.#deps.store.layerVersions.get(scopedName(partition.accountId, account, name), Number(version)) : undefined;
     if (!record) throw new InvalidParameterValueException(`Layer version ${arn} does not exist.`);
     return record;
   }
 
-  /** A LayerName parameter: a name or a layer ARN (of this account and region). */
-  #name(input: string): string {
+  /** A LayerName parameter: a name (the caller's layer) or a layer ARN (of this region); its key. */
+  #name(input: string, account: string): string {
     if (input.length > NAME_MAX) throw ValidationException.constraint(input, 'layerName', `Member must have length less than or equal to ${NAME_MAX}`);
     const match = NAME.exec(input);
     if (!match) throw ValidationException.constraint(input, 'layerName', `Member must satisfy regular expression pattern: ${NAME_PATTERN}`);
-    const [, region, account, arnName, plainName] = match;
-    if (arnName !== undefined && (region !== this.#deps.partition.region || account !== this.#deps.partition.accountId)) {
-      throw new ResourceNotFoundException(NOT_FOUND);
-    }
-    return (arnName ?? plainName)!;
+    const [, region, owner, arnName, plainName] = match;
+    if (arnName !== undefined && region !== this.#deps.partition.region) throw new ResourceNotFoundException(NOT_FOUND);
+    return scopedName(this.#deps.partition.accountId, arnName !== undefined ? owner! : account, (arnName ?? plainName)!);
   }
 
   #version(input: string): number {

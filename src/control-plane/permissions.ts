@@ -6,7 +6,7 @@ import {
   ResourceConflictException,
   ResourceNotFoundException,
   functionArn,
-  parseFunctionRef,
+  unscope,
   newRevisionId,
   KeyedLock,
   type Partition,
@@ -184,15 +184,14 @@ export class Permissions {
    */
   #functionTarget(caller: Caller, ref: string, qualifierParam: string | null, use: 'add' | 'read'): PolicyTarget {
     const { versions, aliases, registry, partition } = this.#deps;
-    const where = { region: partition.region, accountId: caller.accountId };
-    parseFunctionRef(ref, where); // an ARN of another account names nothing of this caller's
-    const { name, qualifier } = versions.target(ref, qualifierParam);
+    // The caller's function for a bare name, the ARN's account's otherwise (docs/accounts.md).
+    const { name, qualifier } = versions.target(ref, qualifierParam, caller.accountId);
     registry.getByName(name);
     if (qualifier === '$LATEST' && use === 'add') throw new InvalidParameterValueException('We currently do not support adding policies for $LATEST.');
     const scoped = qualifier === undefined || qualifier === '$LATEST' ? undefined : qualifier;
     if (scoped !== undefined) aliases.lookup(name, scoped); // ResourceNotFoundException for a version or alias that is not there
     return {
-      resourceArn: functionArn(where, name, scoped),
+      resourceArn: functionArn(partition, name, scoped),
       owner: name,
       qualifier: scoped ?? '',
       turn: (task) => registry.exclusive(name, task),
@@ -200,13 +199,12 @@ export class Permissions {
   }
 
   async #layerTarget(caller: Caller, layer: string, version: string): Promise<PolicyTarget> {
-    // An ARN of another account names nothing of this caller's (the layer registry answers the rest).
-    const account = /^arn:[^:]+:lambda:[^:]*:(\d{12}):layer:/.exec(layer)?.[1];
-    if (account !== undefined && account !== caller.accountId) throw new ResourceNotFoundException('The resource you requested does not exist.');
-    const record = await this.#deps.layers.get(layer, version);
+    const record = await this.#deps.layers.get(layer, version, caller.accountId);
     const key = `${record.layerName}:${record.version}`;
+    // The layer's key carries its account (docs/accounts.md).
+    const { accountId, name } = unscope(this.#deps.partition.accountId, record.layerName);
     return {
-      resourceArn: `arn:aws:lambda:${this.#deps.partition.region}:${caller.accountId}:layer:${record.layerName}:${record.version}`,
+      resourceArn: `arn:aws:lambda:${this.#deps.partition.region}:${accountId}:layer:${name}:${record.version}`,
       owner: layerPolicyOwner(record.layerName),
       qualifier: String(record.version),
       turn: (task) => this.#layerTurns.run(key, task),

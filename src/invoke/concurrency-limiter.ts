@@ -1,4 +1,4 @@
-import { TooManyRequestsException } from '../shared/index.js';
+import { scopePrefix, TooManyRequestsException } from '../shared/index.js';
 import { ReservedLimits } from './reserved-limits.js';
 
 /** What the invoke path counts concurrency with: this process alone, or the fleet (FleetLimiter). */
@@ -23,7 +23,8 @@ export class ConcurrencyLimiter implements Limiter {
   readonly #accountLimit: number;
   readonly #reserved = new ReservedLimits();
   readonly #inFlight = new Map<string, number>();
-  #unreservedInUse = 0;
+  /** Unreserved slots in use, per account (`scopePrefix`): each account has its own limit. */
+  readonly #unreservedInUse = new Map<string, number>();
 
   constructor(accountLimit: number) {
     this.#accountLimit = accountLimit;
@@ -45,10 +46,12 @@ export class ConcurrencyLimiter implements Limiter {
       this.#inFlight.set(name, running + 1);
       return false;
     }
-    if (this.#unreservedInUse >= this.#accountLimit - this.#reserved.total) {
+    const account = scopePrefix(name);
+    const inUse = this.#unreservedInUse.get(account) ?? 0;
+    if (inUse >= this.#accountLimit - this.#reserved.total(account)) {
       throw new TooManyRequestsException('ConcurrentInvocationLimitExceeded', 1);
     }
-    this.#unreservedInUse++;
+    this.#unreservedInUse.set(account, inUse + 1);
     this.#inFlight.set(name, running + 1);
     return true;
   }
@@ -57,7 +60,12 @@ export class ConcurrencyLimiter implements Limiter {
     const running = this.#inFlight.get(name) ?? 0;
     if (running <= 1) this.#inFlight.delete(name);
     else this.#inFlight.set(name, running - 1);
-    if (fromUnreserved) this.#unreservedInUse--;
+    if (fromUnreserved) {
+      const account = scopePrefix(name);
+      const inUse = (this.#unreservedInUse.get(account) ?? 0) - 1;
+      if (inUse <= 0) this.#unreservedInUse.delete(account);
+      else this.#unreservedInUse.set(account, inUse);
+    }
   }
 
   /** Invocations running now, for GetAccountSettings and tests. */

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { ReservedLimits } from './reserved-limits.js';
-import { TooManyRequestsException } from '../shared/index.js';
+import { scopePrefix, TooManyRequestsException } from '../shared/index.js';
 import type { Logger } from '../shared/index.js';
 import type { ConcurrencyGrantTable } from '../store/index.js';
 import type { Limiter } from './concurrency-limiter.js';
@@ -115,7 +115,7 @@ export class FleetLimiter implements Limiter {
 
   acquire(name: string): boolean | Promise<boolean> {
     const fromUnreserved = this.#reserved.get(name) === undefined;
-    const scope = this.#scope(fromUnreserved ? '*' : `fn:${name}`);
+    const scope = this.#scope(scopeName(name, fromUnreserved));
     if (scope.inUse < this.#capacity(scope)) return this.#take(scope, name, fromUnreserved);
     // No round trip when the answer is known: over the limit itself, or the store is away (the
     // renewal finds out when it is back).
@@ -127,7 +127,7 @@ export class FleetLimiter implements Limiter {
     const running = this.#inFlight.get(name) ?? 0;
     if (running <= 1) this.#inFlight.delete(name);
     else this.#inFlight.set(name, running - 1);
-    const scope = this.#scopes.get(fromUnreserved ? '*' : `fn:${name}`);
+    const scope = this.#scopes.get(scopeName(name, fromUnreserved));
     if (scope !== undefined && scope.inUse > 0) scope.inUse--;
   }
 
@@ -162,7 +162,7 @@ export class FleetLimiter implements Limiter {
     scope.waiting++;
     try {
       for (;;) {
-        const claim = scope.claim ?? this.#claim(scope, () => scope.inUse + scope.waiting + (scope.name === '*' ? this.#headroom : 0));
+        const claim = scope.claim ?? this.#claim(scope, () => scope.inUse + scope.waiting + (isUnreserved(scope.name) ? this.#headroom : 0));
         await claim.done;
         if (scope.inUse < this.#capacity(scope)) return this.#take(scope, name, fromUnreserved);
         // A claim begun after this acquire asked for it too: the fleet has no slot for it now.
@@ -273,7 +273,7 @@ export class FleetLimiter implements Limiter {
   }
 
   #limit(scope: Scope): number {
-    if (scope.name === '*') return Math.max(0, this.#accountLimit - this.#reserved.total);
+    if (isUnreserved(scope.name)) return Math.max(0, this.#accountLimit - this.#reserved.total(scope.name.slice(0, -1)));
     return this.#reserved.get(scope.name.slice('fn:'.length)) ?? 0;
   }
 
@@ -284,6 +284,18 @@ export class FleetLimiter implements Limiter {
     const share = Math.max(1, Math.floor(limit / Math.max(1, this.#apiNodes())));
     return Math.min(limit, Math.max(scope.held, share));
   }
+}
+
+/**
+ * A grant's scope: `fn:<key>` for a function with reserved concurrency, `<account prefix>*` for an
+ * account's unreserved pool (`*` for the default account's, as before accounts existed).
+ */
+function scopeName(name: string, fromUnreserved: boolean): string {
+  return fromUnreserved ? `${scopePrefix(name)}*` : `fn:${name}`;
+}
+
+function isUnreserved(scope: string): boolean {
+  return scope.endsWith('*');
 }
 
 function throttle(fromUnreserved: boolean): TooManyRequestsException {

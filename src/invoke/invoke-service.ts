@@ -28,6 +28,8 @@ export interface InvokeInput {
   readonly requestId?: string;
   /** The `{FunctionName}` path segment, decoded: name, ARN or partial ARN, maybe qualified. */
   readonly functionName: string;
+  /** The caller's account: a bare name is its function (an ARN names its own account's). */
+  readonly account?: string;
   readonly qualifier?: string;
   readonly invocationType?: string;
   readonly logType?: string;
@@ -84,7 +86,7 @@ export class InvokeService {
   }
 
   async invoke(input: InvokeInput): Promise<InvokeOutput> {
-    const ref = parseFunctionRef(input.functionName, this.#partition);
+    const ref = parseFunctionRef(input.functionName, this.#partition, undefined, undefined, input.account);
     const qualifier = resolveQualifier(ref.qualifier, input.qualifier);
     const fn = await this.#resolve(ref.name, qualifier);
     const requestId = input.requestId ?? newRequestId();
@@ -120,8 +122,8 @@ export class InvokeService {
   }
 
   /** The legacy InvokeAsync (`/2014-11-13/.../invoke-async/`): event mode with its 256 KB limit. */
-  async invokeAsync(functionName: string, payload: Buffer, requestId = newRequestId()): Promise<InvokeOutput> {
-    const ref = parseFunctionRef(functionName, this.#partition);
+  async invokeAsync(functionName: string, payload: Buffer, requestId = newRequestId(), account = this.#partition.accountId): Promise<InvokeOutput> {
+    const ref = parseFunctionRef(functionName, this.#partition, undefined, undefined, account);
     const fn = await this.#resolve(ref.name, ref.qualifier);
     return this.#enqueue(fn, ref.qualifier ?? '$LATEST', requestId, payload, 256 * 1024, 'InvokeAsync');
   }

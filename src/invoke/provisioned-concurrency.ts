@@ -74,13 +74,13 @@ export class ProvisionedConcurrency {
     }
   }
 
-  put(ref: string, qualifier: string | null, value: unknown): Promise<Record<string, unknown>> {
-    const { name } = parseFunctionRef(ref, this.#partition);
-    return this.#registry.exclusive(name, () => this.#put(ref, qualifier, value));
+  put(ref: string, qualifier: string | null, value: unknown, account = this.#partition.accountId): Promise<Record<string, unknown>> {
+    const { name } = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
+    return this.#registry.exclusive(name, () => this.#put(ref, qualifier, value, account));
   }
 
-  async #put(ref: string, qualifier: string | null, value: unknown): Promise<Record<string, unknown>> {
-    const { name, qualifier: q } = this.#target(ref, qualifier, 'Provisioned Concurrency Configs cannot be applied to unpublished function versions.');
+  async #put(ref: string, qualifier: string | null, value: unknown, account: string): Promise<Record<string, unknown>> {
+    const { name, qualifier: q } = this.#target(ref, qualifier, 'Provisioned Concurrency Configs cannot be applied to unpublished function versions.', account);
     const version = this.#version(name, q, true)!;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
       throw ValidationException.constraint(value, 'provisionedConcurrentExecutions', 'Member must have value greater than or equal to 1');
@@ -100,17 +100,17 @@ export class ProvisionedConcurrency {
     return this.#shape(record, version);
   }
 
-  get(ref: string, qualifier: string | null): Record<string, unknown> {
-    const record = this.#find(ref, qualifier);
+  get(ref: string, qualifier: string | null, account = this.#partition.accountId): Record<string, unknown> {
+    const record = this.#find(ref, qualifier, account);
     if (!record) throw new ProvisionedConcurrencyConfigNotFoundException('No Provisioned Concurrency Config found for this function');
     return this.#shape(record, this.#version(record.functionName, record.qualifier, true)!);
   }
 
   /** Lambda answers 204 when the version or alias has no config. */
-  delete(ref: string, qualifier: string | null): Promise<void> {
-    const { name } = parseFunctionRef(ref, this.#partition);
+  delete(ref: string, qualifier: string | null, account = this.#partition.accountId): Promise<void> {
+    const { name } = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
     return this.#registry.exclusive(name, async () => {
-      const record = this.#find(ref, qualifier);
+      const record = this.#find(ref, qualifier, account);
       if (!record) return;
       await this.#store.concurrency.deleteProvisioned(record.functionName, record.qualifier);
       this.#configs.delete(key(record.functionName, record.qualifier));
@@ -119,8 +119,8 @@ export class ProvisionedConcurrency {
     });
   }
 
-  list(ref: string): Record<string, unknown>[] {
-    const name = this.#name(ref);
+  list(ref: string, account = this.#partition.accountId): Record<string, unknown>[] {
+    const name = this.#name(ref, account);
     return [...this.#configs.values()]
       .filter((record) => record.functionName === name)
       .map((record) => ({
@@ -158,13 +158,13 @@ export class ProvisionedConcurrency {
   }
 
   /** The config of an existing version or alias, or undefined when it has none. */
-  #find(ref: string, qualifier: string | null): ProvisionedConcurrencyRecord | undefined {
-    const { name, qualifier: q } = this.#target(ref, qualifier, 'The function resource provided must be an alias or a published version.');
+  #find(ref: string, qualifier: string | null, account: string): ProvisionedConcurrencyRecord | undefined {
+    const { name, qualifier: q } = this.#target(ref, qualifier, 'The function resource provided must be an alias or a published version.', account);
     return this.#configs.get(key(name, q));
   }
 
-  #name(ref: string): string {
-    return this.#registry.getByName(parseFunctionRef(ref, this.#partition).name).name;
+  #name(ref: string, account: string): string {
+    return this.#registry.getByName(parseFunctionRef(ref, this.#partition, undefined, undefined, account).name).name;
   }
 
   /**
@@ -172,8 +172,8 @@ export class ProvisionedConcurrency {
    * "Cannot find alias arn" for a missing alias (even of a missing function), "Function not found"
    * for a missing version or function (test_provisioned_concurrency_exceptions).
    */
-  #target(ref: string, qualifier: string | null, latestMessage: string): { name: string; qualifier: string } {
-    const { name } = parseFunctionRef(ref, this.#partition);
+  #target(ref: string, qualifier: string | null, latestMessage: string, account: string): { name: string; qualifier: string } {
+    const { name } = parseFunctionRef(ref, this.#partition, undefined, undefined, account);
     if (qualifier === null || qualifier === '') throw ValidationException.constraint('null', 'qualifier', 'Member must not be null');
     if (qualifier === '$LATEST') {
       if (!this.#registry.find(name)) throw new ResourceNotFoundException(`Function not found: ${functionArn(this.#partition, name)}`);

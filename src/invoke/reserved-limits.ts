@@ -1,23 +1,31 @@
-/** Reserved concurrency per function and its sum (what the unreserved pool is short of), kept together. */
+import { scopePrefix } from '../shared/index.js';
+
+/**
+ * Reserved concurrency per function and its sum per account (what that account's unreserved pool is
+ * short of: each account has its own limit), kept together.
+ */
 export class ReservedLimits {
   readonly #reserved = new Map<string, number>();
-  #total = 0;
+  /** By account (`scopePrefix` of the function's key). */
+  readonly #totals = new Map<string, number>();
 
   set(name: string, reserved: number | undefined): void {
-    this.#total -= this.#reserved.get(name) ?? 0;
+    const account = scopePrefix(name);
+    let total = (this.#totals.get(account) ?? 0) - (this.#reserved.get(name) ?? 0);
     if (reserved === undefined) this.#reserved.delete(name);
     else {
       this.#reserved.set(name, reserved);
-      this.#total += reserved;
+      total += reserved;
     }
+    this.#totals.set(account, total);
   }
 
   get(name: string): number | undefined {
     return this.#reserved.get(name);
   }
 
-  /** Everything reserved, over all functions. */
-  get total(): number {
-    return this.#total;
+  /** Everything reserved over the functions of one account (`scopePrefix` of any of its keys). */
+  total(account: string): number {
+    return this.#totals.get(account) ?? 0;
   }
 }

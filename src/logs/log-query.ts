@@ -1,5 +1,5 @@
 import type { LogGroupInfo, LogStreamInfo, LogTables } from '../store/index.js';
-import { ResourceNotFoundException, type Partition } from '../shared/index.js';
+import { bareName, inScope, ResourceNotFoundException, scopedName, unscope, type Partition } from '../shared/index.js';
 import { scanEvents } from './event-scan.js';
 import { parseFilterPattern } from './filter-pattern.js';
 import { InvalidParameterException } from './log-errors.js';
@@ -65,13 +65,10 @@ export class LogQueryService {
     this.#partition = deps.partition;
   }
 
-  async describeLogGroups(input: DescribeLogGroupsInput) {
+  /** The groups of `account` (the default account's unless given): no account sees another's. */
+  async describeLogGroups(input: DescribeLogGroupsInput, account = this.#partition.accountId) {
     const limit = checkLimit(input.limit, 50);
-    const groups = await this.#logs.queryGroups({
-      ...(input.logGroupNamePrefix === undefined ? {} : { prefix: input.logGroupNamePrefix }),
-      ...(input.nextToken === undefined ? {} : { after: decodeName(input.nextToken) }),
-      limit: limit + 1,
-    });
+    const groups = await this.#groupsOf(account, input.logGroupNamePrefix ?? '', input.nextToken === undefined ? undefined : decodeName(input.nextToken), limit + 1);
     const page = groups.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -80,8 +77,8 @@ export class LogQueryService {
     };
   }
 
-  async describeLogStreams(input: DescribeLogStreamsInput) {
-    const group = await this.#group(input);
+  async describeLogStreams(input: DescribeLogStreamsInput, account = this.#partition.accountId) {
+    const group = await this.#group(input, account);
     const orderBy = input.orderBy ?? 'LogStreamName';
     if (orderBy !== 'LogStreamName' && orderBy !== 'LastEventTime') {
       throw new InvalidParameterException(`orderBy must be LogStreamName or LastEventTime, got '${orderBy}'.`);
@@ -113,8 +110,8 @@ export class LogQueryService {
    * forward, `b/` backward; a page with nothing new hands back the token it was given, which is
    * how the SDK paginator and the AWS CLI know they have reached the end.
    */
-  async getLogEvents(input: GetLogEventsInput) {
-    const group = await this.#group(input);
+  async getLogEvents(input: GetLogEventsInput, account = this.#partition.accountId) {
+    const group = await this.#group(input, account);
     if (!input.logStreamName) throw new InvalidParameterException('logStreamName is required.');
     if (!(await this.#logs.getStream(group.logGroupName, input.logStreamName))) {
       throw new ResourceNotFoundException('The specified log stream does not exist.');
@@ -165,8 +162,8 @@ export class LogQueryService {
    * time order (newest first with startFromHead false). `nextToken` comes only while the search
    * has not reached the end of the events.
    */
-  async filterLogEvents(input: FilterLogEventsInput) {
-    const group = await this.#group(input);
+  async filterLogEvents(input: FilterLogEventsInput, account = this.#partition.accountId) {
+    const group = await this.#group(input, account);
     const limit = checkLimit(input.limit, 10_000);
     const pattern = parseFilterPattern(input.filterPattern ?? '');
     const streams = await this.#selectStreams(group.logGroupName, input);
@@ -221,35 +218,56 @@ export class LogQueryService {
     return streams.map((stream) => stream.logStreamName);
   }
 
-  /** The group a request names, by logGroupName or logGroupIdentifier (a name or an ARN). */
-  async #group(input: GroupSelector): Promise<LogGroupInfo> {
+  /**
+   * Up to `limit` of the account's groups named `prefix...`, after the key `after`, by name. Groups
+   * are keyed by account (account-scope.ts): another account's share a prefix with its own, the
+   * default account's are the keys without one, so the store's pages are filtered to the account.
+   */
+  async #groupsOf(account: string, prefix: string, after: string | undefined, limit: number): Promise<LogGroupInfo[]> {
+    const home = this.#partition.accountId;
+    const keyPrefix = scopedName(home, account, prefix);
+    const found: LogGroupInfo[] = [];
+    let from = after;
+    for (;;) {
+      const batch = await this.#logs.queryGroups({ prefix: keyPrefix, ...(from === undefined ? {} : { after: from }), limit });
+      for (const group of batch) if (inScope(home, account, group.logGroupName) && found.length < limit) found.push(group);
+      if (found.length >= limit || batch.length < limit) return found;
+      from = batch[batch.length - 1]!.logGroupName;
+    }
+  }
+
+  /** The group a request names, by logGroupName or logGroupIdentifier (a name or an ARN), in the caller's account. */
+  async #group(input: GroupSelector, account: string): Promise<LogGroupInfo> {
     if (input.logGroupName !== undefined && input.logGroupIdentifier !== undefined) {
       throw new InvalidParameterException('LogGroup name and LogGroup ARN are mutually exclusive parameters.');
     }
     const given = input.logGroupName ?? input.logGroupIdentifier;
     if (!given) throw new InvalidParameterException('Either logGroupName or logGroupIdentifier must be specified.');
-    const name = input.logGroupIdentifier === undefined ? given : this.#nameFromIdentifier(given);
-    const group = name === undefined ? undefined : await this.#logs.getGroup(name);
+    const name = input.logGroupIdentifier === undefined ? given : this.#nameFromIdentifier(given, account);
+    // A colon is in no group's name (CloudWatch's pattern): only in another account's key.
+    const group = name === undefined || name.includes(':') ? undefined : await this.#logs.getGroup(scopedName(this.#partition.accountId, account, name));
     if (!group) throw new ResourceNotFoundException('The specified log group does not exist.');
     return group;
   }
 
-  /** A name stays a name; the ARN of a group in another region or account names none here. */
-  #nameFromIdentifier(identifier: string): string | undefined {
+  /** A name stays a name; the ARN of a group in another region or account names none the caller may read. */
+  #nameFromIdentifier(identifier: string, caller: string): string | undefined {
     const arn = /^arn:aws[a-zA-Z-]*:logs:([^:]*):([^:]*):log-group:(.+?)(?::\*)?$/.exec(identifier);
     if (!arn) return identifier.startsWith('arn:') ? undefined : identifier;
     const [, region, account, name] = arn;
-    return region === this.#partition.region && account === this.#partition.accountId ? name : undefined;
+    return region === this.#partition.region && account === caller ? name : undefined;
   }
 
-  #groupArn(name: string): string {
-    return `arn:aws:logs:${this.#partition.region}:${this.#partition.accountId}:log-group:${name}`;
+  /** The ARN of the group keyed `key`, in its account. */
+  #groupArn(key: string): string {
+    const { accountId, name } = unscope(this.#partition.accountId, key);
+    return `arn:aws:logs:${this.#partition.region}:${accountId}:log-group:${name}`;
   }
 
   #groupShape(group: LogGroupInfo) {
     const logGroupArn = this.#groupArn(group.logGroupName);
     return {
-      logGroupName: group.logGroupName,
+      logGroupName: bareName(group.logGroupName),
       creationTime: group.creationTime,
       metricFilterCount: 0,
       arn: `${logGroupArn}:*`,

@@ -1,4 +1,4 @@
-import { functionArn, type Partition } from '../shared/index.js';
+import { functionArn, scopedName, type Partition } from '../shared/index.js';
 import type { QueuedEvent } from '../store/index.js';
 import type { DispatchResult } from './dispatch.js';
 
@@ -11,13 +11,15 @@ const QUEUE_TARGET = /^arn:aws[a-zA-Z-]*:sqs:([a-z0-9-]+):(\d{12}):([a-zA-Z0-9-_
 
 /**
  * Destinations Kindling delivers to: a function (invoked in event mode) or a Kindling queue, named
- * the way Lambda users name an SQS queue (`arn:aws:sqs:<region>:<account>:<name>`).
+ * the way Lambda users name an SQS queue (`arn:aws:sqs:<region>:<account>:<name>`), in `account`
+ * (the source function's): another account's function or queue is no destination Kindling delivers
+ * to. The target's name comes back as its key in that account (account-scope.ts).
  */
-export function parseDestination(arn: string, where: Partition): DestinationTarget | undefined {
+export function parseDestination(arn: string, where: Partition, account = where.accountId): DestinationTarget | undefined {
   const fn = FUNCTION_TARGET.exec(arn);
-  if (fn && fn[1] === where.region && fn[2] === where.accountId) return { kind: 'function', name: fn[3]!, qualifier: fn[4] ?? '$LATEST' };
+  if (fn && fn[1] === where.region && fn[2] === account) return { kind: 'function', name: scopedName(where.accountId, account, fn[3]!), qualifier: fn[4] ?? '$LATEST' };
   const queue = QUEUE_TARGET.exec(arn);
-  if (queue && queue[1] === where.region && queue[2] === where.accountId) return { kind: 'queue', name: queue[3]! };
+  if (queue && queue[1] === where.region && queue[2] === account) return { kind: 'queue', name: scopedName(where.accountId, account, queue[3]!) };
   return undefined;
 }
 

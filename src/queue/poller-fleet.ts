@@ -1,4 +1,4 @@
-import { newRequestId, type Clock, type Logger, type Partition } from '../shared/index.js';
+import { bareName, newRequestId, unscope, type Clock, type Logger, type Partition } from '../shared/index.js';
 import type { DeadLetterInput, EventQueueTable, NewEvent, QueuedEvent } from '../store/index.js';
 import { destinationRecord, parseDestination, type DestinationCondition } from './destinations.js';
 import type { Dispatch, DispatchResult, EventSettings, SettingsFor } from './dispatch.js';
@@ -245,7 +245,7 @@ export class PollerFleet {
     const base = this.#letterBase(event, attempts, condition, reason);
     const delivered = !functionGone && settings.onFailure !== undefined && this.#deliver(settings.onFailure, event, condition as DestinationCondition, attempts, last, enqueue, deadLetters);
     if (!functionGone && settings.deadLetterTarget) {
-      const target = parseDestination(settings.deadLetterTarget, this.#deps.partition);
+      const target = parseDestination(settings.deadLetterTarget, this.#deps.partition, this.#accountOf(event));
       if (target?.kind === 'queue') {
         // Lambda's dead-letter queue receives the event's payload itself.
         deadLetters.push({ ...base, kind: 'dead-letter', queueName: target.name, body: event.payload });
@@ -256,7 +256,7 @@ export class PollerFleet {
       this.#deps.logLine(
         event.functionName,
         `Dropped event ${event.requestId} (${condition}): ${reason}; no failure destination or dead-letter queue is configured. ` +
-          `It is kept in Kindling's dead-letter store: kindling dlq ls ${event.functionName}`,
+          `It is kept in Kindling's dead-letter store: kindling dlq ls ${bareName(event.functionName)}`,
       );
     }
     return this.#commit(event, enqueue, deadLetters, delivered);
@@ -271,6 +271,11 @@ export class PollerFleet {
       if (letter.kind === 'dead-letter') this.#deps.metrics.add(event.functionName, 'AsyncEventsDeadLettered');
     }
     return true;
+  }
+
+  /** The account the event's function belongs to: its destinations must be in it. */
+  #accountOf(event: QueuedEvent): string {
+    return unscope(this.#deps.partition.accountId, event.functionName).accountId;
   }
 
   #letterBase(event: QueuedEvent, attempts: number, condition: string, reason: string) {
@@ -297,7 +302,7 @@ export class PollerFleet {
     enqueue: NewEvent[],
     deadLetters: DeadLetterInput[],
   ): boolean {
-    const target = parseDestination(arn, this.#deps.partition);
+    const target = parseDestination(arn, this.#deps.partition, this.#accountOf(event));
     const now = this.#deps.clock.now();
     const record = destinationRecord(this.#deps.partition, event, condition, attempts, last, now);
     if (target?.kind === 'function') {

@@ -1,3 +1,4 @@
+import { scopedName, unscope } from './account-scope.js';
 import { ResourceNotFoundException, ValidationException } from './errors.js';
 
 /** Where Kindling pretends to be: every ARN it mints carries these. */
@@ -7,6 +8,7 @@ export interface Partition {
 }
 
 export interface FunctionRef {
+  /** The function's key: its name in the account the reference names (account-scope.ts). */
   readonly name: string;
   /** `$LATEST`, a version number or an alias name, when the caller gave one. */
   readonly qualifier?: string;
@@ -22,13 +24,23 @@ export const FUNCTION_REF_MAX = 170;
 export const CREATE_FUNCTION_REF_MAX = 140;
 
 /**
- * Parses whatever Lambda accepts where a function name goes. An ARN for another account names a
- * function that does not exist here; one for another region is refused with Lambda's own words.
+ * Parses whatever Lambda accepts where a function name goes, for a caller in `account` (the default
+ * account, `where.accountId`, unless given). A bare name is the caller's function; a (partial) ARN
+ * names its account's function, which may be another's: whether the caller may touch it is decided
+ * before (the authorizer, with the function's resource policy). The name comes back as the
+ * function's key in that account (account-scope.ts). An ARN for another region is refused with
+ * Lambda's own words.
  * A name longer than a function name may be (64) but within the member's length (`maxLength`) is
  * not a validation error: Lambda looks it up and answers ResourceNotFoundException. CreateFunction,
  * which names a new function, checks the 64 itself.
  */
-export function parseFunctionRef(input: string, where: Partition, member = 'functionName', maxLength = FUNCTION_REF_MAX): FunctionRef {
+export function parseFunctionRef(
+  input: string,
+  where: Partition,
+  member = 'functionName',
+  maxLength = FUNCTION_REF_MAX,
+  account = where.accountId,
+): FunctionRef {
   if (input.length > maxLength) {
     throw ValidationException.constraint(input, member, `Member must have length less than or equal to ${maxLength}`);
   }
@@ -43,17 +55,16 @@ export function parseFunctionRef(input: string, where: Partition, member = 'func
   }
   const { region, account1, account2, name, qualifier } = match.groups as Record<string, string | undefined>;
   if (!name) throw ValidationException.constraint(input, member, 'Member must not be null');
-  const account = account1 ?? account2;
   if (region && region !== where.region) {
     throw new ResourceNotFoundException(`Functions from '${region}' are not reachable in this region ('${where.region}')`);
   }
-  if (account && account !== where.accountId) {
-    throw new ResourceNotFoundException(`Function not found: ${functionArn(where, name, qualifier)}`);
-  }
-  return qualifier === undefined ? { name } : { name, qualifier };
+  const key = scopedName(where.accountId, account1 ?? account2 ?? account, name);
+  return qualifier === undefined ? { name: key } : { name: key, qualifier };
 }
 
-export function functionArn(where: Partition, name: string, qualifier?: string): string {
-  const base = `arn:aws:lambda:${where.region}:${where.accountId}:function:${name}`;
+/** The ARN of the function keyed `key` (in its own account: account-scope.ts). */
+export function functionArn(where: Partition, key: string, qualifier?: string): string {
+  const { accountId, name } = unscope(where.accountId, key);
+  const base = `arn:aws:lambda:${where.region}:${accountId}:function:${name}`;
   return qualifier === undefined ? base : `${base}:${qualifier}`;
 }

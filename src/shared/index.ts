@@ -29,6 +29,7 @@ export {
 export type { ErrorKind, ThrottleReason, KindlingErrorCode } from './errors.js';
 export { parseFunctionRef, functionArn, FUNCTION_NAME_MAX, FUNCTION_REF_MAX, CREATE_FUNCTION_REF_MAX } from './arn.js';
 export type { Partition, FunctionRef } from './arn.js';
+export { scopedName, unscope, bareName, inScope, besideKey, scopePrefix, functionLogGroupKey } from './account-scope.js';
 export { newRequestId, newRevisionId, newLogStreamName, newEnvironmentId } from './ids.js';
 export { systemClock, lambdaTimestamp } from './clock.js';
 export { KeyedLock } from './keyed-lock.js';

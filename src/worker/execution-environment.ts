@@ -12,7 +12,7 @@ import {
   type RuntimeOutcome,
 } from '../runtime-api/index.js';
 import { type PathView, type Sandbox, type SandboxDriver, type SandboxExit, type SandboxSelection } from '../sandbox/index.js';
-import { newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
+import { bareName, functionLogGroupKey, newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionLayer, FunctionRecord } from '../store/index.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
 import { extensionsIn, functionVariables, InvalidEntrypoint, launchFor, RUNTIMES_DIR, sdkFor } from './runtime-launch.js';
@@ -59,6 +59,8 @@ const TAIL_BYTES = 4096;
 export class ExecutionEnvironment {
   readonly id = newEnvironmentId();
   readonly logGroup: string;
+  /** Where its lines are written: the group in the function's own account (account-scope.ts). */
+  readonly #logGroupKey: string;
   readonly logStream: string;
   readonly bornAt: number;
   lastUsedAt: number;
@@ -117,7 +119,10 @@ export class ExecutionEnvironment {
     this.#version = version;
     this.bornAt = deps.clock.now();
     this.lastUsedAt = this.bornAt;
-    this.logGroup = `/aws/lambda/${fn.name}`;
+    // The function's key carries its account (account-scope.ts): the name it sees is the bare one,
+    // its lines go to the group of that name in its own account.
+    this.logGroup = `/aws/lambda/${bareName(fn.name)}`;
+    this.#logGroupKey = functionLogGroupKey(fn.name);
     this.logStream = newLogStreamName(version, new Date(this.bornAt));
     this.#endpoint = new RuntimeApiEndpoint(this.#endpointEvents);
   }
@@ -157,7 +162,7 @@ export class ExecutionEnvironment {
     const extensionCount = extensionsIn(optDir).length;
     if (extensionCount > 0) {
       this.#extensions = new ExtensionsApi(
-        { functionName: this.#fn.name, functionVersion: this.#version, handler: this.#fn.handler },
+        { functionName: bareName(this.#fn.name), functionVersion: this.#version, handler: this.#fn.handler },
         extensionCount,
       );
       this.#endpoint.useExtensions(this.#extensions);
@@ -416,7 +421,7 @@ export class ExecutionEnvironment {
   }
 
   #log(message: string): void {
-    this.#deps.logs.write(this.logGroup, this.logStream, this.#deps.clock.now(), message);
+    this.#deps.logs.write(this.#logGroupKey, this.logStream, this.#deps.clock.now(), message);
     const tail = this.#tail;
     if (tail) {
       // Only the last 4 KB are answered: a function writing megabytes must not be held in memory.

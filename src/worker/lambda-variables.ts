@@ -1,3 +1,4 @@
+import { bareName } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
 
 /** What the reserved variables depend on besides the function. */
@@ -16,7 +17,7 @@ export function lambdaVariables(fn: FunctionRecord, ctx: VariableContext): Recor
   return {
     AWS_REGION: ctx.region,
     AWS_DEFAULT_REGION: ctx.region,
-    AWS_LAMBDA_FUNCTION_NAME: fn.name,
+    AWS_LAMBDA_FUNCTION_NAME: bareName(fn.name),
     AWS_LAMBDA_FUNCTION_VERSION: ctx.version,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
     AWS_LAMBDA_LOG_GROUP_NAME: ctx.logGroup,

@@ -1,5 +1,6 @@
 import { afterEach, describe } from 'node:test';
 import type { Store } from '../../src/store/index.js';
+import { accountContract } from './store-contract/accounts.js';
 import { blobContract } from './store-contract/blobs.js';
 import type { ContractContext, FreshDatabase } from './store-contract/context.js';
 import { eventContract } from './store-contract/events.js';
@@ -69,5 +70,6 @@ export function storeContract(name: string, fresh: () => Promise<FreshDatabase>,
     fleetContract(context);
     keyContract(context);
     policyContract(context);
+    accountContract(context);
   });
 }

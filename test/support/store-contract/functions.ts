@@ -5,7 +5,7 @@ import type { ContractContext } from './context.js';
 import { byName, ChangeLog, fn, fullFn, rejectsWithCode, version } from './records.js';
 
 /** Everything stored about one function, in every table that belongs to it. */
-async function furnish(store: Store, name: string): Promise<void> {
+export async function furnish(store: Store, name: string): Promise<void> {
   await store.functions.insert(fn(name));
   await store.versions.insert(version(name, 1));
   await store.versions.insert(version(name, 2));
