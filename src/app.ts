@@ -108,21 +108,32 @@ export async function startKindling(
   if (!prlimit) logger.warn('prlimit not found: process sandboxes run without rlimits');
   // Kindling's API for functions (AWS_ENDPOINT_URL): this process's own, where it serves one (docs/network.md).
   const apiBridge = config.roles.includes('api') && config.roles.includes('worker') ? await ApiBridge.open() : undefined;
-  const sandboxes = await selectSandboxes(
-    {
-      sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}),
-      // A node that runs no functions touches no firewall.
-      egress: config.roles.includes('worker') ? config.egress : 'deny', egressDeny: config.egressDeny, ...(apiBridge ? { apiBridge } : {}),
-    },
-    logger,
-  );
-  // SQLite in the data directory, or the PostgreSQL that several servers share (docs/stores.md).
-  const storePath = join(config.dataDir, 'kindling.db');
-  const store = options.openStore
-    ? options.openStore(storePath)
-    : config.store
-      ? await openPostgresStore(config.store, { logger })
-      : new SqliteStore(storePath);
+  // A store that cannot be opened (a damaged file, a database down) ends the start: what was
+  // opened before it (the bridge's socket, the firewall table) goes too, or the process never exits.
+  let opened: SandboxSelection | undefined;
+  let store: Store;
+  try {
+    opened = await selectSandboxes(
+      {
+        sandbox: config.sandbox, dataDir: config.dataDir, ...(config.allowSandbox ? { allow: config.allowSandbox } : {}), ...(prlimit ? { prlimit } : {}),
+        // A node that runs no functions touches no firewall.
+        egress: config.roles.includes('worker') ? config.egress : 'deny', egressDeny: config.egressDeny, ...(apiBridge ? { apiBridge } : {}),
+      },
+      logger,
+    );
+    // SQLite in the data directory, or the PostgreSQL that several servers share (docs/stores.md).
+    const storePath = join(config.dataDir, 'kindling.db');
+    store = options.openStore
+      ? options.openStore(storePath)
+      : config.store
+        ? await openPostgresStore(config.store, { logger })
+        : new SqliteStore(storePath);
+  } catch (err) {
+    await opened?.close();
+    await apiBridge?.close();
+    throw err;
+  }
+  const sandboxes = opened;
   const code = new CodeStore(config.dataDir, store.blobs);
   const layers: LayerRegistry = new LayerRegistry({
     store,
