@@ -14,7 +14,7 @@ import {
   type Partition,
 } from '../shared/index.js';
 import type { FunctionRecord, QueuedEvent } from '../store/index.js';
-import type { InvokeRequest, InvokeResult, Runner } from '../worker/index.js';
+import type { InvokeRequest, InvokeResult, ResponseSink, Runner } from '../worker/index.js';
 import type { Limiter } from './concurrency-limiter.js';
 import { checkPayload } from './payload-check.js';
 
@@ -36,6 +36,8 @@ export interface InvokeInput {
   /** X-Amz-Client-Context as sent: base64 of a JSON object. */
   readonly clientContext?: string;
   readonly payload: Buffer;
+  /** A request-response invoke whose response streams here as the function writes it. */
+  readonly stream?: ResponseSink;
 }
 
 export interface InvokeOutput {
@@ -46,6 +48,8 @@ export interface InvokeOutput {
   /** Base64 of the last 4 KB of the log (X-Amz-Log-Result). */
   readonly logResult?: string;
   readonly executedVersion?: string;
+  /** The body went to `InvokeInput.stream`; `payload` is then only an error body, if any. */
+  readonly streamed?: boolean;
 }
 
 export interface InvokeServiceDeps {
@@ -110,12 +114,14 @@ export class InvokeService {
       invokedFunctionArn: functionArn(this.#partition, fn.name, qualifier),
       tail: logType === 'Tail',
       ...(clientContext === undefined ? {} : { clientContext }),
+      ...(input.stream === undefined ? {} : { stream: input.stream }),
     });
     return {
       status: 200,
       requestId,
       payload: result.payload,
       executedVersion: result.executedVersion,
+      ...(result.streamed ? { streamed: true } : {}),
       ...(result.functionError ? { functionError: 'Unhandled' as const } : {}),
       ...(result.log === undefined ? {} : { logResult: Buffer.from(result.log).toString('base64') }),
     };

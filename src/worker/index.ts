@@ -2,7 +2,7 @@ export { WorkerFleet } from './worker-fleet.js';
 export type { FleetOptions } from './worker-fleet.js';
 export type { EnvironmentDeps } from './execution-environment.js';
 export type { PoolOptions } from './environment-pool.js';
-export type { InvokeRequest, InvokeResult, Runner } from './invoke-types.js';
+export type { InvokeRequest, InvokeResult, ResponseSink, Runner } from './invoke-types.js';
 export { WorkerLease } from './worker-lease.js';
 export { MemoryBudget } from './memory-budget.js';
 export { PrestartPool } from './prestart-pool.js';

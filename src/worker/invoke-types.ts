@@ -9,6 +9,19 @@ export interface InvokeRequest {
   readonly clientContext?: string;
   /** Keep the invocation's log for X-Amz-Log-Result. */
   readonly tail: boolean;
+  /**
+   * Where a streamed response goes as the runtime writes it (InvokeWithResponseStream, function
+   * URLs in RESPONSE_STREAM mode). Without it a streamed response is gathered and answered whole.
+   */
+  readonly stream?: ResponseSink;
+}
+
+/** The reader of a streamed response (docs/function-urls.md). */
+export interface ResponseSink {
+  /** The runtime began a streamed response with this Content-Type; called once, before any chunk. */
+  start(contentType: string): void;
+  /** A chunk, in order, as the runtime wrote it. */
+  write(chunk: Buffer): void;
 }
 
 export interface InvokeResult {
@@ -18,6 +31,12 @@ export interface InvokeResult {
   /** The invocation's log lines, when `tail` was asked for. */
   readonly log?: string;
   readonly executedVersion: string;
+  /**
+   * The response body went to `request.stream` as it was written: `payload` is then empty, or the
+   * error body (`{errorType, errorMessage, ...}`) when `functionError` is set (an error before or
+   * mid-stream, from the runtime's trailers, a timeout or a crash).
+   */
+  readonly streamed?: boolean;
 }
 
 /**
