@@ -7,15 +7,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { startTestServer, type TestServer } from './support/kindling.js';
 import { nodeFunction, rejectsWith } from './support/functions.js';
 import type { CredentialSource, PolicyDocument, PolicyStatement } from '../src/identity/index.js';
-import { adminProfile, signedFetch, signedLambda, type Profile } from './support/auth.js';
-
-/** Creates a key through the keys API, signed by `admin`. */
-async function createKey(url: string, admin: Profile, body: Record<string, unknown>): Promise<Profile & { AccessKeyId: string }> {
-  const res = await signedFetch(url, admin, 'POST', '/kindling/keys', JSON.stringify(body), 'kindling');
-  assert.equal(res.status, 201, await res.clone().text());
-  const created = (await res.json()) as { AccessKeyId: string; SecretAccessKey: string };
-  return { AccessKeyId: created.AccessKeyId, accessKeyId: created.AccessKeyId, secretAccessKey: created.SecretAccessKey };
-}
+import { adminProfile, createKey, signedFetch, signedLambda, type Profile } from './support/auth.js';
 
 const policy = (...statements: PolicyStatement[]): PolicyDocument => ({ Version: '2012-10-17', Statement: statements });
 

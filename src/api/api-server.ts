@@ -6,7 +6,7 @@ import type { InvokeService, ProvisionedConcurrency } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import type { EventQueueTable, NodeTable } from '../store/index.js';
-import { anonymousCaller, type AccessKeys, type Authenticator, type Authorizer, type Caller, type Roles } from '../identity/index.js';
+import { anonymousCaller, signedQueryPairs, type AccessKeys, type Authenticator, type Authorizer, type Caller, type Roles } from '../identity/index.js';
 import { LambdaServiceError, MissingAuthenticationTokenException, newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
 import { concurrencyRoutes } from './concurrency-routes.js';
 import { provisionedRoutes } from './provisioned-routes.js';
@@ -163,7 +163,7 @@ export class ApiServer {
     const caller = await authenticator.authenticate({
       method: req.method ?? 'GET',
       path,
-      query: queryPairs(rawQuery),
+      query: signedQueryPairs(rawQuery),
       headers: req.headers,
       bodyHash,
       services: route.access.services ?? [typeof route.access.action === 'string' ? serviceOf(route.access.action) : ''],
@@ -173,24 +173,6 @@ export class ApiServer {
     const resource = route.access.resource(context);
     authorizer.authorize({ caller, action, resource, resourceAccount: accountOf(resource) ?? caller.accountId });
     return caller;
-  }
-}
-
-/** The query as SigV4 reads it: each name and value percent-decoded (`+` stays `+`), in order. */
-function queryPairs(raw: string): [string, string][] {
-  if (raw === '') return [];
-  return raw.split('&').map((part) => {
-    const eq = part.indexOf('=');
-    const [name, value] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
-    return [decode(name), decode(value)];
-  });
-}
-
-function decode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
   }
 }
 

@@ -18,3 +18,4 @@ export { evaluatePolicies } from './policy-evaluation.js';
 export type { PolicyDecision } from './policy-evaluation.js';
 export { CLOCK_SKEW_MS } from './sigv4-verifier.js';
 export { ensureAdminKey } from './bootstrap.js';
+export { signedQueryPairs } from './sigv4-parts.js';

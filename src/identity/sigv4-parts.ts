@@ -120,3 +120,21 @@ function parseAmzDate(value: string): Date | undefined {
 export function formatAmzDate(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
+
+/** The query as SigV4 reads it: each name and value percent-decoded (`+` stays `+`), in order. */
+export function signedQueryPairs(raw: string): [string, string][] {
+  if (raw === '') return [];
+  return raw.split('&').map((part) => {
+    const eq = part.indexOf('=');
+    const [name, value] = eq === -1 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
+    return [decode(name), decode(value)];
+  });
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

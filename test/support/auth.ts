@@ -1,8 +1,11 @@
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import { join } from 'node:path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { Agent } from 'undici';
 
 export interface Profile {
   readonly accessKeyId: string;
@@ -54,6 +57,32 @@ export async function signedFetch(url: string, key: Profile, method: string, pat
   });
   const { host: _host, ...headers } = signed.headers;
   const sent = tamper ? tamper(headers) : body;
-  return fetch(target, { method, headers, ...(sent === undefined ? {} : { body: sent }) });
+  return localFetch(target, { method, headers, ...(sent === undefined ? {} : { body: sent }) });
 }
 
+
+/** Creates a key through the keys API, signed by `admin`. */
+export async function createKey(url: string, admin: Profile, body: Record<string, unknown>): Promise<Profile & { AccessKeyId: string }> {
+  const res = await signedFetch(url, admin, 'POST', '/kindling/keys', JSON.stringify(body), 'kindling');
+  assert.equal(res.status, 201, await res.clone().text());
+  const created = (await res.json()) as { AccessKeyId: string; SecretAccessKey: string };
+  return { AccessKeyId: created.AccessKeyId, accessKeyId: created.AccessKeyId, secretAccessKey: created.SecretAccessKey };
+}
+
+/**
+ * Resolves every host to loopback, as curl and browsers resolve `*.localhost` (function URLs'
+ * hosts); glibc does not, and tests send traffic only to loopback anyway.
+ */
+const LOOPBACK = new Agent({
+  connect: {
+    lookup: ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+      if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+      else callback(null, '127.0.0.1', 4);
+    }) as unknown as LookupFunction,
+  },
+});
+
+/** Node's fetch, with `*.localhost` (function URLs) reaching loopback. */
+export function localFetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, dispatcher: LOOPBACK } as RequestInit);
+}
