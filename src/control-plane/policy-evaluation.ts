@@ -79,8 +79,10 @@ function contextValue(key: string, request: ResourceRequest): string | undefined
       return request.caller.accountId;
     case 'aws:principalarn':
       return request.caller.arn;
+    case 'lambda:functionurlauthtype':
+      return request.functionUrlAuthType;
     default:
-      // aws:PrincipalOrgID, lambda:EventSourceToken, lambda:FunctionUrlAuthType...: Kindling's
+      // aws:PrincipalOrgID, lambda:EventSourceToken...: Kindling's
       // callers carry none of these, so a statement that requires one never matches.
       return undefined;
   }

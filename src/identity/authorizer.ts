@@ -13,6 +13,7 @@ export interface AccessRequest {
   readonly resourceAccount: string;
   readonly sourceArn?: string;
   readonly sourceAccount?: string;
+  readonly functionUrlAuthType?: string;
 }
 
 /**
@@ -40,6 +41,7 @@ export class Authorizer {
         action,
         ...(request.sourceArn === undefined ? {} : { sourceArn: request.sourceArn }),
         ...(request.sourceAccount === undefined ? {} : { sourceAccount: request.sourceAccount }),
+        ...(request.functionUrlAuthType === undefined ? {} : { functionUrlAuthType: request.functionUrlAuthType }),
       }) ?? false;
     if (!allowed) throw denied(request, `because no resource-based policy allows the ${action} action`);
   }

@@ -67,6 +67,8 @@ export interface ResourceRequest {
   /** Conditions Lambda's resource policies test (`AWS:SourceArn`, `AWS:SourceAccount`). */
   readonly sourceArn?: string;
   readonly sourceAccount?: string;
+  /** `lambda:FunctionUrlAuthType`: set on requests through a function URL. */
+  readonly functionUrlAuthType?: string;
 }
 
 /**

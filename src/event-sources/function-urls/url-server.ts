@@ -192,7 +192,7 @@ export class UrlServer {
       services: ['lambda'],
     });
     const resource = functionArn(this.#deps.partition, target.functionName, target.qualifier === '$LATEST' ? undefined : target.qualifier);
-    access.authorizer.authorize({ caller, action: 'lambda:InvokeFunctionUrl', resource, resourceAccount: accountId });
+    access.authorizer.authorize({ caller, action: 'lambda:InvokeFunctionUrl', resource, resourceAccount: accountId, functionUrlAuthType: 'AWS_IAM' });
     const userId = caller.accessKeyId ?? caller.arn;
     return { accessKey: caller.accessKeyId ?? '', accountId: caller.accountId, callerId: userId, userArn: caller.arn, userId };
   }
