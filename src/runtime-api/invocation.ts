@@ -9,13 +9,35 @@ export interface Invocation {
   readonly clientContext?: string;
 }
 
-/** What the runtime answered for an invocation. */
+/**
+ * What the runtime answered for an invocation. `streamed`: the body went to the invocation's
+ * StreamSink as it arrived (`payload` is then empty, or the error body of the trailers).
+ */
 export type RuntimeOutcome =
-  | { readonly kind: 'response'; readonly payload: Buffer }
-  | { readonly kind: 'error'; readonly errorType: string; readonly payload: Buffer };
+  | { readonly kind: 'response'; readonly payload: Buffer; readonly streamed?: true }
+  | { readonly kind: 'error'; readonly errorType: string; readonly payload: Buffer; readonly streamed?: true };
+
+/**
+ * Where a streamed response goes as the runtime writes it (the worker's ResponseSink has this shape;
+ * the Runtime API does not import the worker).
+ */
+export interface StreamSink {
+  start(contentType: string): void;
+  write(chunk: Buffer): void;
+}
 
 /** Lambda's limit on a synchronous response (RIE: MaxPayloadSize = 6 MiB + 100 bytes). */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
+
+/** Lambda's cap on a streamed response (the 20 MB soft limit of InvokeWithResponseStream). */
+export const MAX_STREAMED_BYTES = 20 * 1024 * 1024;
+
+/** The outcome of a response past `limit` bytes (Lambda's Function.ResponseSizeTooLarge). */
+export function tooLarge(limit: number, streamed: boolean): RuntimeOutcome {
+  const errorType = 'Function.ResponseSizeTooLarge';
+  const errorMessage = `Response payload size exceeded maximum allowed payload size (${limit} bytes).`;
+  return { kind: 'error', errorType, payload: Buffer.from(JSON.stringify({ errorMessage, errorType })), ...(streamed ? { streamed: true } : {}) };
+}
 
 /** An error body as Lambda's runtimes shape it. */
 export function errorPayload(errorType: string, errorMessage: string, trace: string[] = []): Buffer {

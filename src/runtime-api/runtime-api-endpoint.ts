@@ -3,8 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ExtensionsApi } from './extensions-api.js';
-import { errorPayload, MAX_RESPONSE_BYTES, type Invocation, type RuntimeOutcome } from './invocation.js';
+import { MAX_RESPONSE_BYTES, tooLarge, type Invocation, type RuntimeOutcome, type StreamSink } from './invocation.js';
 import { loopbackPeerUid } from './peer-uid.js';
+import { headerValue, normalizeError, readBody, reply } from './runtime-http.js';
+import { isStreamingResponse, readStreamedResponse } from './streamed-response.js';
 
 const PREFIX = '/2018-06-01/runtime/';
 const NEXT = `${PREFIX}invocation/next`;
@@ -25,6 +27,8 @@ export interface EndpointEvents {
 interface InFlight {
   readonly invocation: Invocation;
   readonly resolve: (outcome: RuntimeOutcome) => void;
+  /** Where a streamed response goes as it arrives (InvokeWithResponseStream, streaming URLs). */
+  readonly sink: StreamSink | undefined;
 }
 
 const SOCKET_NAME = 'runtime-api.sock';
@@ -111,10 +115,13 @@ export class RuntimeApiEndpoint {
     return (loopback.address() as AddressInfo).port;
   }
 
-  /** Hands an invocation to the runtime; settles with what the runtime answers. */
-  deliver(invocation: Invocation): Promise<RuntimeOutcome> {
+  /**
+   * Hands an invocation to the runtime; settles with what the runtime answers. A streamed response
+   * goes to `sink` as it arrives, if there is one, else it is gathered and answered whole.
+   */
+  deliver(invocation: Invocation, sink?: StreamSink): Promise<RuntimeOutcome> {
     return new Promise((resolve) => {
-      this.#inFlight = { invocation, resolve };
+      this.#inFlight = { invocation, resolve, sink };
       const waiting = this.#waiting;
       if (waiting) {
         this.#waiting = undefined;
@@ -207,6 +214,18 @@ export class RuntimeApiEndpoint {
       reply(res, 400, { errorMessage: `Invalid request ID: ${id}`, errorType: 'InvalidRequestID' });
       return;
     }
+    if (action === 'response' && isStreamingResponse(req)) {
+      readStreamedResponse(req, res, {
+        sink: current.sink,
+        live: () => this.#inFlight === current,
+        settle: (outcome) => {
+          if (this.#inFlight !== current) return;
+          this.#inFlight = undefined;
+          current.resolve(outcome);
+        },
+      });
+      return;
+    }
     readBody(req, MAX_RESPONSE_BYTES, (body) => {
       if (this.#inFlight !== current) {
         reply(res, 400, { errorMessage: `Invalid request ID: ${id}`, errorType: 'InvalidRequestID' });
@@ -215,16 +234,7 @@ export class RuntimeApiEndpoint {
       this.#inFlight = undefined;
       if (body === undefined) {
         reply(res, 413, { errorMessage: 'Exceeded maximum allowed payload size', errorType: 'RequestEntityTooLarge' });
-        current.resolve({
-          kind: 'error',
-          errorType: 'Function.ResponseSizeTooLarge',
-          payload: Buffer.from(
-            JSON.stringify({
-              errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
-              errorType: 'Function.ResponseSizeTooLarge',
-            }),
-          ),
-        });
+        current.resolve(tooLarge(MAX_RESPONSE_BYTES, false));
         return;
       }
       reply(res, 202, { status: 'OK' });
@@ -236,43 +246,4 @@ export class RuntimeApiEndpoint {
       }
     });
   }
-}
-
-const ACCEPTED = Buffer.from('{"status":"OK"}');
-
-function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {
-  const data = status === 202 ? ACCEPTED : Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': data.length });
-  res.end(data);
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Reads a body up to `limit` bytes; `undefined` means it was longer. */
-function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let over = false;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > limit) over = true;
-    else chunks.push(chunk);
-  });
-  req.on('end', () => done(over ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-}
-
-/** A runtime's error body, kept as sent when it is a JSON object, else wrapped the way Lambda does. */
-function normalizeError(errorType: string, body: Buffer | undefined): Buffer {
-  if (body && body.length > 0) {
-    try {
-      const parsed: unknown = JSON.parse(body.toString('utf8'));
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return body;
-    } catch {
-      // not JSON: wrapped below
-    }
-  }
-  return errorPayload(errorType, body && body.length > 0 ? body.toString('utf8') : errorType);
 }

@@ -3,14 +3,7 @@ import type { PrestartedRuntime, PrestartPool } from './prestart-pool.js';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { endLine, OutputCapture, reportLine, startLine, timeoutLine, type LogSink } from '../logs/index.js';
-import {
-  errorPayload,
-  ExtensionsApi,
-  RuntimeApiEndpoint,
-  type EndpointEvents,
-  type InitFailure,
-  type RuntimeOutcome,
-} from '../runtime-api/index.js';
+import { errorPayload, ExtensionsApi, RuntimeApiEndpoint, type EndpointEvents, type InitFailure, type RuntimeOutcome } from '../runtime-api/index.js';
 import { type PathView, type Sandbox, type SandboxDriver, type SandboxExit, type SandboxSelection } from '../sandbox/index.js';
 import { bareName, functionLogGroupKey, newEnvironmentId, newLogStreamName, type Clock, type Logger } from '../shared/index.js';
 import type { FunctionLayer, FunctionRecord } from '../store/index.js';
@@ -18,6 +11,7 @@ import type { InvokeRequest, InvokeResult } from './invoke-types.js';
 import { extensionsIn, functionVariables, InvalidEntrypoint, launchFor, RUNTIMES_DIR, sdkFor } from './runtime-launch.js';
 import { describeExit, errorPayloadNoTrace, lastBytes, traceId } from './platform-values.js';
 import type { VariableContext } from './lambda-variables.js';
+import { TrackedSink } from './tracked-sink.js';
 
 export interface EnvironmentDeps {
   readonly sandboxes: SandboxSelection;
@@ -311,6 +305,7 @@ export class ExecutionEnvironment {
     this.#log(startLine(request.requestId, this.#version));
 
     const timeoutMs = this.#fn.timeout * 1000;
+    const stream = request.stream && new TrackedSink(request.stream);
     let timer: NodeJS.Timeout | undefined;
     const end = await new Promise<InvokeEnd>((resolve) => {
       this.#invokeEnd = resolve;
@@ -325,7 +320,7 @@ export class ExecutionEnvironment {
       };
       // With extensions, the invocation completes when the runtime and every extension are done.
       const extensionsDone = this.#extensions?.invoke(invocation);
-      const delivered = this.#endpoint.deliver(invocation);
+      const delivered = this.#endpoint.deliver(invocation, stream);
       const done = extensionsDone ? Promise.all([delivered, extensionsDone]).then(([outcome]) => outcome) : delivered;
       void done.then((outcome) => resolve({ kind: 'outcome', outcome }));
       if (this.#dead) resolve({ kind: 'exit', exit: { code: null, signal: null } });
@@ -336,11 +331,9 @@ export class ExecutionEnvironment {
     const durationMs = performance.now() - started;
 
     let payload: Buffer;
-    let functionError = true;
     let status: string | undefined;
     if (end.kind === 'outcome') {
       payload = end.outcome.payload;
-      functionError = end.outcome.kind === 'error';
     } else if (end.kind === 'timeout') {
       // Lambda stops the environment at the timeout and starts a fresh one for the next request.
       this.#endpoint.abandon();
@@ -382,8 +375,9 @@ export class ExecutionEnvironment {
     this.#releasePrestarted();
     return {
       payload,
-      functionError,
+      functionError: end.kind !== 'outcome' || end.outcome.kind === 'error',
       executedVersion: this.#version,
+      ...(stream?.started ? { streamed: true } : {}),
       ...(tail ? { log: lastBytes(tail.join('\n') + '\n', TAIL_BYTES) } : {}),
     };
   }

@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_RESPONSE_BYTES, MAX_STREAMED_BYTES, tooLarge, type RuntimeOutcome, type StreamSink } from './invocation.js';
+import { headerValue, normalizeError, reply } from './runtime-http.js';
+
+/** `Lambda-Runtime-Function-Response-Mode: streaming` on a `/response` (Lambda's streaming protocol). */
+export function isStreamingResponse(req: IncomingMessage): boolean {
+  return headerValue(req, 'lambda-runtime-function-response-mode')?.toLowerCase() === 'streaming';
+}
+
+export interface StreamedAnswer {
+  /** Where the body goes as it arrives; absent: it is gathered and answered whole (Invoke). */
+  readonly sink: StreamSink | undefined;
+  /** False once the invocation was answered or abandoned (a timeout): nothing more is forwarded. */
+  readonly live: () => boolean;
+  /** Settles the invocation, once. */
+  readonly settle: (outcome: RuntimeOutcome) => void;
+}
+
+const ERROR_TYPE = 'lambda-runtime-function-error-type';
+const ERROR_BODY = 'lambda-runtime-function-error-body';
+
+/**
+ * Reads a streamed `/response`: every chunk goes to the sink as it arrives (or is gathered, within
+ * Lambda's 6 MB, when nobody streams), then the trailers say whether it ended in an error (type,
+ * and the error's JSON in base64). Past Lambda's 20 MB the invocation ends at once with
+ * Function.ResponseSizeTooLarge; the rest of the body is read and dropped, and the runtime is told 413.
+ */
+export function readStreamedResponse(req: IncomingMessage, res: ServerResponse, answer: StreamedAnswer): void {
+  const { sink, live, settle } = answer;
+  const streamed = sink !== undefined;
+  const limit = streamed ? MAX_STREAMED_BYTES : MAX_RESPONSE_BYTES;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  sink?.start(headerValue(req, 'content-type') ?? 'application/octet-stream');
+  req.on('data', (chunk: Buffer) => {
+    if (size > limit || !live()) return;
+    size += chunk.length;
+    if (size > limit) return settle(tooLarge(limit, streamed));
+    if (sink) sink.write(chunk);
+    else chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (size > limit) return reply(res, 413, { errorMessage: 'Exceeded maximum allowed payload size', errorType: 'RequestEntityTooLarge' });
+    if (!live()) return reply(res, 400, { errorMessage: 'The invocation is over', errorType: 'InvalidRequestID' });
+    reply(res, 202, {});
+    const errorType = trailer(req, ERROR_TYPE);
+    if (errorType !== undefined) {
+      const body = trailer(req, ERROR_BODY);
+      const payload = normalizeError(errorType, body === undefined ? undefined : Buffer.from(body, 'base64'));
+      settle({ kind: 'error', errorType, payload, ...(streamed ? { streamed: true } : {}) });
+      return;
+    }
+    settle(streamed ? { kind: 'response', payload: Buffer.alloc(0), streamed: true } : { kind: 'response', payload: Buffer.concat(chunks, size) });
+  });
+}
+
+function trailer(req: IncomingMessage, name: string): string | undefined {
+  const value = req.trailers[name];
+  return value === undefined || value === '' ? undefined : value;
+}
