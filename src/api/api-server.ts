@@ -17,6 +17,7 @@ import { CODE_REQUEST_LIMIT } from './function-routes.js';
 import { keyRoutes } from './key-routes.js';
 import { serviceOf } from './route-access.js';
 import { invokeRoutes } from './invoke-routes.js';
+import { streamInvokeRoutes } from './stream-invoke-routes.js';
 import { kindlingRoutes } from './kindling-routes.js';
 import { layerRoutes } from './layer-routes.js';
 import { logsRoutes } from './logs-routes.js';
@@ -80,6 +81,7 @@ export class ApiServer {
     this.#access = deps.access;
     this.#region = deps.partition.region;
     invokeRoutes(this.#router, deps.invoker);
+    streamInvokeRoutes(this.#router, deps.invoker, deps.logger);
     functionRoutes(this.#router, deps);
     versionRoutes(this.#router, deps);
     concurrencyRoutes(this.#router, deps);

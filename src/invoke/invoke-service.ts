@@ -90,17 +90,42 @@ export class InvokeService {
   }
 
   async invoke(input: InvokeInput): Promise<InvokeOutput> {
-    const ref = parseFunctionRef(input.functionName, this.#partition, undefined, undefined, input.account);
-    const qualifier = resolveQualifier(ref.qualifier, input.qualifier);
-    const fn = await this.#resolve(ref.name, qualifier);
-    const requestId = input.requestId ?? newRequestId();
-
+    const { fn, qualifier, requestId } = await this.#target(input);
     const type = input.invocationType ?? 'RequestResponse';
     if (type === 'DryRun') return { status: 204, requestId };
     if (type === 'Event') return this.#enqueue(fn, qualifier ?? '$LATEST', requestId, input.payload, ASYNC_PAYLOAD_LIMIT);
     if (type !== 'RequestResponse') {
       throw ValidationException.constraint(type, 'invocationType', 'Member must satisfy enum value set: [Event, RequestResponse, DryRun]');
     }
+    return this.#sync(fn, qualifier, requestId, input, input.stream);
+  }
+
+  /**
+   * InvokeWithResponseStream: a request-response invoke whose response goes to the sink `open`
+   * makes, told the version that runs (X-Amz-Executed-Version comes before the body). Errors
+   * thrown (not found, throttled, bad input) are thrown before any byte reaches the sink.
+   */
+  async invokeWithResponseStream(input: Omit<InvokeInput, 'stream'>, open: (executedVersion: string) => ResponseSink): Promise<InvokeOutput> {
+    const { fn, qualifier, requestId } = await this.#target(input);
+    const type = input.invocationType ?? 'RequestResponse';
+    // Lambda's model: ResponseStreamingInvocationType has no Event.
+    if (type !== 'RequestResponse' && type !== 'DryRun') {
+      throw ValidationException.constraint(type, 'invocationType', 'Member must satisfy enum value set: [RequestResponse, DryRun]');
+    }
+    if (type === 'DryRun') return { status: 204, requestId };
+    return this.#sync(fn, qualifier, requestId, input, open(fn.version ?? '$LATEST'));
+  }
+
+  /** The function version an invoke names, and the request id it runs under. */
+  async #target(input: Omit<InvokeInput, 'stream'>): Promise<{ fn: FunctionRecord; qualifier: string | undefined; requestId: string }> {
+    const ref = parseFunctionRef(input.functionName, this.#partition, undefined, undefined, input.account);
+    const qualifier = resolveQualifier(ref.qualifier, input.qualifier);
+    const fn = await this.#resolve(ref.name, qualifier);
+    return { fn, qualifier, requestId: input.requestId ?? newRequestId() };
+  }
+
+  /** A request-response invoke, its response answered whole or streamed to `stream`. */
+  async #sync(fn: FunctionRecord, qualifier: string | undefined, requestId: string, input: Omit<InvokeInput, 'stream'>, stream: ResponseSink | undefined): Promise<InvokeOutput> {
     const logType = input.logType ?? 'None';
     if (logType !== 'None' && logType !== 'Tail') {
       throw ValidationException.constraint(logType, 'logType', 'Member must satisfy enum value set: [None, Tail]');
@@ -114,7 +139,7 @@ export class InvokeService {
       invokedFunctionArn: functionArn(this.#partition, fn.name, qualifier),
       tail: logType === 'Tail',
       ...(clientContext === undefined ? {} : { clientContext }),
-      ...(input.stream === undefined ? {} : { stream: input.stream }),
+      ...(stream === undefined ? {} : { stream }),
     });
     return {
       status: 200,

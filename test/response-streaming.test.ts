@@ -1,0 +1,128 @@
+import { CreateFunctionCommand, InvokeCommand, InvokeWithResponseStreamCommand } from '@aws-sdk/client-lambda';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { rejectsWith } from './support/functions.js';
+import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
+import { scratchDir } from './support/scratch.js';
+import { streamingFunction, streamInvoke } from './support/streaming-bootstrap.js';
+
+const MB = 1024 * 1024;
+
+function payload(event: unknown): Buffer {
+  return Buffer.from(JSON.stringify(event));
+}
+
+describe('response streaming: InvokeWithResponseStream and the Runtime API streaming protocol', () => {
+  let server: TestServer;
+  const dir = scratchDir('kindling-streaming-');
+
+  before(async () => {
+    server = await startTestServer();
+    await server.lambda.send(new CreateFunctionCommand(await streamingFunction('streamer', ROLE)));
+    await server.lambda.send(new CreateFunctionCommand(await streamingFunction('slowpoke', ROLE, 2)));
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  it('yields every chunk in order, then InvokeComplete, with the executed version', async () => {
+    const chunks = ['one ', 'two ', 'three ', 'four'];
+    const { events, executedVersion, contentType } = await streamInvoke(server.lambda, {
+      FunctionName: 'streamer',
+      Payload: payload({ chunks }),
+      LogType: 'Tail',
+    });
+    assert.deepEqual(events.slice(0, -1), chunks.map((chunk) => ({ chunk })));
+    const complete = events.at(-1)!.complete!;
+    assert.equal(complete.ErrorCode, undefined);
+    assert.match(Buffer.from(complete.LogResult ?? '', 'base64').toString('utf8'), /REPORT RequestId/);
+    assert.equal(executedVersion, '$LATEST');
+    assert.equal(contentType, 'application/vnd.amazon.eventstream');
+  });
+
+  it('sends the first chunk to the client before the function finishes', async () => {
+    // The function writes its first chunk, then waits for a file that the test writes only once
+    // it has read that chunk: the invoke could not complete if the chunk were held back.
+    const signal = join(dir, 'go');
+    const order: string[] = [];
+    const { events } = await streamInvoke(server.lambda, { FunctionName: 'streamer', Payload: payload({ chunks: ['first', 'second'], waitFor: signal }) }, (chunk) => {
+      order.push(`chunk ${chunk}`);
+      if (!existsSync(signal)) {
+        order.push('signal');
+        writeFileSync(signal, 'go');
+      }
+    });
+    assert.deepEqual(order, ['chunk first', 'signal', 'chunk second']);
+    assert.deepEqual(events.at(-1), { complete: {} });
+  });
+
+  it('an error mid-stream arrives as InvokeComplete ErrorCode and ErrorDetails, after the chunks written', async () => {
+    const { events } = await streamInvoke(server.lambda, { FunctionName: 'streamer', Payload: payload({ chunks: ['a', 'b'], fail: true }) });
+    assert.deepEqual(events, [{ chunk: 'a' }, { chunk: 'b' }, { complete: { ErrorCode: 'StreamBroke', ErrorDetails: 'the stream broke after 2 chunks' } }]);
+  });
+
+  it('a timeout mid-stream ends the stream with Sandbox.Timedout, and the next invoke gets a fresh environment', async () => {
+    const { events } = await streamInvoke(server.lambda, { FunctionName: 'slowpoke', Payload: payload({ chunks: ['partial'], hang: true }) });
+    assert.deepEqual(events[0], { chunk: 'partial' });
+    assert.equal(events.length, 2);
+    assert.equal(events[1]!.complete!.ErrorCode, 'Sandbox.Timedout');
+    assert.match(events[1]!.complete!.ErrorDetails ?? '', /Task timed out after 2.00 seconds/);
+    const again = await streamInvoke(server.lambda, { FunctionName: 'slowpoke', Payload: payload({ chunks: ['fine'] }) });
+    assert.deepEqual(again.events, [{ chunk: 'fine' }, { complete: {} }]);
+  });
+
+  it('Invoke (buffered) of a streaming function answers the whole body, and its error as a function error', async () => {
+    const out = await server.lambda.send(new InvokeCommand({ FunctionName: 'streamer', Payload: payload({ chunks: ['{"a":', '1,', '"b":2}'] }) }));
+    assert.equal(out.FunctionError, undefined);
+    assert.deepEqual(json(out.Payload), { a: 1, b: 2 });
+    const failed = await server.lambda.send(new InvokeCommand({ FunctionName: 'streamer', Payload: payload({ chunks: ['x'], fail: true }) }));
+    assert.equal(failed.FunctionError, 'Unhandled');
+    assert.deepEqual(json(failed.Payload), { errorType: 'StreamBroke', errorMessage: 'the stream broke after 1 chunks', trace: [] });
+  });
+
+  it('a function that answers whole still answers through the event stream: one PayloadChunk and InvokeComplete', async () => {
+    const { events } = await streamInvoke(server.lambda, { FunctionName: 'streamer', Payload: payload({ buffered: { whole: true } }) });
+    assert.deepEqual(events, [{ chunk: '{"whole":true}' }, { complete: {} }]);
+  });
+
+  it('caps a streamed response at 20 MB (Function.ResponseSizeTooLarge), and a gathered one at 6 MB', async () => {
+    let received = 0;
+    const { events } = await streamInvoke(server.lambda, { FunctionName: 'streamer', Payload: payload({ bytes: 21 * MB }) }, (chunk) => {
+      received += chunk.length;
+    });
+    assert.ok(received <= 20 * MB, `${received} bytes streamed`);
+    assert.ok(received > 6 * MB, `${received} bytes streamed`);
+    assert.equal(events.at(-1)!.complete!.ErrorCode, 'Function.ResponseSizeTooLarge');
+
+    const under = await streamInvoke(server.lambda, { FunctionName: 'streamer', Payload: payload({ bytes: 8 * MB }) });
+    assert.equal(under.events.at(-1)!.complete!.ErrorCode, undefined);
+
+    const gathered = await server.lambda.send(new InvokeCommand({ FunctionName: 'streamer', Payload: payload({ bytes: 7 * MB }) }));
+    assert.equal(gathered.FunctionError, 'Unhandled');
+    assert.equal((json(gathered.Payload) as { errorType: string }).errorType, 'Function.ResponseSizeTooLarge');
+  });
+
+  it('refuses a streamed response for another request id (a finished one, a made-up one): nothing reaches the client', async () => {
+    await streamInvoke(server.lambda, { FunctionName: 'streamer', Payload: payload({ chunks: ['before'] }) });
+    const statuses = join(dir, 'forged.json');
+    const { events } = await streamInvoke(server.lambda, { FunctionName: 'streamer', Payload: payload({ forge: statuses }) });
+    assert.deepEqual(JSON.parse(readFileSync(statuses, 'utf8')), [400, 400]);
+    assert.deepEqual(events, [{ chunk: 'ok' }, { complete: {} }]);
+  });
+
+  it('validates as Lambda does: InvocationType, LogType, Qualifier; errors before the stream are AWS errors', async () => {
+    const send = (input: Record<string, unknown>) =>
+      server.lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: 'streamer', Payload: payload({ chunks: ['x'] }), ...input }));
+    await rejectsWith(send({ InvocationType: 'Event' }), 'ValidationException', 400, /RequestResponse, DryRun/);
+    await rejectsWith(send({ LogType: 'Verbose' }), 'ValidationException', 400, /None, Tail/);
+    await rejectsWith(send({ Qualifier: 'no such!' }), 'ValidationException', 400);
+    await rejectsWith(send({ ClientContext: Buffer.from('not json').toString('base64') }), 'InvalidRequestContentException', 400);
+    await rejectsWith(send({ FunctionName: 'nobody-home' }), 'ResourceNotFoundException', 404, /nobody-home/);
+    await rejectsWith(send({ Qualifier: '7' }), 'ResourceNotFoundException', 404);
+    const dry = await send({ InvocationType: 'DryRun' });
+    assert.equal(dry.StatusCode, 204);
+  });
+});
