@@ -16,7 +16,7 @@ import {
   type Logger,
 } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
-import type { InvokeRequest, InvokeResult } from '../worker/index.js';
+import type { InvokeRequest, InvokeResult, ResponseSink } from '../worker/index.js';
 
 export interface WorkerClientOptions {
   /** The cluster secret: the TLS pre-shared key every node holds. */
@@ -93,7 +93,8 @@ export class WorkerClient {
     });
     const frame = encodeFrame(meta, this.#recordText(fn), request.payload);
     const deadline = performance.now() + options.timeoutMs;
-    const first = await this.#send(this.#pooled, address, frame, false, options.timeoutMs);
+    const sink = request.stream;
+    const first = await this.#send(this.#pooled, address, frame, false, options.timeoutMs, sink);
     if (first.ok) return answer(first, address, false, options.onSighting);
     if (!first.connected) throw unreachable(address, first.error);
     // A pooled socket can fail before the worker read anything (closed by the worker just as it was
@@ -101,7 +102,7 @@ export class WorkerClient {
     // and is running, and refuses one that already finished, so nothing runs twice.
     if (first.reused && !first.responded && !first.timedOut) {
       this.#logger.debug('fleet invoke retried on a new connection', { address, error: first.error.message });
-      const second = await this.#send(this.#fresh, address, frame, true, Math.max(0, deadline - performance.now()));
+      const second = await this.#send(this.#fresh, address, frame, true, Math.max(0, deadline - performance.now()), sink);
       // Whatever the retry met, the first attempt may have run: even "draining" (a closing worker
       // refuses the retry before it could join a first attempt that is still running).
       if (second.ok) return answer(second, address, true, options.onSighting);
@@ -125,10 +126,11 @@ export class WorkerClient {
     return text;
   }
 
-  #send(agent: https.Agent, address: string, frame: Buffer, retry: boolean, timeoutMs: number): Promise<Attempt> {
+  #send(agent: https.Agent, address: string, frame: Buffer, retry: boolean, timeoutMs: number, sink?: ResponseSink): Promise<Attempt> {
     const { host, port } = splitAddress(address);
     const headers: OutgoingHttpHeaders = { 'content-length': frame.length };
     if (retry) headers[FLEET_HEADERS.attempt] = '2';
+    if (sink) headers[FLEET_HEADERS.stream] = '1';
     return new Promise((resolve) => {
       let connected = false;
       let reused = false;
@@ -160,16 +162,27 @@ export class WorkerClient {
       req.once('error', fail);
       req.once('response', (res) => {
         responded = true;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          size += chunk.length;
-        });
-        res.once('end', () => {
-          const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-          settle({ ok: true, status: res.statusCode ?? 0, headers: res.headers, body });
-        });
+        const streamed = res.statusCode === 200 && sink ? res.headers[FLEET_HEADERS.stream] : undefined;
+        if (typeof streamed === 'string') {
+          // The function's chunks, passed on as they arrive; the result follows in trailers.
+          sink!.start(streamed);
+          res.on('data', (chunk: Buffer) => sink!.write(chunk));
+          res.once('end', () => {
+            const body = Buffer.from(String(res.trailers[FLEET_HEADERS.errorBody] ?? ''), 'base64');
+            settle({ ok: true, status: 200, headers: { ...res.headers, ...res.trailers }, body });
+          });
+        } else {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            size += chunk.length;
+          });
+          res.once('end', () => {
+            const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+            settle({ ok: true, status: res.statusCode ?? 0, headers: res.headers, body });
+          });
+        }
         res.once('error', fail);
         res.once('close', () => {
           if (!res.complete) fail(new Error('the connection closed mid-answer'));
@@ -191,6 +204,7 @@ function answer(attempt: Extract<Attempt, { ok: true }>, address: string, retry 
       payload: body,
       functionError: headers[FLEET_HEADERS.functionError] === '1',
       executedVersion: String(headers[FLEET_HEADERS.executedVersion] ?? ''),
+      ...(headers[FLEET_HEADERS.stream] === undefined ? {} : { streamed: true }),
       ...(typeof log === 'string' ? { log: Buffer.from(log, 'base64').toString('utf8') } : {}),
     };
   }

@@ -49,6 +49,14 @@ export const FLEET_HEADERS = {
   full: 'x-kindling-full',
   /** On 200: the version's environments on the worker after this invocation (placement's sighting). */
   environments: 'x-kindling-environments',
+  /**
+   * On a request, `1`: the caller streams the response (InvokeWithResponseStream, a streaming URL).
+   * On the answer, the Content-Type the function streams with: the body is the function's chunks as
+   * written, and the result's fields come after it as trailers (these names, plus `errorBody`).
+   */
+  stream: 'x-kindling-stream',
+  /** Trailer of a streamed answer: base64 of the error body, when the function failed. */
+  errorBody: 'x-kindling-error-body',
 } as const;
 
 /** A worker's environments of one version, as its answer says (fresher than its heartbeat). */

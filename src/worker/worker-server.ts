@@ -17,6 +17,7 @@ import {
   type Logger,
 } from '../shared/index.js';
 import type { FunctionRecord } from '../store/index.js';
+import { FleetStreamAnswer, resultFields } from './fleet-stream.js';
 import type { InvokeRequest, InvokeResult } from './invoke-types.js';
 
 /** What runs an invocation on this worker (WorkerFleet). */
@@ -141,31 +142,29 @@ export class WorkerServer {
     const fn = frame && this.#record(frame.functionText);
     if (!frame || !fn) return answerEmpty(res, 400);
     const { requestId } = frame.meta;
+    // A streamed answer goes out as the function writes it: a retry cannot join a run whose chunks
+    // went to the first attempt's (lost) connection.
+    const stream = req.headers[FLEET_HEADERS.stream] === '1' ? new FleetStreamAnswer(res) : undefined;
     let run: Promise<InvokeResult> | undefined;
     if (req.headers[FLEET_HEADERS.attempt] === '2') {
       // The client's retry after its socket failed: join the first attempt if it is running here,
       // and refuse to run a finished one a second time (the client reports it lost).
-      run = this.#running.get(requestId);
+      run = stream ? undefined : this.#running.get(requestId);
       if (run) this.#logger.debug('fleet retry joined the invoke running', { requestId });
-      else if (this.#finished.has(requestId)) return answerEmpty(res, 409, { [FLEET_HEADERS.replayed]: '1' });
+      else if (this.#finished.has(requestId) || this.#running.has(requestId)) return answerEmpty(res, 409, { [FLEET_HEADERS.replayed]: '1' });
     }
-    run ??= this.#start(fn, { ...frame.meta, payload: frame.payload });
+    run ??= this.#start(fn, { ...frame.meta, payload: frame.payload, ...(stream ? { stream } : {}) });
     let result: InvokeResult;
     try {
       result = await run;
     } catch (err) {
+      // Mid-stream the answer cannot change its status: cut, the api node reports the invocation lost.
+      if (res.headersSent) throw err;
       return this.#answerError(res, err);
     }
-    const headers: OutgoingHttpHeaders = {
-      'content-length': result.payload.length,
-      [FLEET_HEADERS.executedVersion]: result.executedVersion,
-    };
-    if (result.functionError) headers[FLEET_HEADERS.functionError] = '1';
-    if (result.log !== undefined) headers[FLEET_HEADERS.log] = Buffer.from(result.log).toString('base64');
-    if (this.#sighting) {
-      headers[FLEET_HEADERS.environments] = String(this.#sighting(fn).environments);
-    }
-    res.writeHead(200, headers);
+    const environments = this.#sighting?.(fn).environments;
+    if (stream?.started) return stream.end(result, environments);
+    res.writeHead(200, { 'content-length': result.payload.length, ...resultFields(result, environments) });
     res.end(result.payload);
   }
 
