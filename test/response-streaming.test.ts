@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { zipFiles } from '../src/code/index.js';
+import { ricForTest } from './support/aws-lambda-ric.js';
 import { rejectsWith } from './support/functions.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
 import { scratchDir } from './support/scratch.js';
@@ -124,5 +126,67 @@ describe('response streaming: InvokeWithResponseStream and the Runtime API strea
     await rejectsWith(send({ Qualifier: '7' }), 'ResourceNotFoundException', 404);
     const dry = await send({ InvocationType: 'DryRun' });
     assert.equal(dry.StatusCode, 204);
+  });
+});
+
+const ric = await ricForTest();
+
+/** Handlers written for Lambda's Node.js runtime, with the `awslambda` global the stock ric provides. */
+const RIC_HANDLERS = `
+exports.chunks = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.setContentType('text/plain');
+  for (const word of event.words) {
+    responseStream.write(word);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  if (event.fail) throw new TypeError('gave up after ' + event.words.length + ' words');
+  responseStream.end();
+});
+exports.http = awslambda.streamifyResponse(async (event, responseStream) => {
+  const stream = awslambda.HttpResponseStream.from(responseStream, { statusCode: 201, headers: { 'x-kind': 'url' } });
+  stream.write('hello');
+  stream.end();
+});
+`;
+
+describe('response streaming from the stock aws-lambda-ric', { skip: 'unavailable' in ric ? ric.unavailable : false }, () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer();
+    const dir = 'dir' in ric ? ric.dir : '';
+    const files = {
+      bootstrap: { content: `#!/bin/sh\nexec ${process.execPath} "$LAMBDA_TASK_ROOT/ric/index.mjs" "$_HANDLER"\n`, mode: 0o755 },
+      'ric/index.mjs': readFileSync(join(dir, 'index.mjs')),
+      'ric/rapid-client.node': { content: readFileSync(join(dir, 'rapid-client.node')), mode: 0o755 },
+      'index.js': RIC_HANDLERS,
+    };
+    for (const name of ['chunks', 'http']) {
+      await server.lambda.send(
+        new CreateFunctionCommand({ FunctionName: `ric-${name}`, Runtime: 'provided.al2023', Handler: `index.${name}`, Role: ROLE, Code: { ZipFile: await zipFiles(files) } }),
+      );
+    }
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  it('streams what a streamifyResponse handler writes, and its error as InvokeComplete', async () => {
+    const ok = await streamInvoke(server.lambda, { FunctionName: 'ric-chunks', Payload: payload({ words: ['alpha ', 'beta ', 'gamma'] }) });
+    assert.equal(ok.events.map((e) => e.chunk ?? '').join(''), 'alpha beta gamma');
+    assert.deepEqual(ok.events.at(-1), { complete: {} });
+    const failed = await streamInvoke(server.lambda, { FunctionName: 'ric-chunks', Payload: payload({ words: ['one ', 'two'], fail: true }) });
+    assert.equal(failed.events.map((e) => e.chunk ?? '').join(''), 'one two');
+    assert.equal(failed.events.at(-1)!.complete!.ErrorCode, 'TypeError');
+    assert.equal(failed.events.at(-1)!.complete!.ErrorDetails, 'gave up after 2 words');
+  });
+
+  it('passes an HttpResponseStream prelude through as written (JSON, 8 NUL bytes, then the body)', async () => {
+    const { events } = await streamInvoke(server.lambda, { FunctionName: 'ric-http', Payload: payload({}) });
+    const body = events.map((e) => e.chunk ?? '').join('');
+    const [prelude, rest] = body.split('\0'.repeat(8));
+    assert.deepEqual(JSON.parse(prelude!), { statusCode: 201, headers: { 'x-kind': 'url' } });
+    assert.equal(rest, 'hello');
   });
 });
