@@ -2,8 +2,7 @@ import { EventStreamCodec } from '@smithy/core/event-streams';
 import type { ServerResponse } from 'node:http';
 import type { InvokeOutput, InvokeService } from '../invoke/index.js';
 import type { Logger } from '../shared/index.js';
-import { INVOKE_REQUEST_LIMIT } from './invoke-routes.js';
-import { readBody } from './http-io.js';
+import { invokeInput } from './invoke-routes.js';
 import { onFunction } from './route-access.js';
 import type { Router } from './router.js';
 
@@ -22,10 +21,6 @@ function event(type: 'PayloadChunk' | 'InvokeComplete', contentType: string, bod
     },
     body,
   });
-}
-
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /**
@@ -101,25 +96,13 @@ function finish(answer: EventStreamAnswer, out: InvokeOutput): void {
 /** InvokeWithResponseStream: `POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations`. */
 export function streamInvokeRoutes(router: Router, invoker: InvokeService, logger: Logger): void {
   const path = /^\/2021-11-15\/functions\/([^/]+)\/response-streaming-invocations\/?$/;
-  router.on('POST', path, onFunction('lambda:InvokeFunction', { qualified: true }), async ({ caller, req, res, params, query, requestId }) => {
-    const payload = await readBody(req, INVOKE_REQUEST_LIMIT, 'InvokeWithResponseStream');
-    const qualifier = query.get('Qualifier');
-    const invocationType = header(req.headers['x-amz-invocation-type']);
-    const logType = header(req.headers['x-amz-log-type']);
-    const clientContext = header(req.headers['x-amz-client-context']);
+  router.on('POST', path, onFunction('lambda:InvokeFunction', { qualified: true }), async (ctx) => {
+    const { res, requestId } = ctx;
+    const input = await invokeInput(ctx, 'InvokeWithResponseStream');
     let answer: EventStreamAnswer | undefined;
     try {
       const out = await invoker.invokeWithResponseStream(
-        {
-          requestId,
-          functionName: params[0]!,
-          account: caller.accountId,
-          payload,
-          ...(qualifier === null ? {} : { qualifier }),
-          ...(invocationType === undefined ? {} : { invocationType }),
-          ...(logType === undefined ? {} : { logType }),
-          ...(clientContext === undefined ? {} : { clientContext }),
-        },
+        input,
         (executedVersion) => {
           const opened = new EventStreamAnswer(res, requestId, executedVersion);
           answer = opened;
