@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipFiles } from '../src/code/index.js';
 import { ricForTest } from './support/aws-lambda-ric.js';
+import { adminProfile, signedFetch, signedLambda } from './support/auth.js';
 import { rejectsWith } from './support/functions.js';
 import { json, ROLE, startTestServer, type TestServer } from './support/kindling.js';
 import { scratchDir } from './support/scratch.js';
@@ -76,6 +77,31 @@ describe('response streaming: InvokeWithResponseStream and the Runtime API strea
     assert.deepEqual(again.events, [{ chunk: 'fine' }, { complete: {} }]);
   });
 
+  it('a crash mid-stream ends the stream with Runtime.ExitError after the chunks sent', async () => {
+    const { events } = await streamInvoke(server.lambda, { FunctionName: 'streamer', Payload: payload({ chunks: ['x', 'y'], exit: 3 }) });
+    assert.deepEqual(events.slice(0, 2), [{ chunk: 'x' }, { chunk: 'y' }]);
+    assert.equal(events[2]!.complete!.ErrorCode, 'Runtime.ExitError');
+    assert.match(events[2]!.complete!.ErrorDetails ?? '', /exit status 3/);
+  });
+
+  it('a client that goes away mid-stream does not stop the function nor harm the server', async () => {
+    const signal = join(dir, 'gone');
+    const aborter = new AbortController();
+    const res = await fetch(`${server.kindling.url}/2021-11-15/functions/streamer/response-streaming-invocations`, {
+      method: 'POST',
+      body: JSON.stringify({ chunks: ['first', 'second', 'third'], waitFor: signal }),
+      signal: aborter.signal,
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/vnd.amazon.eventstream');
+    const reader = res.body!.getReader();
+    await reader.read();
+    aborter.abort();
+    writeFileSync(signal, 'go');
+    const { events } = await streamInvoke(server.lambda, { FunctionName: 'streamer', Payload: payload({ chunks: ['after'] }) });
+    assert.deepEqual(events, [{ chunk: 'after' }, { complete: {} }]);
+  });
+
   it('Invoke (buffered) of a streaming function answers the whole body, and its error as a function error', async () => {
     const out = await server.lambda.send(new InvokeCommand({ FunctionName: 'streamer', Payload: payload({ chunks: ['{"a":', '1,', '"b":2}'] }) }));
     assert.equal(out.FunctionError, undefined);
@@ -126,6 +152,49 @@ describe('response streaming: InvokeWithResponseStream and the Runtime API strea
     await rejectsWith(send({ Qualifier: '7' }), 'ResourceNotFoundException', 404);
     const dry = await send({ InvocationType: 'DryRun' });
     assert.equal(dry.StatusCode, 204);
+  });
+});
+
+describe('InvokeWithResponseStream is lambda:InvokeFunction on the function, for signed callers', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({ auth: 'sigv4' });
+    await server.lambda.send(new CreateFunctionCommand(await streamingFunction('guarded', ROLE)));
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  it('refuses a key without lambda:InvokeFunction on the function, and an unsigned request', async () => {
+    const admin = adminProfile(server.dataDir);
+    const created = await signedFetch(
+      server.kindling.url,
+      admin,
+      'POST',
+      '/kindling/keys',
+      JSON.stringify({
+        UserName: 'reader',
+        Policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['lambda:GetFunction', 'lambda:InvokeFunction'], Resource: 'arn:aws:lambda:us-east-1:000000000000:function:other' }] }],
+      }),
+      'kindling',
+    );
+    assert.equal(created.status, 201);
+    const key = (await created.json()) as { AccessKeyId: string; SecretAccessKey: string };
+    const reader = signedLambda(server.kindling.url, { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
+    await rejectsWith(
+      reader.send(new InvokeWithResponseStreamCommand({ FunctionName: 'guarded', Payload: payload({ chunks: ['secret'] }) })),
+      'AccessDeniedException',
+      403,
+      /not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:guarded/,
+    );
+    reader.destroy();
+    const unsigned = await fetch(`${server.kindling.url}/2021-11-15/functions/guarded/response-streaming-invocations`, { method: 'POST', body: '{"chunks":["secret"]}' });
+    assert.equal(unsigned.status, 403);
+    assert.doesNotMatch(await unsigned.text(), /secret/);
+    const { events } = await streamInvoke(server.lambda, { FunctionName: 'guarded', Payload: payload({ chunks: ['for the admin'] }) });
+    assert.deepEqual(events, [{ chunk: 'for the admin' }, { complete: {} }]);
   });
 });
 

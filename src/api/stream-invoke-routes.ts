@@ -45,7 +45,8 @@ class EventStreamAnswer {
 
   chunk(chunk: Buffer): void {
     this.begin();
-    if (chunk.length > 0) this.#res.write(event('PayloadChunk', 'application/octet-stream', chunk));
+    // A client that went away misses the rest; the function runs on to its end, as on Lambda.
+    if (chunk.length > 0 && !this.#res.destroyed) this.#res.write(event('PayloadChunk', 'application/octet-stream', chunk));
   }
 
   complete(errorCode?: string, errorDetails?: string, logResult?: string): void {
@@ -55,7 +56,7 @@ class EventStreamAnswer {
       ...(errorDetails === undefined ? {} : { ErrorDetails: errorDetails }),
       ...(logResult === undefined ? {} : { LogResult: logResult }),
     };
-    this.#res.end(event('InvokeComplete', 'application/json', Buffer.from(JSON.stringify(body))));
+    if (!this.#res.destroyed) this.#res.end(event('InvokeComplete', 'application/json', Buffer.from(JSON.stringify(body))));
   }
 
   /** Status and headers, once: when the function starts streaming, or at its first event. */

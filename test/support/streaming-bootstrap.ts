@@ -8,6 +8,7 @@ import { zipFiles } from '../../src/code/index.js';
  * - `{chunks: [..], waitFor?: path}`: streams the chunks; after the first, waits for `path` to exist.
  * - `{chunks: [..], fail: true}`: streams the chunks, then ends with an error in the trailers.
  * - `{chunks: [..], hang: true}`: streams the chunks and never ends (the function's timeout).
+ * - `{chunks: [..], exit: n}`: streams the chunks, then the runtime exits with status n.
  * - `{bytes: n}`: streams n bytes in 64 KB chunks.
  * - `{buffered: value}`: answers `value` the ordinary way (no streaming).
  * - `{forge: path}`: first streams a response for the previous request id (and a made-up one),
@@ -78,6 +79,7 @@ async function handle(id, event) {
     else await sleep(10);
   }
   if (event.hang) return;
+  if (event.exit !== undefined) process.exit(event.exit);
   if (event.fail) {
     const error = { errorType: 'StreamBroke', errorMessage: 'the stream broke after ' + event.chunks.length + ' chunks', trace: [] };
     req.addTrailers({
