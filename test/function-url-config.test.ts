@@ -175,6 +175,26 @@ describe('FunctionUrlConfig through the AWS SDK', () => {
   });
 });
 
+describe('function URLs across a restart', () => {
+  it('keeps each URL, at the same url-id, and a server on the same data directory resolves it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kindling-url-restart-'));
+    let server = await startTestServer({}, dir);
+    try {
+      await server.lambda.send(new CreateFunctionCommand(await nodeFunction('kept')));
+      const created = await server.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'kept', AuthType: 'NONE', Cors: { AllowOrigins: ['*'] } }));
+      await server.close();
+      server = await startTestServer({}, dir);
+      const got = await server.lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: 'kept' }));
+      assert.deepEqual([got.FunctionUrl, got.Cors, got.CreationTime], [created.FunctionUrl, created.Cors, created.CreationTime]);
+      const urlId = new URL(created.FunctionUrl!).hostname.split('.')[0]!;
+      assert.equal((await server.kindling.services.functionUrls.resolve(urlId))?.functionName, 'kept');
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 const AWS = '/usr/bin/aws';
 
 describe('FunctionUrlConfig through the AWS CLI', { skip: existsSync(AWS) ? false : `${AWS} is not installed` }, () => {
