@@ -22,7 +22,7 @@ export class PgFunctionUrlTable implements FunctionUrlTable {
   }
 
   async list(functionName: string): Promise<FunctionUrlRecord[]> {
-    return parseRecords<FunctionUrlRecord>(await this.#db.query('SELECT record FROM function_urls WHERE function_name = $1 ORDER BY qualifier', [functionName]));
+    return parseRecords<FunctionUrlRecord>(await this.#db.query('SELECT record FROM function_urls WHERE function_name = $1 ORDER BY qualifier COLLATE "C"', [functionName]));
   }
 
   async insert(url: FunctionUrlRecord): Promise<FunctionUrlInsert> {
