@@ -24,7 +24,9 @@ import { ConfigError, loadConfig } from '../src/config/index.js';
 import { urlIdOfHost } from '../src/control-plane/index.js';
 import { adminProfile, signedFetch, signedLambda, type Profile } from './support/auth.js';
 import { nodeFunction, rejectsWith } from './support/functions.js';
-import { startTestServer, type TestServer } from './support/kindling.js';
+import { startTestServer, testStoreBase, type TestServer } from './support/kindling.js';
+import { dropDatabase, ensureDatabase, PostgresCluster, postgresUnavailable, uniqueDatabaseName } from './support/postgres.js';
+import { eventuallyAsync } from './support/wait.js';
 
 const URL_SHAPE = /^http:\/\/([a-z0-9]{32})\.lambda-url\.us-east-1\.localhost:4567\/$/;
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
@@ -190,6 +192,36 @@ describe('function URLs across a restart', () => {
       assert.equal((await server.kindling.services.functionUrls.resolve(urlId))?.functionName, 'kept');
     } finally {
       await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('function URLs on two servers sharing PostgreSQL (fleet api nodes)', { skip: postgresUnavailable() || false }, () => {
+  it('derive the same url-ids from the shared key file, and each sees the other’s writes', async () => {
+    const own = testStoreBase() === undefined ? await PostgresCluster.start() : undefined;
+    const base = testStoreBase() ?? own!.baseUrl;
+    const name = uniqueDatabaseName('kindling_urls');
+    const dir = mkdtempSync(join(tmpdir(), 'kindling-url-fleet-'));
+    const shared = { store: await ensureDatabase(base, name), keyFile: join(dir, 'kindling.key') };
+    const servers: TestServer[] = [];
+    try {
+      servers.push(await startTestServer(shared), await startTestServer(shared));
+      const [a, b] = servers as [TestServer, TestServer];
+      await a.lambda.send(new CreateFunctionCommand(await nodeFunction('shared')));
+      const created = await a.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'shared', AuthType: 'NONE' }));
+      const urlId = new URL(created.FunctionUrl!).hostname.split('.')[0]!;
+      const onB = await eventuallyAsync(() => b.kindling.services.functionUrls.resolve(urlId), (url) => url !== undefined, 'B finds the URL A made');
+      assert.equal(onB?.functionName, 'shared');
+      assert.equal((await b.lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: 'shared' }))).FunctionUrl, created.FunctionUrl);
+      await a.lambda.send(new UpdateFunctionUrlConfigCommand({ FunctionName: 'shared', InvokeMode: 'RESPONSE_STREAM' }));
+      await eventuallyAsync(() => b.kindling.services.functionUrls.resolve(urlId), (url) => url?.invokeMode === 'RESPONSE_STREAM', "B sees A's update");
+      await b.lambda.send(new DeleteFunctionCommand({ FunctionName: 'shared' }));
+      await eventuallyAsync(() => a.kindling.services.functionUrls.resolve(urlId), (url) => url === undefined, 'A finds the URL gone with the function B deleted');
+    } finally {
+      for (const server of servers) await server.close();
+      await dropDatabase(base, name);
+      await own?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
