@@ -15,10 +15,10 @@ const QUALIFIER_PATTERN = '(^\\$LATEST$)|((?!^[0-9]+$)([a-zA-Z0-9-_]+))';
 const QUALIFIER_MAX = 128;
 /** Cors lists: how many members, and how long each may be (HeadersList, AllowMethodsList, AllowOriginsList). */
 const CORS_LISTS = {
-  AllowHeaders: { field: 'allowHeaders', maxItems: 100, maxLength: 1024, minLength: 0 },
-  AllowMethods: { field: 'allowMethods', maxItems: 6, maxLength: 6, minLength: 0 },
-  AllowOrigins: { field: 'allowOrigins', maxItems: 100, maxLength: 253, minLength: 1 },
-  ExposeHeaders: { field: 'exposeHeaders', maxItems: 100, maxLength: 1024, minLength: 0 },
+  AllowHeaders: { member: 'allowHeaders', maxItems: 100, maxLength: 1024, minLength: 0 },
+  AllowMethods: { member: 'allowMethods', maxItems: 6, maxLength: 6, minLength: 0 },
+  AllowOrigins: { member: 'allowOrigins', maxItems: 100, maxLength: 253, minLength: 1 },
+  ExposeHeaders: { member: 'exposeHeaders', maxItems: 100, maxLength: 1024, minLength: 0 },
 } as const;
 const MAX_AGE = { min: 0, max: 86_400 } as const;
 
@@ -69,12 +69,12 @@ function validateCors(value: unknown): FunctionUrlCors {
   const credentials = given['AllowCredentials'];
   if (credentials !== undefined && credentials !== null) {
     if (typeof credentials !== 'boolean') throw ValidationException.constraint(credentials, 'cors.allowCredentials', 'Member must be a boolean');
-    cors.allowCredentials = credentials;
+    cors.AllowCredentials = credentials;
   }
-  for (const [name, limits] of Object.entries(CORS_LISTS)) {
+  for (const [name, limits] of Object.entries(CORS_LISTS) as [keyof typeof CORS_LISTS, (typeof CORS_LISTS)[keyof typeof CORS_LISTS]][]) {
     const list = given[name];
     if (list === undefined || list === null) continue;
-    const member = `cors.${limits.field}`;
+    const member = `cors.${limits.member}`;
     if (!Array.isArray(list) || list.some((item) => typeof item !== 'string')) throw ValidationException.constraint(list, member, 'Member must be a list of strings');
     if (list.length > limits.maxItems) throw ValidationException.constraint(list, member, `Member must have length less than or equal to ${limits.maxItems}`);
     for (const item of list as string[]) {
@@ -83,28 +83,16 @@ function validateCors(value: unknown): FunctionUrlCors {
         throw ValidationException.constraint(list, member, `Member must satisfy constraint: [${bounds.join(', ')}]`);
       }
     }
-    cors[limits.field] = [...(list as string[])];
+    cors[name] = [...(list as string[])];
   }
   const maxAge = given['MaxAge'];
   if (maxAge !== undefined && maxAge !== null) {
     if (typeof maxAge !== 'number' || !Number.isInteger(maxAge)) throw ValidationException.constraint(maxAge, 'cors.maxAge', 'Member must be an integer');
     if (maxAge < MAX_AGE.min) throw ValidationException.constraint(maxAge, 'cors.maxAge', `Member must have value greater than or equal to ${MAX_AGE.min}`);
     if (maxAge > MAX_AGE.max) throw ValidationException.constraint(maxAge, 'cors.maxAge', `Member must have value less than or equal to ${MAX_AGE.max}`);
-    cors.maxAge = maxAge;
+    cors.MaxAge = maxAge;
   }
   return cors;
-}
-
-/** The Cors shape of the AWS SDK model: what was set, nothing else. */
-export function corsShape(cors: FunctionUrlCors): Record<string, unknown> {
-  return {
-    ...(cors.allowCredentials === undefined ? {} : { AllowCredentials: cors.allowCredentials }),
-    ...(cors.allowHeaders ? { AllowHeaders: cors.allowHeaders } : {}),
-    ...(cors.allowMethods ? { AllowMethods: cors.allowMethods } : {}),
-    ...(cors.allowOrigins ? { AllowOrigins: cors.allowOrigins } : {}),
-    ...(cors.exposeHeaders ? { ExposeHeaders: cors.exposeHeaders } : {}),
-    ...(cors.maxAge === undefined ? {} : { MaxAge: cors.maxAge }),
-  };
 }
 
 /**

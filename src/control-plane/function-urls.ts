@@ -12,7 +12,7 @@ import {
 import type { FunctionSnapshot, FunctionUrlRecord, Store } from '../store/index.js';
 import type { Aliases } from './aliases.js';
 import type { FunctionRegistry } from './function-registry.js';
-import { corsShape, deriveUrlId, isUrlId, updatedUrl, validateUrlQualifier, validateUrlSettings } from './function-url-settings.js';
+import { deriveUrlId, isUrlId, updatedUrl, validateUrlQualifier, validateUrlSettings } from './function-url-settings.js';
 
 /** Lambda's words (LocalStack's AWS-validated test_url_config_exceptions). */
 const NO_FUNCTION = 'Function does not exist';
@@ -183,7 +183,7 @@ export class FunctionUrls {
       FunctionUrl: this.urlOf(record.urlId),
       FunctionArn: this.#arn(record),
       AuthType: record.authType,
-      ...(record.cors ? { Cors: corsShape(record.cors) } : {}),
+      ...(record.cors ? { Cors: record.cors } : {}),
       CreationTime: new Date(record.creationTime).toISOString(),
       LastModifiedTime: new Date(record.lastModifiedTime).toISOString(),
       InvokeMode: record.invokeMode,

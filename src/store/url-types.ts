@@ -4,14 +4,17 @@ export type FunctionUrlAuthType = 'NONE' | 'AWS_IAM';
 /** Whether a function URL answers when the function returns, or streams as it writes. */
 export type FunctionUrlInvokeMode = 'BUFFERED' | 'RESPONSE_STREAM';
 
-/** A function URL's CORS settings, in the AWS SDK model's terms (only what was given). */
+/**
+ * A function URL's CORS settings: the Lambda API's Cors member as given (its names, only what was
+ * set), which is also what the URL server reads.
+ */
 export interface FunctionUrlCors {
-  allowCredentials?: boolean;
-  allowHeaders?: string[];
-  allowMethods?: string[];
-  allowOrigins?: string[];
-  exposeHeaders?: string[];
-  maxAge?: number;
+  AllowCredentials?: boolean;
+  AllowHeaders?: string[];
+  AllowMethods?: string[];
+  AllowOrigins?: string[];
+  ExposeHeaders?: string[];
+  MaxAge?: number;
 }
 
 /** One function URL: a function's `$LATEST` or one of its aliases, reached at its url-id. */

@@ -22,7 +22,7 @@ export function urlContract(t: ContractContext): void {
     const store = await t.store();
     await store.functions.insert(fn('f'));
     const feed = new ChangeLog(store.changes);
-    const latest = url('f', '$LATEST', { cors: { allowOrigins: ['*'], maxAge: 60 } });
+    const latest = url('f', '$LATEST', { cors: { AllowOrigins: ['*'], MaxAge: 60 } });
     assert.equal(await store.functionUrls.insert(latest), 'created');
     assert.equal(await store.functionUrls.insert({ ...latest, authType: 'AWS_IAM' }), 'exists', 'a second URL for $LATEST');
     assert.deepStrictEqual(await store.functionUrls.get('f', '$LATEST'), latest, 'the first write stands');
