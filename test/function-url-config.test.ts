@@ -28,7 +28,7 @@ import { startTestServer, testStoreBase, type TestServer } from './support/kindl
 import { dropDatabase, ensureDatabase, PostgresCluster, postgresUnavailable, uniqueDatabaseName } from './support/postgres.js';
 import { eventuallyAsync } from './support/wait.js';
 
-const URL_SHAPE = /^http:\/\/([a-z0-9]{32})\.lambda-url\.us-east-1\.localhost:4567\/$/;
+const URL_SHAPE = /^http:\/\/([a-z0-9]{32})\.lambda-url\.us-east-1\.localhost:\d+\/$/;
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
 const NO_RESOURCE = /^The resource you requested does not exist\.$/;
 const NO_FUNCTION = /^Function does not exist$/;
@@ -46,7 +46,6 @@ describe('FunctionUrlConfig through the AWS SDK', () => {
   before(async () => {
     server = await startTestServer();
     lambda = server.lambda;
-    server.kindling.services.functionUrls.setPort(4567);
     await lambda.send(new CreateFunctionCommand(await nodeFunction('web')));
     const { Version } = await lambda.send(new PublishVersionCommand({ FunctionName: 'web' }));
     await lambda.send(new CreateAliasCommand({ FunctionName: 'web', Name: 'live', FunctionVersion: Version }));
@@ -115,7 +114,7 @@ describe('FunctionUrlConfig through the AWS SDK', () => {
       { account: found?.accountId, fn: found?.functionName, q: found?.qualifier, arn: found?.functionArn, auth: found?.authType, mode: found?.invokeMode },
       { account: '000000000000', fn: 'gone', q: 'blue', arn: `${ARN}gone:blue`, auth: 'NONE', mode: 'RESPONSE_STREAM' },
     );
-    assert.equal(urlIdOfHost(`${blue}.lambda-url.us-east-1.localhost:4567`, 'us-east-1'), blue);
+    assert.equal(urlIdOfHost(`${blue}.lambda-url.us-east-1.localhost:9003`, 'us-east-1'), blue);
     assert.equal(urlIdOfHost(`${blue}.lambda-url.eu-west-1.localhost`, 'us-east-1'), undefined, 'another region');
     assert.equal(await urls.resolve('x'.repeat(32)), undefined);
     assert.equal(await urls.resolve('not-an-id'), undefined);
@@ -130,6 +129,9 @@ describe('FunctionUrlConfig through the AWS SDK', () => {
     assert.equal(await urls.resolve(latest), undefined, "the function's URL went with it");
     await lambda.send(new CreateFunctionCommand(await nodeFunction('gone')));
     assert.deepEqual((await lambda.send(new ListFunctionUrlConfigsCommand({ FunctionName: 'gone' }))).FunctionUrlConfigs, [], 'a function made again has none');
+    // The port in FunctionUrl is the one the URL server bound (--url-port 0 picks it at start).
+    urls.setPort(4567);
+    assert.equal(urls.urlOf(blue), `http://${blue}.lambda-url.us-east-1.localhost:4567/`);
   });
 
   it('answers bad input with Lambda’s error and status, and writes nothing', async () => {
@@ -187,8 +189,9 @@ describe('function URLs across a restart', () => {
       await server.close();
       server = await startTestServer({}, dir);
       const got = await server.lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: 'kept' }));
-      assert.deepEqual([got.FunctionUrl, got.Cors, got.CreationTime], [created.FunctionUrl, created.Cors, created.CreationTime]);
-      const urlId = new URL(created.FunctionUrl!).hostname.split('.')[0]!;
+      // The same url-id (the port is the URL server's, which a test server picks anew).
+      const urlId = urlIdOf(created.FunctionUrl);
+      assert.deepEqual([urlIdOf(got.FunctionUrl), got.Cors, got.CreationTime], [urlId, created.Cors, created.CreationTime]);
       assert.equal((await server.kindling.services.functionUrls.resolve(urlId))?.functionName, 'kept');
     } finally {
       await server.close();
@@ -210,10 +213,10 @@ describe('function URLs on two servers sharing PostgreSQL (fleet api nodes)', { 
       const [a, b] = servers as [TestServer, TestServer];
       await a.lambda.send(new CreateFunctionCommand(await nodeFunction('shared')));
       const created = await a.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'shared', AuthType: 'NONE' }));
-      const urlId = new URL(created.FunctionUrl!).hostname.split('.')[0]!;
+      const urlId = urlIdOf(created.FunctionUrl);
       const onB = await eventuallyAsync(() => b.kindling.services.functionUrls.resolve(urlId), (url) => url !== undefined, 'B finds the URL A made');
       assert.equal(onB?.functionName, 'shared');
-      assert.equal((await b.lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: 'shared' }))).FunctionUrl, created.FunctionUrl);
+      assert.equal(urlIdOf((await b.lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: 'shared' }))).FunctionUrl), urlId);
       await a.lambda.send(new UpdateFunctionUrlConfigCommand({ FunctionName: 'shared', InvokeMode: 'RESPONSE_STREAM' }));
       await eventuallyAsync(() => b.kindling.services.functionUrls.resolve(urlId), (url) => url?.invokeMode === 'RESPONSE_STREAM', "B sees A's update");
       await b.lambda.send(new DeleteFunctionCommand({ FunctionName: 'shared' }));
