@@ -93,7 +93,8 @@ export class FunctionUrls {
     this.#cache.delete(urlId);
     if (this.#cache.size >= CACHE_MAX) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(urlId, { at: now, url });
-    url.catch(() => this.#cache.delete(urlId));
+    // A store that failed is asked again by the next request, not answered from the failure.
+    url.catch(() => this.#cache.get(urlId)?.url === url && this.#cache.delete(urlId));
     return url;
   }
 
