@@ -12,6 +12,7 @@ import {
   EventInvokeConfigs,
   FunctionRegistry,
   FunctionTags,
+  FunctionUrls,
   FunctionVersions,
   LayerRegistry,
   ImageFunctions,
@@ -81,6 +82,8 @@ export interface KindlingServices {
   readonly invoker: InvokeService;
   readonly logQuery: LogQueryService;
   readonly deadLetters: DeadLetterService;
+  /** Function URLs: their configs, and `resolve(urlId)` for the URL server. */
+  readonly functionUrls: FunctionUrls;
 }
 
 /** The composition root: builds every component from the config and wires them together. */
@@ -172,6 +175,12 @@ export async function startKindling(
     deliverable: (arn, functionName) => parseDestination(arn, partition, unscope(partition.accountId, functionName).accountId) !== undefined,
     qualifierExists: (name, qualifier) => void aliases.lookup(name, qualifier),
   });
+  // Function URLs: their url-ids are keyed with the key file, so every api node derives the same ones.
+  const keyFile = KeyFile.openOrCreate(config.keyFile).keyFile;
+  const functionUrls = new FunctionUrls({
+    store, registry, aliases, partition, clock, secret: keyFile.deriveKey('kindling function url ids'),
+    urlPort: config.urlPort, ...(config.urlDomain ? { urlDomain: config.urlDomain } : {}), iamAuth: config.auth === 'sigv4',
+  });
   // What the control plane keeps in memory for the invoke path, read once before the API listens.
   await registry.load();
   await versions.load();
@@ -194,9 +203,8 @@ export async function startKindling(
   // (docs/security.md). Valid for an environment's longest life and its longest invoke: a new
   // environment gets new ones; the role's policies are read at each request, so revoking is at once.
   const executionRoles = new Roles({ table: store.rolePolicies, clock });
-  // The key file seals access keys' secrets and signs session tokens: every node that issues or
-  // verifies them (api and worker nodes of a fleet) must share it (docs/security.md).
-  const keyFile = KeyFile.openOrCreate(config.keyFile).keyFile;
+  // The key file (opened above) seals access keys' secrets and signs session tokens: every node that
+  // issues or verifies them (api and worker nodes of a fleet) must share it (docs/security.md).
   const sessions = new SessionIssuer({
     key: keyFile.deriveKey('kindling session credentials'),
     clock,
@@ -327,6 +335,7 @@ export async function startKindling(
         ...{ nodes: store.nodes, keys, roles: executionRoles, ...(access ? { access } : {}) },
         permissions: new Permissions({ store, cache: resourcePolicies, registry, versions, aliases, layers, partition }),
         tags: new FunctionTags({ registry, partition }),
+        functionUrls,
       })
     : undefined;
   // Every node but a worker-only one listens for the Lambda API; a worker only on its fleet endpoint.
@@ -418,7 +427,7 @@ export async function startKindling(
     ended,
     routable: () => (directory?.workers ?? []).map((w) => w.id),
     resourcePolicies,
-    services: { registry, versions, aliases, concurrency, eventConfigs, layers, invoker, logQuery, deadLetters },
+    services: { registry, versions, aliases, concurrency, eventConfigs, layers, invoker, logQuery, deadLetters, functionUrls },
     close,
   };
 }

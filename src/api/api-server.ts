@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CodeStore } from '../code/index.js';
-import type { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionTags, FunctionVersions, LayerRegistry, Permissions } from '../control-plane/index.js';
+import type { Aliases, ConcurrencySettings, EventInvokeConfigs, FunctionRegistry, FunctionTags, FunctionUrls, FunctionVersions, LayerRegistry, Permissions } from '../control-plane/index.js';
 import type { InvokeService, ProvisionedConcurrency } from '../invoke/index.js';
 import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
@@ -12,6 +12,7 @@ import { concurrencyRoutes } from './concurrency-routes.js';
 import { provisionedRoutes } from './provisioned-routes.js';
 import { eventConfigRoutes } from './event-config-routes.js';
 import { functionRoutes } from './function-routes.js';
+import { functionUrlRoutes } from './function-url-routes.js';
 import { readSignedBody, sendError, sendJsonProtocolError } from './http-io.js';
 import { CODE_REQUEST_LIMIT } from './function-routes.js';
 import { keyRoutes } from './key-routes.js';
@@ -57,6 +58,8 @@ export interface ApiDeps {
   permissions: Permissions;
   /** TagResource, UntagResource, ListTags. */
   tags: FunctionTags;
+  /** CreateFunctionUrlConfig and the other function URL operations. */
+  functionUrls: FunctionUrls;
 }
 
 /** Most requests (every Invoke without a Qualifier) have no query string: one empty set, read only. */
@@ -94,6 +97,7 @@ export class ApiServer {
     keyRoutes(this.#router, { keys: deps.keys, defaultAccountId: deps.partition.accountId });
     policyRoutes(this.#router, deps.permissions);
     tagRoutes(this.#router, deps.tags);
+    functionUrlRoutes(this.#router, deps.functionUrls);
     this.#server = createServer((req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 65_000;
   }

@@ -49,6 +49,8 @@ const FLAGS: Readonly<Record<keyof typeof SERVE_OPTIONS, FlagHelp>> = {
   egress: { value: 'allow|deny', about: 'whether functions reach the outside (never the host), see docs/network.md', default: 'allow' },
   'egress-deny': { value: '<CIDR>', about: 'an IPv4 range no function reaches (repeatable)', default: 'none beyond link-local, loopback, multicast' },
   prewarm: { value: '<N>', about: 'sandboxes kept with a runtime started, waiting for cold starts (0: off)', default: String(DEFAULTS.prewarm) },
+  'url-port': { value: '<port>', about: 'port of function URLs (http://<url-id>.lambda-url.<region>.localhost:<port>/), 0 for any free one', default: String(DEFAULTS.urlPort) },
+  'url-domain': { value: '<domain>', about: 'URLs become https://<url-id>.lambda-url.<region>.<domain>/, for a DNS name and TLS proxy of your own', default: 'localhost, over http' },
 };
 
 /** The variable a flag is also read from: `--data-dir` is KINDLING_DATA_DIR. */

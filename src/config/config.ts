@@ -88,6 +88,10 @@ export interface KindlingConfig extends EgressSettings {
   readonly auth: AuthMode;
   /** The key access keys' secrets are sealed with; fleet api nodes must share it. */
   readonly keyFile: string;
+  /** Where function URLs are served (its host is `host`); 0 picks a free port. */
+  readonly urlPort: number;
+  /** The operator's domain for function URLs (`https://<id>.lambda-url.<region>.<domain>/`); undefined: `localhost`. */
+  readonly urlDomain?: string;
 }
 
 export type AuthMode = 'sigv4' | 'none';
@@ -122,6 +126,7 @@ export const DEFAULTS = {
   // Lambda leases a Worker for at most 14 hours.
   workerLeaseMs: 14 * 3600_000,
   prewarm: 4,
+  urlPort: 9003,
 } as const;
 
 export class ConfigError extends Error {}
@@ -163,6 +168,8 @@ export const OPTIONS = {
   'key-file': { type: 'string' },
   egress: { type: 'string' },
   'egress-deny': { type: 'string', multiple: true },
+  'url-port': { type: 'string' },
+  'url-domain': { type: 'string' },
 } as const;
 
 /** Seconds given as a flag or variable ("30", "1.5"), turned into milliseconds. */
@@ -278,6 +285,12 @@ export function loadConfig(
   if (!Number.isInteger(fleetPort) || fleetPort < 0 || fleetPort > 65535) {
     throw new ConfigError(`--fleet-port must be an integer from 0 to 65535, got '${fleetPortRaw}'`);
   }
+  const urlPort = count('--url-port', pick('url-port', 'KINDLING_URL_PORT'), DEFAULTS.urlPort, 0, 65535);
+  const urlDomain = pick('url-domain', 'KINDLING_URL_DOMAIN');
+  // A DNS name whose labels are letters, digits and hyphens: what follows `<url-id>.lambda-url.<region>.`.
+  if (urlDomain !== undefined && !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(urlDomain)) {
+    throw new ConfigError(`--url-domain must be a DNS name in lower case such as example.com (URLs are https://<url-id>.lambda-url.<region>.<domain>/), got '${urlDomain}'`);
+  }
   const advertise = pick('advertise', 'KINDLING_ADVERTISE');
   if (advertise !== undefined && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(advertise)) {
     throw new ConfigError(`--advertise must be host:port (where the other nodes reach this one), got '${advertise}'`);
@@ -325,6 +338,8 @@ export function loadConfig(
     prewarm: count('--prewarm', pick('prewarm', 'KINDLING_PREWARM'), DEFAULTS.prewarm, 0, 1000),
     auth,
     keyFile: resolve(pick('key-file', 'KINDLING_KEY_FILE') ?? join(dataDir, 'kindling.key')),
+    urlPort,
+    ...(urlDomain ? { urlDomain } : {}),
     ...egressSettings(pick('egress', 'KINDLING_EGRESS'), egressDenyRaw(values['egress-deny'] as unknown, env['KINDLING_EGRESS_DENY']), (message) => new ConfigError(message)),
     ...overrides,
   };

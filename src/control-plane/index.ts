@@ -20,3 +20,6 @@ export type { PermissionsDeps } from './permissions.js';
 export { FunctionTags } from './function-tags.js';
 export { policyAllows } from './policy-evaluation.js';
 export type { ResourceStatement, ResourcePolicyDocument } from './policy-statements.js';
+export { FunctionUrls } from './function-urls.js';
+export type { FunctionUrlsDeps, ResolvedFunctionUrl } from './function-urls.js';
+export { urlIdOfHost } from './function-url-settings.js';

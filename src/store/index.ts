@@ -52,4 +52,5 @@ export type {
   ResourcePolicyTable,
 } from './types.js';
 export type { RolePolicyRecord, RolePolicyTable } from './role-types.js';
+export type { FunctionUrlAuthType, FunctionUrlCors, FunctionUrlInsert, FunctionUrlInvokeMode, FunctionUrlRecord, FunctionUrlTable } from './url-types.js';
 export { isLayerPolicyOwner, layerPolicyOwner } from './policy-owner.js';

@@ -1,4 +1,5 @@
 import type { RolePolicyTable } from './role-types.js';
+import type { FunctionUrlTable } from './url-types.js';
 
 /** What the store keeps. Plain data: the store knows nothing of validation or Lambda's rules. */
 export interface FunctionRecord {
@@ -253,6 +254,8 @@ export interface Store {
   readonly rolePolicies: RolePolicyTable;
   /** The access keys callers sign requests with (docs/security.md). */
   readonly keys: AccessKeyTable;
+  /** Function URLs (CreateFunctionUrlConfig), found by url-id on every URL request. */
+  readonly functionUrls: FunctionUrlTable;
   /** `sqlite` (one process, embedded) or `postgres` (shared by many processes). */
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;

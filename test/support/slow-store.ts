@@ -36,6 +36,7 @@ export function openSlowStore(ms = 5): (path: string) => Store {
       rolePolicies: slow(store.rolePolicies),
       keys: slow(store.keys),
       policies: slow(store.policies),
+      functionUrls: slow(store.functionUrls),
       changes: store.changes,
       kind: store.kind,
       close: () => store.close(),

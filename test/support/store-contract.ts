@@ -11,6 +11,7 @@ import { logContract } from './store-contract/logs.js';
 import { keyContract } from './store-contract/keys.js';
 import { policyContract } from './store-contract/policies.js';
 import { tableContract } from './store-contract/tables.js';
+import { urlContract } from './store-contract/urls.js';
 
 export type { FreshDatabase } from './store-contract/context.js';
 
@@ -71,5 +72,6 @@ export function storeContract(name: string, fresh: () => Promise<FreshDatabase>,
     keyContract(context);
     policyContract(context);
     accountContract(context);
+    urlContract(context);
   });
 }

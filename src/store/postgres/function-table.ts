@@ -5,7 +5,7 @@ import type { PgFunctionChanges } from './function-changes.js';
 import { parseRecords } from './records.js';
 
 /** What a function owns in other tables: removed with it, in the same transaction. */
-const OWNED_TABLES = ['function_versions', 'aliases', 'event_invoke_configs', 'concurrency', 'provisioned_concurrency'] as const;
+const OWNED_TABLES = ['function_versions', 'aliases', 'event_invoke_configs', 'concurrency', 'provisioned_concurrency', 'function_urls'] as const;
 
 /** One statement sees one snapshot of every table: no transaction needed to read them together. */
 const SNAPSHOT = `SELECT

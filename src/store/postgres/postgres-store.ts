@@ -18,6 +18,7 @@ import { PgResourcePolicyTable } from './policy-table.js';
 import { migrate } from './migrations.js';
 import { PgNodeTable } from './node-table.js';
 import { PgRolePolicyTable } from './role-policy-table.js';
+import { PgFunctionUrlTable } from './url-table.js';
 import { PgAliasTable, PgVersionTable } from './version-table.js';
 
 /** Large enough that a 250 MB artifact is a few hundred rows, small enough to hold one in memory. */
@@ -47,6 +48,7 @@ export class PostgresStore implements Store {
   readonly grants: PgGrantTable;
   readonly rolePolicies: PgRolePolicyTable;
   readonly keys: PgAccessKeyTable;
+  readonly functionUrls: PgFunctionUrlTable;
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   #closed = false;
@@ -70,6 +72,7 @@ export class PostgresStore implements Store {
     this.rolePolicies = new PgRolePolicyTable(db);
     this.keys = new PgAccessKeyTable(db);
     this.policies = new PgResourcePolicyTable(db, changes);
+    this.functionUrls = new PgFunctionUrlTable(db, changes);
   }
 
   async close(): Promise<void> {

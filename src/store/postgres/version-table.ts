@@ -66,6 +66,8 @@ export class PgAliasTable implements AliasTable {
     await this.#changes.write(functionName, async (sql) => {
       await sql.run('DELETE FROM aliases WHERE function_name = $1 AND name = $2', [functionName, name]);
       await sql.run(DELETE_POLICY, [functionName, name]);
+      // So does its function URL (an alias made again has none).
+      await sql.run('DELETE FROM function_urls WHERE function_name = $1 AND qualifier = $2', [functionName, name]);
     });
   }
 }

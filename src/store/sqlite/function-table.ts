@@ -4,7 +4,7 @@ import type { AliasRecord, EventInvokeConfigRecord, FunctionRecord, FunctionSnap
 import type { SqliteFunctionChanges } from './function-changes.js';
 
 /** What a function owns in other tables: removed with it, in the same transaction. */
-const OWNED_TABLES = ['function_versions', 'aliases', 'event_invoke_configs', 'concurrency', 'provisioned_concurrency'] as const;
+const OWNED_TABLES = ['function_versions', 'aliases', 'event_invoke_configs', 'concurrency', 'provisioned_concurrency', 'function_urls'] as const;
 
 /** Functions, one JSON record per name. */
 export class SqliteFunctionTable implements FunctionTable {

@@ -178,4 +178,16 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX resource_policies_by_owner ON resource_policies (owner, qualifier);
   `,
+  // Issue 15: function URLs, one per function and qualifier ($LATEST or an alias), found by url-id on
+  // every request to a URL; removed with their function or alias.
+  `
+  CREATE TABLE function_urls (
+    function_name TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    url_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  );
+  CREATE UNIQUE INDEX function_urls_by_url_id ON function_urls (url_id);
+  `,
 ];

@@ -19,6 +19,7 @@ import { SqliteLogTables } from './log-tables.js';
 import { SqliteResourcePolicyTable } from './policy-table.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteNodeTable } from './node-table.js';
+import { SqliteFunctionUrlTable } from './url-table.js';
 import { SqliteAliasTable, SqliteVersionTable } from './version-table.js';
 
 /** The embedded default store: one SQLite file in WAL mode, written only by this process. */
@@ -39,6 +40,7 @@ export class SqliteStore implements Store {
   readonly grants: SqliteGrantTable;
   readonly rolePolicies: SqliteRolePolicyTable;
   readonly keys: SqliteAccessKeyTable;
+  readonly functionUrls: SqliteFunctionUrlTable;
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
   readonly #commits: Commits;
@@ -75,6 +77,7 @@ export class SqliteStore implements Store {
     this.rolePolicies = new SqliteRolePolicyTable(this.#db);
     this.keys = new SqliteAccessKeyTable(this.#db);
     this.policies = new SqliteResourcePolicyTable(this.#db, this.changes);
+    this.functionUrls = new SqliteFunctionUrlTable(this.#db, this.changes);
   }
 
   /** An existing file must hold Kindling's schema as far as its recorded version says. */

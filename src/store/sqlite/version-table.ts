@@ -43,6 +43,8 @@ export class SqliteAliasTable implements AliasTable {
   readonly #delete: Database.Statement;
   /** A version's or alias's resource policy goes with it (an alias made again starts with none). */
   readonly #deletePolicy: Database.Statement;
+  /** So does an alias's function URL (an alias made again has none). */
+  readonly #deleteUrl: Database.Statement;
 
   constructor(db: Database.Database, changes: SqliteFunctionChanges) {
     this.#deletePolicy = db.prepare('DELETE FROM resource_policies WHERE owner = ? AND qualifier = ?');
@@ -50,6 +52,7 @@ export class SqliteAliasTable implements AliasTable {
     this.#list = db.prepare('SELECT record FROM aliases ORDER BY function_name, name');
     this.#put = db.prepare('INSERT OR REPLACE INTO aliases (function_name, name, record) VALUES (?, ?, ?)');
     this.#delete = db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?');
+    this.#deleteUrl = db.prepare('DELETE FROM function_urls WHERE function_name = ? AND qualifier = ?');
   }
 
   async list(): Promise<AliasRecord[]> {
@@ -64,6 +67,7 @@ export class SqliteAliasTable implements AliasTable {
     this.#changes.write(functionName, () => {
       this.#delete.run(functionName, name);
       this.#deletePolicy.run(functionName, name);
+      this.#deleteUrl.run(functionName, name);
     });
   }
 }
