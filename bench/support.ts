@@ -46,7 +46,7 @@ export async function startServer(
   // KINDLING_BENCH_PROFILE=dir writes a CPU profile of the server there (node --cpu-prof).
   const profile = process.env['KINDLING_BENCH_PROFILE'];
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--sandbox', sandbox, ...flags], {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', '--url-port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--sandbox', sandbox, ...flags], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

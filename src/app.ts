@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from './api/index.js';
+import { UrlServer } from './event-sources/index.js';
 import { CodeStore, ImageStore, LayerView } from './code/index.js';
 import { authMode, type KindlingConfig } from './config/index.js';
 import { AccessKeys, anonymousCaller, Authenticator, Authorizer, ensureAdminKey, KeyFile, Roles, SessionIssuer, type CredentialSource, type ResourcePolicies } from './identity/index.js';
@@ -45,6 +46,8 @@ export interface Kindling {
   readonly port: number;
   /** A worker node's fleet endpoint port. */
   readonly fleetPort?: number;
+  /** Where function URLs are served (absent on a worker-only node). */
+  readonly urlPort?: number;
   /** This process's id in the fleet's registry. */
   readonly nodeId: string;
   readonly store: Store;
@@ -342,6 +345,10 @@ export async function startKindling(
   const address = api ? await api.listen(config.port, config.host) : undefined;
   if (address) apiBridge?.target(address.port, address.address);
   const url = address ? `http://${hostPort(address.address, address.port)}` : '';
+  // Function URLs: a port of their own beside the API's (docs/function-urls.md).
+  const urlServer = api ? new UrlServer({ urls: functionUrls, invoke: (input) => invoker.invoke(input), ...(access ? { access } : {}), partition, clock, logger }) : undefined;
+  const urlAddress = urlServer ? await urlServer.listen(config.urlPort, config.host) : undefined;
+  if (urlAddress) functionUrls.setPort(urlAddress.port);
 
   // A worker node: its fleet endpoint, its heartbeat and its lease.
   let draining = false;
@@ -388,6 +395,7 @@ export async function startKindling(
       // A worker keeps answering "draining" (nothing is run, the api node sends it elsewhere) until
       // every node has read the registry again, so no call meets a closed socket.
       if (workerServer) await new Promise((resolve) => setTimeout(resolve, DIRECTORY_DEFAULTS.refreshMs * 1.5));
+      await urlServer?.close();
       await api?.close();
       await pollers?.close();
       await workerServer?.close();
@@ -416,6 +424,7 @@ export async function startKindling(
   return {
     url,
     port: address?.port ?? 0,
+    ...(urlAddress ? { urlPort: urlAddress.port } : {}),
     ...(fleetAddress ? { fleetPort: fleetAddress.port } : {}),
     nodeId,
     store,

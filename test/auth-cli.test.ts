@@ -21,7 +21,7 @@ interface Served {
 
 /** `kindling serve --auth sigv4` as its own process, its stdout and stderr (the log) kept. */
 async function serve(dataDir: string): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--sandbox', 'process', '--auth', 'sigv4', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--url-port', '0', '--sandbox', 'process', '--auth', 'sigv4', '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env['PATH'] ?? '' },
   });

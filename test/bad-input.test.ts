@@ -55,7 +55,7 @@ describe('a database file that is not a Kindling database is refused at start', 
   it('`kindling serve` says so in one line and exits 1; a brand-new data directory still starts empty', async () => {
     const dataDir = join(dir, 'cli');
     writeFileSync(join(mkdirp(dataDir), 'kindling.db'), '');
-    const run = await kindling(['serve', '--port', '0', '--sandbox', 'process', '--data-dir', dataDir]);
+    const run = await kindling(['serve', '--port', '0', '--url-port', '0', '--sandbox', 'process', '--data-dir', dataDir]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^kindling: KindlingError: The database .*kindling\.db cannot be used: it exists but is empty/m);
     assert.equal(readFileSync(join(dataDir, 'kindling.db')).length, 0);

@@ -65,7 +65,7 @@ describe('the line kindling serve prints at start', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kindling-serve-line-'));
     const store = await testStoreFor(dataDir);
     // No --sandbox: `auto`, whose choice the line must tell.
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'warn', '--data-dir', dataDir, ...(store ? ['--store', store] : [])], {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--url-port', '0', '--log-level', 'warn', '--data-dir', dataDir, ...(store ? ['--store', store] : [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

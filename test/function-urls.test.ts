@@ -157,7 +157,8 @@ describe('function URLs (payload format 2.0, buffered)', () => {
       app.post('/echo', (req, res) => res.status(201).json({ got: req.body }));
       app.get('/bytes', (req, res) => res.type('application/octet-stream').send(Buffer.from([0, 1, 2, 3, 250])));
       app.use((req, res) => res.status(404).send('no route ' + req.path));
-      exports.handler = serverless(app);
+      // serverless-http base64-encodes only the types it is told are binary, on Lambda as here.
+      exports.handler = serverless(app, { binary: ['application/octet-stream'] });
     `;
     const url = await deploy('express', { 'index.js': app, ...packageFiles(['express', 'serverless-http']) });
     const user = await curl(`${url}users/42?tag=a&tag=b`, ['-H', 'Cookie: k=v']);

@@ -7,9 +7,9 @@ import type { KindlingConfig } from '../config/index.js';
  * sandbox) and where its data is, so a newcomer sees at once what they are running. Tests and
  * benchmarks read its start: "... serving the Lambda API on <url> " and "Kindling node <id> (<roles>) is running".
  */
-export function startLine(config: KindlingConfig, kindling: Pick<Kindling, 'url' | 'nodeId' | 'fleetPort' | 'fleet' | 'sandbox'>): string {
+export function startLine(config: KindlingConfig, kindling: Pick<Kindling, 'url' | 'nodeId' | 'fleetPort' | 'fleet' | 'sandbox' | 'urlPort'>): string {
   const running = kindling.url
-    ? `Kindling is serving the Lambda API on ${kindling.url}`
+    ? `Kindling is serving the Lambda API on ${kindling.url}${kindling.urlPort === undefined ? '' : ` and function URLs on port ${kindling.urlPort}`}`
     : `Kindling node ${kindling.nodeId} (${config.roles.join(',')}) is running${kindling.fleetPort === undefined ? '' : `, serving the fleet on port ${kindling.fleetPort}`}`;
   // Who may call it: an operator should never have to guess whether the API is open.
   const auth = kindling.url ? `auth: ${config.auth === 'sigv4' ? 'sigv4' : 'none (loopback only)'}; ` : '';

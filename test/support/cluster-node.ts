@@ -56,6 +56,8 @@ export class ClusterNode {
   static async start(host: NetnsHost, args: readonly string[], options: ClusterNodeOptions = {}): Promise<ClusterNode> {
     const dataDir = args.includes('--data-dir') ? args[args.indexOf('--data-dir') + 1]! : (options.dataDir ?? host.tempDir('node-'));
     const all = args.includes('--data-dir') ? [...args] : [...args, '--data-dir', dataDir];
+    // Several api nodes may share a host: function URLs on a free port each, unless the test picks one.
+    if (!args.includes('--url-port')) all.push('--url-port', '0');
     const child = host.spawn(process.execPath, [CLI, 'serve', ...all], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...options.env },

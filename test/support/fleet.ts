@@ -45,7 +45,7 @@ export class TestFleet {
   /** Starts a node with these roles (`api`, `worker`, `poller`, comma-separated). */
   async node(role: string, overrides: Partial<KindlingConfig> = {}, argv: string[] = []): Promise<FleetNode> {
     const dataDir = mkdtempSync(join(tmpdir(), 'kindling-fleet-'));
-    const config = loadConfig(['--role', role, '--store', this.url, '--fleet-port', '0', ...argv], {}, { port: 0, dataDir, sandbox: 'process', ...overrides });
+    const config = loadConfig(['--role', role, '--store', this.url, '--fleet-port', '0', ...argv], {}, { port: 0, urlPort: 0, dataDir, sandbox: 'process', ...overrides });
     const kindling = await startKindling(config, { logger: createLogger(process.env['KINDLING_TEST_LOG'] ? 'debug' : 'error') });
     let closed: Promise<void> | undefined;
     const node: FleetNode = {

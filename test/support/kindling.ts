@@ -94,7 +94,7 @@ export async function startTestServer(
   // the sandbox suites ask for namespace or microvm themselves.
   // On the PostgreSQL pass each data directory has its own database; a test's own store seam stays as given.
   const store = overrides.store === undefined && !options.openStore ? await testStoreFor(dir) : undefined;
-  const config = loadConfig([], {}, { port: 0, dataDir: dir, sandbox: 'process', ...(store ? { store } : {}), ...overrides });
+  const config = loadConfig([], {}, { port: 0, urlPort: 0, dataDir: dir, sandbox: 'process', ...(store ? { store } : {}), ...overrides });
   const kindling = await startKindling(config, {
     logger: createLogger(process.env['KINDLING_TEST_LOG'] ? 'debug' : 'error'),
     ...(options.openStore ? { openStore: options.openStore } : {}),

@@ -17,7 +17,7 @@ export interface ServeProcess {
 
 /** `kindling serve` as its own process (for signals and kill -9), on port 0; resolves once it listens. */
 export async function spawnServe(args: readonly string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'warn', '--sandbox', 'process', ...(await storeArgs(args)), ...args], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--url-port', '0', '--log-level', 'warn', '--sandbox', 'process', ...(await storeArgs(args)), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
