@@ -1,0 +1,408 @@
+/**
+ * Response streaming in the Node.js runtime client (src/runtimes/nodejs): the `awslambda` global and
+ * streamed responses, run as the host runs them (the compiled bootstrap in a child process) against
+ * a Runtime API peer written here with node:http, which records what the runtime posts: headers,
+ * body chunks in arrival order, trailers. Where the stock aws-lambda-ric is installed, the same
+ * handlers run under it too and both runtimes must post the same.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ricForTest } from './support/aws-lambda-ric.js';
+
+const BOOTSTRAP = fileURLToPath(new URL('../src/runtimes/nodejs/bootstrap.js', import.meta.url));
+const TIMEOUT = { timeout: 20_000 };
+const PRELUDE_TYPE = 'application/vnd.awslambda.http-integration-response';
+
+/** The function: one streaming handler that plays the steps its event lists, and a few others. */
+const FUNCTION_CODE = `
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+const gate = (name) => fetch('http://' + process.env.AWS_LAMBDA_RUNTIME_API + '/test/gate/' + name).then((r) => r.text());
+const attempt = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.name + ': ' + e.message; } };
+
+export const steps = awslambda.streamifyResponse(async (event, stream, context) => {
+  for (const [op, arg] of event.steps) {
+    if (op === 'type') stream.setContentType(arg);
+    else if (op === 'tryType') stream.write(attempt(() => stream.setContentType(arg)) + '|');
+    else if (op === 'http') stream = awslambda.HttpResponseStream.from(stream, arg);
+    else if (op === 'write') stream.write(arg);
+    else if (op === 'gate') await gate(arg);
+    else if (op === 'end') stream.end(arg);
+    else if (op === 'throw') throw new Error(arg);
+    else if (op === 'throwNamed') throw { name: arg, message: 'named' };
+    else if (op === 'return') return arg;
+    else if (op === 'pipeline') await pipeline(Readable.from(arg), stream);
+    else if (op === 'pipelineFails') await pipeline(Readable.from((async function* () { yield arg; throw new Error('source broke'); })()), stream);
+    else if (op === 'context') stream.write(JSON.stringify({ id: context.awsRequestId, succeed: typeof context.succeed }));
+    else if (op === 'backpressure') {
+      let writes = 0;
+      while (stream.write(Buffer.alloc(8192, writes % 256))) if (++writes > 8192) throw new Error('write never said wait');
+      const drained = once(stream, 'drain');
+      await gate('blocked');
+      await drained;
+      stream.write('then:' + (writes + 1));
+    }
+  }
+});
+
+export const notAsync = awslambda.streamifyResponse((event, stream) => { stream.write('sync'); });
+export const plain = async (event) => ({ plain: event, global: typeof awslambda });
+export const malformed = Object.assign(async () => {}, { [Symbol.for('aws.lambda.runtime.handler.streaming')]: 'request' });
+`;
+
+interface Posted {
+  kind: string;
+  headers: http.IncomingHttpHeaders;
+  /** Body chunks as they arrived. */
+  chunks: Buffer[];
+  body: Buffer;
+  trailers: NodeJS.Dict<string>;
+}
+
+/** A Runtime API 2018-06-01 peer: queues events for /next, records what the runtime posts. */
+class RuntimeApiPeer {
+  readonly #server = http.createServer((req, res) => this.#route(req, res));
+  readonly #queue: { requestId: string; body: string }[] = [];
+  readonly #results = new Map<string, (posted: Posted) => void>();
+  readonly #gates = new Map<string, { reached: () => void; open: () => void; opened: Promise<void>; reachedP: Promise<void> }>();
+  #waitingNext: http.ServerResponse | undefined;
+  /** The sockets that carried Runtime API requests (not the handlers' side channel). */
+  readonly runtimeSockets = new Set<Socket>();
+  /** Called with a streamed response's request as it starts (before its body is read). */
+  onStream: ((req: http.IncomingMessage, posted: Posted) => void) | undefined;
+  address = '';
+
+  async start(): Promise<this> {
+    this.#server.keepAliveTimeout = 0; // as Kindling's own Runtime API endpoint
+    this.#server.listen(0, '127.0.0.1');
+    await once(this.#server, 'listening');
+    this.address = `127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  invoke(event: unknown): Promise<Posted> {
+    const requestId = randomUUID();
+    const posted = new Promise<Posted>((resolve) => this.#results.set(requestId, resolve));
+    this.#queue.push({ requestId, body: JSON.stringify(event) });
+    this.#deliver();
+    return posted;
+  }
+
+  /** The gate a handler waits on (GET /test/gate/<name>); `reached` when it asks, answered once open. */
+  gate(name: string) {
+    let gate = this.#gates.get(name);
+    if (gate === undefined) {
+      let reached!: () => void;
+      let open!: () => void;
+      const reachedP = new Promise<void>((resolve) => (reached = resolve));
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      gate = { reached, open, opened, reachedP };
+      this.#gates.set(name, gate);
+    }
+    return gate;
+  }
+
+  #deliver(): void {
+    const res = this.#waitingNext;
+    const event = this.#queue.shift();
+    if (event === undefined) return;
+    if (res === undefined) return void this.#queue.unshift(event);
+    this.#waitingNext = undefined;
+    res.writeHead(200, {
+      'Lambda-Runtime-Aws-Request-Id': event.requestId,
+      'Lambda-Runtime-Deadline-Ms': String(Date.now() + 60_000),
+      'Lambda-Runtime-Invoked-Function-Arn': 'arn:aws:lambda:us-east-1:000000000000:function:fn',
+    });
+    res.end(event.body);
+  }
+
+  #route(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '';
+    const gate = /^\/test\/gate\/(.+)$/.exec(url);
+    if (gate) {
+      const g = this.gate(gate[1]!);
+      g.reached();
+      void g.opened.then(() => res.end('open'));
+      return;
+    }
+    this.runtimeSockets.add(req.socket);
+    if (req.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
+      this.#waitingNext = res;
+      res.on('close', () => this.#waitingNext === res && (this.#waitingNext = undefined));
+      this.#deliver();
+      return;
+    }
+    const match = /^\/2018-06-01\/runtime\/(?:invocation\/([^/]+)\/(response|error)|(init\/error))$/.exec(url);
+    const posted: Posted = { kind: match?.[2] ?? match?.[3] ?? url, headers: req.headers, chunks: [], body: Buffer.alloc(0), trailers: {} };
+    req.on('data', (chunk: Buffer) => posted.chunks.push(chunk));
+    if (req.headers['lambda-runtime-function-response-mode'] === 'streaming') this.onStream?.(req, posted);
+    req.on('end', () => {
+      posted.body = Buffer.concat(posted.chunks);
+      posted.trailers = req.trailers;
+      res.writeHead(202, { 'Content-Type': 'application/json' }).end('{"status":"OK"}');
+      const requestId = match?.[1] === undefined ? 'init' : decodeURIComponent(match[1]);
+      this.#results.get(requestId)?.(posted);
+      this.#results.delete(requestId);
+    });
+  }
+
+  /** Resolves with what the runtime posts to /runtime/init/error. */
+  initError(): Promise<Posted> {
+    return new Promise((resolve) => this.#results.set('init', resolve));
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    this.#server.close();
+    await once(this.#server, 'close');
+  }
+}
+
+const taskRoot = mkdtempSync(join(tmpdir(), 'kindling-streaming-'));
+writeFileSync(join(taskRoot, 'index.mjs'), FUNCTION_CODE);
+
+/** A runtime process (Kindling's, or the stock one when `ric` is given) serving `handler`. */
+function launch(api: RuntimeApiPeer, handler: string, env: Record<string, string> = {}, ric?: string) {
+  const child: ChildProcess = spawn(process.execPath, ric ? [join(ric, 'index.mjs'), handler] : [BOOTSTRAP], {
+    cwd: taskRoot,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { PATH: process.env['PATH'] ?? '', AWS_LAMBDA_RUNTIME_API: api.address, _HANDLER: handler, LAMBDA_TASK_ROOT: taskRoot, ...env },
+  });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));
+  return { child, output: () => output };
+}
+
+/** Resolves once the runtime's output matches (its log lines may come after what it posted). */
+async function outputMatching(runtime: ReturnType<typeof launch>, pattern: RegExp): Promise<string> {
+  while (!pattern.test(runtime.output())) await once(runtime.child.stdout!, 'data');
+  return runtime.output();
+}
+
+function errorTrailer(posted: Posted): { errorType: string; errorMessage: string; trace: string[] } {
+  const body = posted.trailers['lambda-runtime-function-error-body'];
+  assert.ok(body, `no error trailers; trailers: ${JSON.stringify(posted.trailers)}`);
+  return JSON.parse(Buffer.from(body, 'base64').toString());
+}
+
+/** The prelude, the 8 NUL bytes, the body: exactly. */
+function withPrelude(prelude: unknown, body: string): Buffer {
+  return Buffer.concat([Buffer.from(JSON.stringify(prelude)), Buffer.alloc(8), Buffer.from(body)]);
+}
+
+after(() => rmSync(taskRoot, { recursive: true, force: true }));
+
+describe('a streamifyResponse handler on Kindling’s Node.js runtime', TIMEOUT, () => {
+  let api: RuntimeApiPeer;
+  let runtime: ReturnType<typeof launch>;
+  before(async () => {
+    api = await new RuntimeApiPeer().start();
+    runtime = launch(api, 'index.steps');
+  });
+  after(async () => {
+    runtime.child.kill('SIGKILL');
+    await api.close();
+  });
+
+  test('streams its chunks in order, each on its way before the handler goes on', async () => {
+    const seen = api.gate('one-seen');
+    let first: Buffer | undefined;
+    api.onStream = (req) => req.once('data', (chunk: Buffer) => ((first = chunk), seen.open()));
+    const posted = await api.invoke({ steps: [['type', 'text/plain'], ['write', 'one'], ['gate', 'one-seen'], ['write', 'two'], ['end', 'three']] });
+    api.onStream = undefined;
+    assert.equal(first?.toString(), 'one');
+    assert.deepEqual(posted.chunks.map(String), ['one', 'two', 'three']);
+    assert.equal(posted.kind, 'response');
+    assert.equal(posted.headers['lambda-runtime-function-response-mode'], 'streaming');
+    assert.equal(posted.headers['transfer-encoding'], 'chunked');
+    assert.equal(posted.headers['content-type'], 'text/plain');
+    assert.match(String(posted.headers['trailer']), /^Lambda-Runtime-Function-Error-Type, ?Lambda-Runtime-Function-Error-Body$/);
+    assert.deepEqual(posted.trailers, {});
+  });
+
+  test('answers application/octet-stream unless told otherwise; objects are written as JSON', async () => {
+    const posted = await api.invoke({ steps: [['write', { a: 1 }], ['end']] });
+    assert.equal(posted.headers['content-type'], 'application/octet-stream');
+    assert.equal(posted.body.toString(), '{"a":1}');
+  });
+
+  test('HttpResponseStream.from puts the JSON prelude and 8 NUL bytes before the body', async () => {
+    const prelude = { statusCode: 201, headers: { 'x-a': 'b' }, cookies: ['c=d'] };
+    const posted = await api.invoke({ steps: [['http', prelude], ['write', 'hello '], ['end', 'world']] });
+    assert.equal(posted.headers['content-type'], PRELUDE_TYPE);
+    assert.deepEqual(posted.body, withPrelude(prelude, 'hello world'));
+    // Ended without a write, the response still starts with its prelude.
+    const empty = await api.invoke({ steps: [['http', { statusCode: 204 }], ['end']] });
+    assert.deepEqual(empty.body, withPrelude({ statusCode: 204 }, ''));
+  });
+
+  test('the content type is set until the first write, then refused', async () => {
+    const posted = await api.invoke({ steps: [['type', 'text/csv'], ['type', 'text/html'], ['write', '<p>'], ['tryType', 'text/csv'], ['end']] });
+    assert.equal(posted.headers['content-type'], 'text/html');
+    assert.equal(posted.body.toString(), '<p>Runtime.InvalidStreamingOperation: Cannot set content-type, too late.|');
+  });
+
+  test('a content type cannot carry another header', async () => {
+    const posted = await api.invoke({ steps: [['tryType', 'text/plain\r\nX-Injected: 1'], ['end']] });
+    assert.equal(posted.headers['x-injected'], undefined);
+    assert.equal(posted.headers['content-type'], 'application/octet-stream');
+    assert.match(posted.body.toString(), /^TypeError: Invalid character in header content \["Content-Type"\]\|$/);
+  });
+
+  test('an error before the first write ends an empty response with the error trailers', async () => {
+    const posted = await api.invoke({ steps: [['type', 'text/plain'], ['throw', 'before any byte']] });
+    assert.equal(posted.kind, 'response');
+    assert.equal(posted.body.length, 0);
+    assert.equal(posted.headers['content-type'], 'text/plain');
+    assert.equal(posted.trailers['lambda-runtime-function-error-type'], 'Error');
+    const error = errorTrailer(posted);
+    assert.equal(error.errorType, 'Error');
+    assert.equal(error.errorMessage, 'before any byte');
+    assert.match(error.trace[0]!, /^Error: before any byte/);
+    await outputMatching(runtime, /\tERROR\tInvoke Error \t\{"errorType":"Error","errorMessage":"before any byte"/);
+  });
+
+  test('an error after writes follows the bytes written, in the trailers', async () => {
+    const posted = await api.invoke({ steps: [['write', 'partial '], ['write', 'answer'], ['throw', 'midway']] });
+    assert.equal(posted.body.toString(), 'partial answer');
+    assert.equal(posted.trailers['lambda-runtime-function-error-type'], 'Error');
+    assert.equal(errorTrailer(posted).errorMessage, 'midway');
+  });
+
+  test('an error name cannot add a trailer of its own', async () => {
+    const posted = await api.invoke({ steps: [['write', 'x'], ['throwNamed', 'Bad\r\nX-Injected: 1']] });
+    assert.equal(posted.trailers['lambda-runtime-function-error-type'], 'BadX-Injected: 1');
+    assert.equal(posted.trailers['x-injected'], undefined);
+    assert.equal(errorTrailer(posted).errorType, 'Bad\r\nX-Injected: 1');
+  });
+
+  test('an error after the end leaves the response complete; a write after the end too', async () => {
+    const thrown = await api.invoke({ steps: [['end', 'done'], ['throw', 'too late']] });
+    assert.equal(thrown.body.toString(), 'done');
+    assert.deepEqual(thrown.trailers, {});
+    const written = await api.invoke({ steps: [['end', 'done'], ['write', 'more']] });
+    assert.equal(written.body.toString(), 'done');
+    assert.deepEqual(written.trailers, {});
+    await outputMatching(runtime, /Invoke Error \t\{"errorType":"Error","errorMessage":"write after end"/);
+  });
+
+  test('a returned value is ignored, with Lambda’s warning', async () => {
+    const posted = await api.invoke({ steps: [['write', 'streamed'], ['end'], ['return', { ignored: true }]] });
+    assert.equal(posted.body.toString(), 'streamed');
+    await outputMatching(runtime, /\tWARN\tStreaming handlers ignore return values\./);
+  });
+
+  test('pipeline() streams into it, and a failing source ends it with the source’s error', async () => {
+    const piped = await api.invoke({ steps: [['pipeline', ['a', 'b', 'c']]] });
+    assert.equal(piped.body.toString(), 'abc');
+    assert.deepEqual(piped.trailers, {});
+    const broken = await api.invoke({ steps: [['pipelineFails', 'first ']] });
+    assert.equal(broken.body.toString(), 'first ');
+    assert.equal(errorTrailer(broken).errorMessage, 'source broke');
+  });
+
+  test('write() says wait while the Runtime API reads nothing, and drain comes once it reads', async () => {
+    const blocked = api.gate('blocked');
+    api.onStream = (req) => {
+      req.pause();
+      void blocked.reachedP.then(() => (blocked.open(), req.resume()));
+    };
+    const posted = await api.invoke({ steps: [['backpressure'], ['end']] });
+    api.onStream = undefined;
+    const text = posted.body.subarray(-12).toString();
+    const writes = Number(/then:(\d+)$/.exec(text)?.[1]);
+    assert.ok(writes > 1, text);
+    assert.equal(posted.body.length, writes * 8192 + `then:${writes}`.length);
+    for (let i = 0; i < writes; i++) assert.equal(posted.body[i * 8192 + 8191], i % 256);
+  });
+
+  test('the context has no callback-era methods; the next invocations run on the same connection', async () => {
+    const posted = await api.invoke({ steps: [['context'], ['end']] });
+    assert.equal(JSON.parse(posted.body.toString()).succeed, 'undefined');
+    // Every invocation above, errors and all, went over one keep-alive connection.
+    assert.equal(api.runtimeSockets.size, 1);
+  });
+});
+
+describe('the runtime around streaming handlers', TIMEOUT, () => {
+  let api: RuntimeApiPeer;
+  let running: ChildProcess | undefined;
+  before(async () => (api = await new RuntimeApiPeer().start()));
+  // One runtime at a time polls /next: each test's is gone before the next one starts.
+  afterEach(async () => {
+    if (running?.exitCode === null && running.signalCode === null) {
+      running.kill('SIGKILL');
+      await once(running, 'close');
+    }
+  });
+  after(() => api.close());
+  const start = (handler: string, env: Record<string, string> = {}) => {
+    const started = launch(api, handler, env);
+    running = started.child;
+    return started;
+  };
+
+  test('a handler that is not async fails, after what it wrote', async () => {
+    start('index.notAsync');
+    const posted = await api.invoke({});
+    assert.equal(posted.body.toString(), 'sync');
+    assert.equal(errorTrailer(posted).errorMessage, 'Streaming does not support non-async handlers.');
+  });
+
+  test('a plain handler is unaffected: a JSON response, and the global is there for it too', async () => {
+    start('index.plain');
+    const posted = await api.invoke({ n: 1 });
+    assert.equal(posted.headers['lambda-runtime-function-response-mode'], undefined);
+    assert.equal(posted.headers['content-type'], 'application/json');
+    assert.deepEqual(JSON.parse(posted.body.toString()), { plain: { n: 1 }, global: 'object' });
+  });
+
+  test('AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA leaves the global out, as on Lambda', async () => {
+    const initError = api.initError();
+    start('index.plain', { AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA: 'true' });
+    const posted = await initError;
+    assert.match(JSON.parse(posted.body.toString()).errorMessage, /awslambda is not defined/);
+  });
+
+  test('a handler marked for another streaming mode is an init error', async () => {
+    const initError = api.initError();
+    start('index.malformed');
+    const posted = await initError;
+    assert.equal(posted.headers['lambda-runtime-function-error-type'], 'Runtime.MalformedStreamingHandler');
+    assert.equal(JSON.parse(posted.body.toString()).errorMessage, 'Only response streaming is supported.');
+  });
+
+  test('a stream never ended keeps the invocation open (the function then times out)', async () => {
+    const started = start('index.steps');
+    let received: Posted | undefined;
+    api.onStream = (_req, posted) => (received = posted);
+    const posted = api.invoke({ steps: [['write', 'partial'], ['return', 'over']] });
+    let settled = false;
+    void posted.then(() => (settled = true));
+    await outputMatching(started, /Streaming handlers ignore return values/);
+    api.onStream = undefined;
+    assert.equal(Buffer.concat(received?.chunks ?? []).toString(), 'partial');
+    assert.equal(settled, false);
+    assert.equal(started.child.exitCode, null);
+  });
+
+  test('a pre-started runtime provides the global once bound to its function', async () => {
+    const started = start('', { _KINDLING_PRESTARTED: '1' });
+    await outputMatching(started, /kindling-prestarted-runtime-ready/);
+    const env = { AWS_LAMBDA_RUNTIME_API: api.address, _HANDLER: 'index.steps', LAMBDA_TASK_ROOT: taskRoot };
+    started.child.stdin!.write(`${JSON.stringify({ env })}\n`);
+    const posted = await api.invoke({ steps: [['http', { statusCode: 200 }], ['end', 'prestarted']] });
+    assert.deepEqual(posted.body, withPrelude({ statusCode: 200 }, 'prestarted'));
+  });
+});
