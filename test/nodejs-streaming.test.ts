@@ -30,7 +30,7 @@ import { pipeline } from 'node:stream/promises';
 const gate = (name) => fetch('http://' + process.env.AWS_LAMBDA_RUNTIME_API + '/test/gate/' + name).then((r) => r.text());
 const attempt = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.name + ': ' + e.message; } };
 
-export const steps = awslambda.streamifyResponse(async (event, stream, context) => {
+const playSteps = async (event, stream, context) => {
   for (const [op, arg] of event.steps) {
     if (op === 'type') stream.setContentType(arg);
     else if (op === 'tryType') stream.write(attempt(() => stream.setContentType(arg)) + '|');
@@ -53,9 +53,11 @@ export const steps = awslambda.streamifyResponse(async (event, stream, context) 
       stream.write('then:' + (writes + 1));
     }
   }
-});
+};
+// A non-async handler when its event says so (['notAsync']).
+export const steps = awslambda.streamifyResponse((event, stream, context) =>
+  event.steps[0]?.[0] === 'notAsync' ? void stream.write('sync') : playSteps(event, stream, context));
 
-export const notAsync = awslambda.streamifyResponse((event, stream) => { stream.write('sync'); });
 export const plain = async (event) => ({ plain: event, global: typeof awslambda });
 export const malformed = Object.assign(async () => {}, { [Symbol.for('aws.lambda.runtime.handler.streaming')]: 'request' });
 `;
@@ -119,6 +121,8 @@ class RuntimeApiPeer {
     if (res === undefined) return void this.#queue.unshift(event);
     this.#waitingNext = undefined;
     res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(event.body),
       'Lambda-Runtime-Aws-Request-Id': event.requestId,
       'Lambda-Runtime-Deadline-Ms': String(Date.now() + 60_000),
       'Lambda-Runtime-Invoked-Function-Arn': 'arn:aws:lambda:us-east-1:000000000000:function:fn',
@@ -176,7 +180,18 @@ function launch(api: RuntimeApiPeer, handler: string, env: Record<string, string
   const child: ChildProcess = spawn(process.execPath, ric ? [join(ric, 'index.mjs'), handler] : [BOOTSTRAP], {
     cwd: taskRoot,
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { PATH: process.env['PATH'] ?? '', AWS_LAMBDA_RUNTIME_API: api.address, _HANDLER: handler, LAMBDA_TASK_ROOT: taskRoot, ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      AWS_LAMBDA_RUNTIME_API: api.address,
+      _HANDLER: handler,
+      LAMBDA_TASK_ROOT: taskRoot,
+      AWS_LAMBDA_FUNCTION_NAME: 'fn',
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
+      AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/fn',
+      AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/01/[$LATEST]0',
+      ...env,
+    },
   });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
@@ -354,8 +369,8 @@ describe('the runtime around streaming handlers', TIMEOUT, () => {
   };
 
   test('a handler that is not async fails, after what it wrote', async () => {
-    start('index.notAsync');
-    const posted = await api.invoke({});
+    start('index.steps');
+    const posted = await api.invoke({ steps: [['notAsync']] });
     assert.equal(posted.body.toString(), 'sync');
     assert.equal(errorTrailer(posted).errorMessage, 'Streaming does not support non-async handlers.');
   });
@@ -405,4 +420,52 @@ describe('the runtime around streaming handlers', TIMEOUT, () => {
     const posted = await api.invoke({ steps: [['http', { statusCode: 200 }], ['end', 'prestarted']] });
     assert.deepEqual(posted.body, withPrelude({ statusCode: 200 }, 'prestarted'));
   });
+});
+
+/** What two runtimes must agree on for one invocation (the trace names each runtime's own files). */
+function comparable(posted: Posted) {
+  const error = posted.trailers['lambda-runtime-function-error-body'] === undefined ? undefined : errorTrailer(posted);
+  return {
+    kind: posted.kind,
+    mode: posted.headers['lambda-runtime-function-response-mode'],
+    contentType: posted.headers['content-type'],
+    body: posted.body.toString('base64'),
+    errorType: posted.trailers['lambda-runtime-function-error-type'],
+    error: error && { errorType: error.errorType, errorMessage: error.errorMessage },
+  };
+}
+
+const ric = await ricForTest();
+describe('the same handlers under the stock aws-lambda-ric', { ...TIMEOUT, skip: 'unavailable' in ric ? ric.unavailable : false }, () => {
+  const scenarios: [string, unknown[][]][] = [
+    ['chunks and a content type', [['type', 'text/plain'], ['write', 'one'], ['write', 'two'], ['end', 'three']]],
+    ['an object written', [['write', { a: 1 }], ['end']]],
+    ['the HTTP prelude', [['http', { statusCode: 201, headers: { a: 'b' }, cookies: ['c=d'] }], ['write', 'hi'], ['end']]],
+    ['a content type too late', [['write', '<p>'], ['tryType', 'text/csv'], ['end']]],
+    ['an error before the first write', [['type', 'text/plain'], ['throw', 'before']]],
+    ['an error after writes', [['write', 'partial'], ['throw', 'midway']]],
+    ['an error after the end', [['end', 'done'], ['throw', 'too late']]],
+    ['a returned value', [['write', 'x'], ['end'], ['return', 42]]],
+    ['pipeline()', [['pipeline', ['a', 'b']]]],
+    ['a non-async handler', [['notAsync']]],
+  ];
+  const outcomes = new Map<string, Map<string, ReturnType<typeof comparable>>>();
+  for (const [name, dir] of [['kindling', undefined], ['ric', 'dir' in ric ? ric.dir : '']] as const) {
+    test(`run on ${name}`, async (t) => {
+      const api = await new RuntimeApiPeer().start();
+      const runtime = launch(api, 'index.steps', {}, dir);
+      t.after(async () => {
+        runtime.child.kill('SIGKILL');
+        await api.close();
+      });
+      const seen = new Map<string, ReturnType<typeof comparable>>();
+      for (const [scenario, steps] of scenarios) seen.set(scenario, comparable(await api.invoke({ steps })));
+      outcomes.set(name, seen);
+    });
+  }
+  for (const [scenario] of scenarios) {
+    test(`posts what it posts: ${scenario}`, () => {
+      assert.deepEqual(outcomes.get('kindling')?.get(scenario), outcomes.get('ric')?.get(scenario));
+    });
+  }
 });
