@@ -41,6 +41,7 @@ const playSteps = async (event, stream, context) => {
     else if (op === 'throw') throw new Error(arg);
     else if (op === 'throwNamed') throw { name: arg, message: 'named' };
     else if (op === 'return') return arg;
+    else if (op === 'crash') await new Promise(() => setImmediate(() => { throw new Error(arg); }));
     else if (op === 'pipeline') await pipeline(Readable.from(arg), stream);
     else if (op === 'pipelineFails') await pipeline(Readable.from((async function* () { yield arg; throw new Error('source broke'); })()), stream);
     else if (op === 'context') stream.write(JSON.stringify({ id: context.awsRequestId, succeed: typeof context.succeed }));
@@ -76,7 +77,8 @@ class RuntimeApiPeer {
   readonly #server = http.createServer((req, res) => this.#route(req, res));
   readonly #queue: { requestId: string; body: string }[] = [];
   readonly #results = new Map<string, (posted: Posted) => void>();
-  readonly #gates = new Map<string, { reached: () => void; open: () => void; opened: Promise<void>; reachedP: Promise<void> }>();
+  /** What a handler's GET /test/gate/<name> waits for before it is answered. */
+  readonly gates = new Map<string, () => unknown>();
   #waitingNext: http.ServerResponse | undefined;
   /** The sockets that carried Runtime API requests (not the handlers' side channel). */
   readonly runtimeSockets = new Set<Socket>();
@@ -100,20 +102,6 @@ class RuntimeApiPeer {
     return posted;
   }
 
-  /** The gate a handler waits on (GET /test/gate/<name>); `reached` when it asks, answered once open. */
-  gate(name: string) {
-    let gate = this.#gates.get(name);
-    if (gate === undefined) {
-      let reached!: () => void;
-      let open!: () => void;
-      const reachedP = new Promise<void>((resolve) => (reached = resolve));
-      const opened = new Promise<void>((resolve) => (open = resolve));
-      gate = { reached, open, opened, reachedP };
-      this.#gates.set(name, gate);
-    }
-    return gate;
-  }
-
   #deliver(): void {
     const res = this.#waitingNext;
     const event = this.#queue.shift();
@@ -133,12 +121,7 @@ class RuntimeApiPeer {
   #route(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = req.url ?? '';
     const gate = /^\/test\/gate\/(.+)$/.exec(url);
-    if (gate) {
-      const g = this.gate(gate[1]!);
-      g.reached();
-      void g.opened.then(() => res.end('open'));
-      return;
-    }
+    if (gate) return void Promise.resolve(this.gates.get(gate[1]!)?.()).then(() => res.end('open'));
     this.runtimeSockets.add(req.socket);
     if (req.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
       this.#waitingNext = res;
@@ -175,23 +158,16 @@ class RuntimeApiPeer {
 const taskRoot = mkdtempSync(join(tmpdir(), 'kindling-streaming-'));
 writeFileSync(join(taskRoot, 'index.mjs'), FUNCTION_CODE);
 
+// The stock runtime requires all of these.
+const FUNCTION_ENV = { LAMBDA_TASK_ROOT: taskRoot, AWS_LAMBDA_FUNCTION_NAME: 'fn', AWS_LAMBDA_FUNCTION_VERSION: '$LATEST' };
+Object.assign(FUNCTION_ENV, { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128', AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/fn', AWS_LAMBDA_LOG_STREAM_NAME: 's' });
+
 /** A runtime process (Kindling's, or the stock one when `ric` is given) serving `handler`. */
 function launch(api: RuntimeApiPeer, handler: string, env: Record<string, string> = {}, ric?: string) {
   const child: ChildProcess = spawn(process.execPath, ric ? [join(ric, 'index.mjs'), handler] : [BOOTSTRAP], {
     cwd: taskRoot,
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      AWS_LAMBDA_RUNTIME_API: api.address,
-      _HANDLER: handler,
-      LAMBDA_TASK_ROOT: taskRoot,
-      AWS_LAMBDA_FUNCTION_NAME: 'fn',
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
-      AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/fn',
-      AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/01/[$LATEST]0',
-      ...env,
-    },
+    env: { PATH: process.env['PATH'] ?? '', AWS_LAMBDA_RUNTIME_API: api.address, _HANDLER: handler, ...FUNCTION_ENV, ...env },
   });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
@@ -231,9 +207,9 @@ describe('a streamifyResponse handler on Kindling’s Node.js runtime', TIMEOUT,
   });
 
   test('streams its chunks in order, each on its way before the handler goes on', async () => {
-    const seen = api.gate('one-seen');
     let first: Buffer | undefined;
-    api.onStream = (req) => req.once('data', (chunk: Buffer) => ((first = chunk), seen.open()));
+    const firstSeen = new Promise((resolve) => (api.onStream = (req) => req.once('data', (chunk: Buffer) => resolve((first = chunk)))));
+    api.gates.set('one-seen', () => firstSeen);
     const posted = await api.invoke({ steps: [['type', 'text/plain'], ['write', 'one'], ['gate', 'one-seen'], ['write', 'two'], ['end', 'three']] });
     api.onStream = undefined;
     assert.equal(first?.toString(), 'one');
@@ -328,10 +304,9 @@ describe('a streamifyResponse handler on Kindling’s Node.js runtime', TIMEOUT,
   });
 
   test('write() says wait while the Runtime API reads nothing, and drain comes once it reads', async () => {
-    const blocked = api.gate('blocked');
     api.onStream = (req) => {
       req.pause();
-      void blocked.reachedP.then(() => (blocked.open(), req.resume()));
+      api.gates.set('blocked', () => req.resume());
     };
     const posted = await api.invoke({ steps: [['backpressure'], ['end']] });
     api.onStream = undefined;
@@ -412,6 +387,15 @@ describe('the runtime around streaming handlers', TIMEOUT, () => {
     assert.equal(started.child.exitCode, null);
   });
 
+  test('a crash mid-stream ends the response with its error, then the process, as Lambda’s runtime exits', async () => {
+    const started = start('index.steps');
+    const posted = await api.invoke({ steps: [['write', 'so far'], ['crash', 'uncaught']] });
+    assert.equal(posted.body.toString(), 'so far');
+    assert.equal(errorTrailer(posted).errorMessage, 'uncaught');
+    assert.match(await outputMatching(started, /Uncaught Exception/), /\tERROR\tUncaught Exception \t\{"errorType":"Error","errorMessage":"uncaught"/);
+    assert.equal(started.child.exitCode ?? (await once(started.child, 'exit'))[0], 129);
+  });
+
   test('a pre-started runtime provides the global once bound to its function', async () => {
     const started = start('', { _KINDLING_PRESTARTED: '1' });
     await outputMatching(started, /kindling-prestarted-runtime-ready/);
@@ -442,6 +426,7 @@ describe('the same handlers under the stock aws-lambda-ric', { ...TIMEOUT, skip:
     ['an object written', [['write', { a: 1 }], ['end']]],
     ['the HTTP prelude', [['http', { statusCode: 201, headers: { a: 'b' }, cookies: ['c=d'] }], ['write', 'hi'], ['end']]],
     ['a content type too late', [['write', '<p>'], ['tryType', 'text/csv'], ['end']]],
+    ['a content type with a line break', [['tryType', 'a\r\nX-Injected: 1'], ['end']]],
     ['an error before the first write', [['type', 'text/plain'], ['throw', 'before']]],
     ['an error after writes', [['write', 'partial'], ['throw', 'midway']]],
     ['an error after the end', [['end', 'done'], ['throw', 'too late']]],
