@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -24,7 +24,7 @@ const PRELUDE_TYPE = 'application/vnd.awslambda.http-integration-response';
 
 /** The function: one streaming handler that plays the steps its event lists, and a few others. */
 const FUNCTION_CODE = `
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 const gate = (name) => fetch('http://' + process.env.AWS_LAMBDA_RUNTIME_API + '/test/gate/' + name).then((r) => r.text());
@@ -83,7 +83,7 @@ class RuntimeApiPeer {
   /** The sockets that carried Runtime API requests (not the handlers' side channel). */
   readonly runtimeSockets = new Set<Socket>();
   /** Called with a streamed response's request as it starts (before its body is read). */
-  onStream: ((req: http.IncomingMessage, posted: Posted) => void) | undefined;
+  onStream: ((req: http.IncomingMessage, posted: Posted, res: http.ServerResponse) => void) | undefined;
   address = '';
 
   async start(): Promise<this> {
@@ -132,11 +132,11 @@ class RuntimeApiPeer {
     const match = /^\/2018-06-01\/runtime\/(?:invocation\/([^/]+)\/(response|error)|(init\/error))$/.exec(url);
     const posted: Posted = { kind: match?.[2] ?? match?.[3] ?? url, headers: req.headers, chunks: [], body: Buffer.alloc(0), trailers: {} };
     req.on('data', (chunk: Buffer) => posted.chunks.push(chunk));
-    if (req.headers['lambda-runtime-function-response-mode'] === 'streaming') this.onStream?.(req, posted);
+    if (req.headers['lambda-runtime-function-response-mode'] === 'streaming') this.onStream?.(req, posted, res);
     req.on('end', () => {
       posted.body = Buffer.concat(posted.chunks);
       posted.trailers = req.trailers;
-      res.writeHead(202, { 'Content-Type': 'application/json' }).end('{"status":"OK"}');
+      if (!res.headersSent) res.writeHead(202, { 'Content-Type': 'application/json' }).end('{"status":"OK"}');
       const requestId = match?.[1] === undefined ? 'init' : decodeURIComponent(match[1]);
       this.#results.get(requestId)?.(posted);
       this.#results.delete(requestId);
@@ -170,14 +170,16 @@ function launch(api: RuntimeApiPeer, handler: string, env: Record<string, string
     env: { PATH: process.env['PATH'] ?? '', AWS_LAMBDA_RUNTIME_API: api.address, _HANDLER: handler, ...FUNCTION_ENV, ...env },
   });
   let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));
-  return { child, output: () => output };
+  const grew = new EventEmitter();
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.setEncoding('utf8').on('data', (text: string) => grew.emit('data', (output += text)));
+  }
+  return { child, grew, output: () => output };
 }
 
 /** Resolves once the runtime's output matches (its log lines may come after what it posted). */
 async function outputMatching(runtime: ReturnType<typeof launch>, pattern: RegExp): Promise<string> {
-  while (!pattern.test(runtime.output())) await once(runtime.child.stdout!, 'data');
+  while (!pattern.test(runtime.output())) await once(runtime.grew, 'data');
   return runtime.output();
 }
 
@@ -394,6 +396,22 @@ describe('the runtime around streaming handlers', TIMEOUT, () => {
     assert.equal(errorTrailer(posted).errorMessage, 'uncaught');
     assert.match(await outputMatching(started, /Uncaught Exception/), /\tERROR\tUncaught Exception \t\{"errorType":"Error","errorMessage":"uncaught"/);
     assert.equal(started.child.exitCode ?? (await once(started.child, 'exit'))[0], 129);
+  });
+
+  test('a response the Runtime API refuses mid-stream ends there; the next invocation gets a new connection', async () => {
+    const started = start('index.steps');
+    api.onStream = (req, _posted, res) =>
+      req.once('data', () => {
+        api.gates.set('refused', () => undefined);
+        res.writeHead(413, { 'Content-Type': 'application/json' }).end('{"errorType":"RequestEntityTooLarge"}');
+      });
+    void api.invoke({ steps: [['write', 'too much'], ['gate', 'refused'], ['write', 'more'], ['end']] });
+    await outputMatching(started, /the Runtime API answered 413/);
+    api.onStream = undefined;
+    const sockets = api.runtimeSockets.size;
+    const posted = await api.invoke({ steps: [['end', 'next one']] });
+    assert.equal(posted.body.toString(), 'next one');
+    assert.equal(api.runtimeSockets.size, sockets + 1);
   });
 
   test('a pre-started runtime provides the global once bound to its function', async () => {
