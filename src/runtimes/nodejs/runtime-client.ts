@@ -35,7 +35,7 @@ const STREAMING_HEADERS =
   `Lambda-Runtime-Function-Response-Mode: streaming\r\nTrailer: ${ERROR_TYPE_HEADER}, ${ERROR_BODY_TRAILER}\r\n`;
 
 /** Header values may not hold control characters; an error name could (it is user data). */
-export function headerSafe(value: string): string {
+function headerSafe(value: string): string {
   return value.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
 }
 
@@ -107,6 +107,7 @@ export class RuntimeClient {
   openResponseStream(requestId: string, contentType: string): ChunkedRequest {
     const path = `${this.#base}/invocation/${encodeURIComponent(requestId)}/response`;
     const request = this.#connection.openChunked('POST', path, `${STREAMING_HEADERS}Content-Type: ${contentType}\r\n`);
+    // Its failure names the request, as #send's do.
     const response = request.response.catch((err: unknown) => {
       throw new RuntimeApiError(`POST ${path} failed: ${(err as Error).message}`, undefined, { cause: err });
     });
