@@ -57,6 +57,7 @@ const playSteps = async (event, stream, context) => {
 export const steps = awslambda.streamifyResponse((event, stream, context) =>
   event.steps[0]?.[0] === 'notAsync' ? void stream.write('sync') : playSteps(event, stream, context));
 
+export const small = awslambda.streamifyResponse(async (event, stream) => stream.end(String(stream.writableHighWaterMark)), { highWaterMark: 1024 });
 export const plain = async (event) => ({ plain: event, global: typeof awslambda });
 export const malformed = Object.assign(async () => {}, { [Symbol.for('aws.lambda.runtime.handler.streaming')]: 'request' });
 `;
@@ -256,6 +257,11 @@ describe('the runtime around streaming handlers', TIMEOUT, () => {
     const posted = await api.invoke({ steps: [['notAsync']] });
     assert.equal(posted.body.toString(), 'sync');
     assert.equal(errorTrailer(posted).errorMessage, 'Streaming does not support non-async handlers.');
+  });
+
+  test('streamifyResponse’s highWaterMark sets the stream’s', async () => {
+    start('index.small');
+    assert.equal((await api.invoke({})).body.toString(), '1024');
   });
 
   test('a plain handler is unaffected: a JSON response, and the global is there for it too', async () => {
