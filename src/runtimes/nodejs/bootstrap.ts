@@ -6,6 +6,7 @@
  * built-ins and its own folder: it runs on its own, apart from the host.
  */
 import path from 'node:path';
+import { installAwsLambdaGlobal } from './awslambda.js';
 import { patchConsole } from './logging.js';
 import { awaitFunction, PRESTARTED_VARIABLE } from './prestart.js';
 import { Runtime, EXIT_RUNTIME_API_FAILURE } from './runtime.js';
@@ -26,6 +27,9 @@ if (env[PRESTARTED_VARIABLE] !== undefined) {
 
 // Before the handler loads, so lines it logs at init are in Lambda's format too.
 patchConsole();
+// Before the handler loads too (its module calls awslambda.streamifyResponse at import); after a
+// pre-started runtime is bound, so the function's own variables decide.
+installAwsLambdaGlobal(env['AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA']);
 
 const runtime = new Runtime({
   client,

@@ -2,8 +2,18 @@
  * The `context` argument, with the members and property order of Lambda's Node.js runtime. Plain own
  * properties, so handlers that spread or Object.assign it (middleware) keep everything.
  */
-import type { Invocation } from './invocation.js';
 import type { NextInvocation } from './runtime-client.js';
+
+/**
+ * What the context's flag and legacy methods act on: an Invocation. A streaming invocation has the
+ * flag only, as on Lambda (its handler answers through the stream).
+ */
+export interface ContextControls {
+  callbackWaitsForEmptyEventLoop: boolean;
+  readonly succeed?: (result?: unknown) => void;
+  readonly fail?: (error?: unknown) => void;
+  readonly done?: (error?: unknown, result?: unknown) => void;
+}
 
 /** Per-function values, read once from the environment at start. */
 export interface FunctionMetadata {
@@ -17,9 +27,9 @@ export interface FunctionMetadata {
 
 export interface LambdaContext extends FunctionMetadata {
   callbackWaitsForEmptyEventLoop: boolean;
-  succeed(result?: unknown): void;
-  fail(error?: unknown): void;
-  done(error?: unknown, result?: unknown): void;
+  succeed?(result?: unknown): void;
+  fail?(error?: unknown): void;
+  done?(error?: unknown, result?: unknown): void;
   clientContext: unknown;
   identity: unknown;
   invokedFunctionArn: string;
@@ -40,7 +50,7 @@ function parseJsonHeader(value: string | undefined, name: string): unknown {
 export function createContext(
   metadata: FunctionMetadata,
   next: NextInvocation,
-  invocation: Invocation,
+  invocation: ContextControls,
 ): LambdaContext {
   const deadlineMs = next.deadlineMs;
   const context: LambdaContext = {
@@ -50,9 +60,7 @@ export function createContext(
     set callbackWaitsForEmptyEventLoop(value: boolean) {
       invocation.callbackWaitsForEmptyEventLoop = value;
     },
-    succeed: invocation.succeed,
-    fail: invocation.fail,
-    done: invocation.done,
+    ...(invocation.succeed && { succeed: invocation.succeed, fail: invocation.fail, done: invocation.done }),
     functionVersion: metadata.functionVersion,
     functionName: metadata.functionName,
     memoryLimitInMB: metadata.memoryLimitInMB,

@@ -18,6 +18,10 @@ export class ImportModuleError extends RuntimeError {}
 export class HandlerNotFound extends RuntimeError {}
 export class MalformedHandlerName extends RuntimeError {}
 export class UserCodeSyntaxError extends RuntimeError {}
+/** A response stream used out of order (its content type set after the first write). */
+export class InvalidStreamingOperation extends RuntimeError {}
+/** A handler marked for a streaming mode other than `response`. */
+export class MalformedStreamingHandler extends RuntimeError {}
 
 export class UnhandledPromiseRejection extends RuntimeError {
   // Enumerable on purpose: Lambda's log line shows them (`"reason":{...},"promise":{}`).
@@ -38,6 +42,8 @@ for (const errorClass of [
   HandlerNotFound,
   MalformedHandlerName,
   UserCodeSyntaxError,
+  InvalidStreamingOperation,
+  MalformedStreamingHandler,
   UnhandledPromiseRejection,
 ]) {
   Object.defineProperty(errorClass.prototype, 'name', {

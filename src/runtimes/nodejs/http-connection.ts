@@ -6,7 +6,7 @@
  * and most environments are too little used for V8 to optimise http's many layers; measured on the
  * invoke benchmark at concurrency 32, node:http in the runtime cost about half the machine's CPU.
  * This speaks just what the Runtime API needs: one request at a time, Content-Length or chunked
- * bodies, keep-alive.
+ * bodies (both ways: a streamed response is posted chunked, with trailers), keep-alive.
  */
 import net from 'node:net';
 
@@ -24,6 +24,19 @@ interface Pending {
   readonly resolve: (response: RawResponse) => void;
   readonly reject: (error: Error) => void;
   received: boolean;
+}
+
+/** A request whose body is sent as it comes (Transfer-Encoding: chunked). */
+export interface ChunkedRequest {
+  /** Sends one chunk; false when the socket's buffer is full: wait for `onDrain` before more. */
+  write(chunk: Buffer): boolean;
+  onDrain(listener: () => void): void;
+  /** Sends the last chunk and `trailers` (complete header lines, each ending in CRLF). */
+  end(trailers?: string): void;
+  /** Whether `end` was called: nothing more can be sent. */
+  readonly ended: boolean;
+  /** The server's answer; it may come before the body ends (the connection is then closed). */
+  readonly response: Promise<RawResponse>;
 }
 
 export class HttpConnectionError extends Error {
@@ -49,6 +62,8 @@ export class HttpConnection {
   #pending: Pending | undefined;
   /** Whether the socket has carried a request before (a server may have closed it meanwhile). */
   #reused = false;
+  /** A chunked request's body is still being sent: an answer before its end leaves the socket unusable. */
+  #bodyOpen = false;
 
   /** With `socketPath`, connects there; `host` and `port` then only name the server (Host header). */
   constructor(host: string, port: number, socketPath?: string) {
@@ -64,13 +79,8 @@ export class HttpConnection {
    */
   request(method: string, path: string, extraHeaders: string, body?: Buffer | string): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
-      if (this.#pending) {
-        reject(new HttpConnectionError('one Runtime API request at a time', false));
-        return;
-      }
-      const socket = this.#connect();
-      this.#pending = { resolve, reject, received: false };
-      socket.ref();
+      const socket = this.#begin(resolve, reject);
+      if (socket === undefined) return;
       const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
       const head =
         `${method} ${path} HTTP/1.1\r\n${this.#hostHeader}${extraHeaders}` +
@@ -89,6 +99,57 @@ export class HttpConnection {
   }
 
   /**
+   * Sends the head of a request whose body follows in chunks; `extraHeaders` as for `request`
+   * (Transfer-Encoding is added here). Chunks written after the server answered are dropped.
+   */
+  openChunked(method: string, path: string, extraHeaders: string): ChunkedRequest {
+    let socket: net.Socket | undefined;
+    const response = new Promise<RawResponse>((resolve, reject) => (socket = this.#begin(resolve, reject)));
+    let ended = socket === undefined;
+    let answered = ended;
+    const settled = (): void => {
+      answered = true;
+    };
+    response.then(settled, settled);
+    if (socket !== undefined) {
+      this.#bodyOpen = true;
+      socket.write(`${method} ${path} HTTP/1.1\r\n${this.#hostHeader}${extraHeaders}Transfer-Encoding: chunked\r\n\r\n`);
+    }
+    return {
+      response,
+      get ended() {
+        return ended;
+      },
+      write(chunk) {
+        // A zero-length chunk would end the body.
+        if (ended || answered || chunk.length === 0 || socket!.destroyed) return true;
+        socket!.cork();
+        socket!.write(`${chunk.length.toString(16)}\r\n`);
+        socket!.write(chunk);
+        const flushed = socket!.write(CRLF);
+        socket!.uncork();
+        return flushed;
+      },
+      onDrain(listener) {
+        if (ended || answered || socket!.destroyed) listener();
+        else socket!.once('drain', listener);
+      },
+      end: (trailers = '') => {
+        if (ended) return;
+        ended = true;
+        if (answered || socket!.destroyed) return;
+        this.#bodyOpen = false;
+        socket!.write(`0\r\n${trailers}\r\n`);
+      },
+    };
+  }
+
+  /** Keeps the process alive on this connection until its next answer (a request is due on it). */
+  hold(): void {
+    this.#connect().ref();
+  }
+
+  /**
    * Opens the connection ahead of the first request (a pre-started runtime, while it waits);
    * settles once it is open or has failed (the first request then reports the failure).
    */
@@ -103,6 +164,18 @@ export class HttpConnection {
   close(): void {
     this.#socket?.destroy();
     this.#socket = undefined;
+  }
+
+  /** Takes the connection for one request; undefined (and `reject` called) while another is out. */
+  #begin(resolve: Pending['resolve'], reject: Pending['reject']): net.Socket | undefined {
+    if (this.#pending) {
+      reject(new HttpConnectionError('one Runtime API request at a time', false));
+      return undefined;
+    }
+    const socket = this.#connect();
+    this.#pending = { resolve, reject, received: false };
+    socket.ref();
+    return socket;
   }
 
   #connect(): net.Socket {
@@ -126,6 +199,7 @@ export class HttpConnection {
   #fail(socket: net.Socket, cause: Error, connected: boolean): void {
     if (this.#socket !== socket) return;
     this.#socket = undefined;
+    this.#bodyOpen = false;
     const pending = this.#pending;
     this.#pending = undefined;
     // The unix socket is a shortcut: when it cannot be reached, the request goes again over TCP.
@@ -144,7 +218,9 @@ export class HttpConnection {
     // Between requests the idle connection must not keep the process alive: Lambda's
     // callbackWaitsForEmptyEventLoop waits for the event loop to empty.
     this.#socket?.unref();
-    if (response.headers.get('connection') === 'close') this.close();
+    // Answered before its body ended: the server has the rest of it to skip, so the socket goes.
+    if (response.headers.get('connection') === 'close' || this.#bodyOpen) this.close();
+    this.#bodyOpen = false;
     pending?.resolve(response);
   }
 

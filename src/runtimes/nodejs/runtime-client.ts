@@ -2,7 +2,7 @@
  * HTTP client for the Lambda Runtime API (2018-06-01) at AWS_LAMBDA_RUNTIME_API.
  * One keep-alive connection carries every call: /next and the post that answers it never overlap.
  */
-import { HttpConnection, HttpConnectionError, type RawResponse } from './http-connection.js';
+import { HttpConnection, HttpConnectionError, type ChunkedRequest, type RawResponse } from './http-connection.js';
 
 export interface NextInvocation {
   requestId: string;
@@ -28,11 +28,20 @@ export class RuntimeApiError extends Error {
 }
 
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+const ERROR_BODY_TRAILER = 'Lambda-Runtime-Function-Error-Body';
 const JSON_HEADERS = 'Content-Type: application/json\r\n';
+/** What Lambda's runtime sends ahead of a streamed response; the error trailers are declared up front. */
+const STREAMING_HEADERS =
+  `Lambda-Runtime-Function-Response-Mode: streaming\r\nTrailer: ${ERROR_TYPE_HEADER}, ${ERROR_BODY_TRAILER}\r\n`;
 
 /** Header values may not hold control characters; an error name could (it is user data). */
 function headerSafe(value: string): string {
   return value.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
+}
+
+/** A streamed response's error: its type, and the JSON error body in base64, as trailers. */
+export function errorTrailers(errorType: string, body: string): string {
+  return `${ERROR_TYPE_HEADER}: ${headerSafe(errorType)}\r\n${ERROR_BODY_TRAILER}: ${Buffer.from(body).toString('base64')}\r\n`;
 }
 
 /**
@@ -89,6 +98,25 @@ export class RuntimeClient {
   postResponse(requestId: string, body: string): Promise<number> {
     const path = `${this.#base}/invocation/${encodeURIComponent(requestId)}/response`;
     return this.#post(path, body, undefined);
+  }
+
+  /**
+   * Starts the invocation's response in Lambda's streaming mode; its chunks follow. `contentType`
+   * must be a valid header value (the response stream checks it when it is set).
+   */
+  openResponseStream(requestId: string, contentType: string): ChunkedRequest {
+    const path = `${this.#base}/invocation/${encodeURIComponent(requestId)}/response`;
+    const request = this.#connection.openChunked('POST', path, `${STREAMING_HEADERS}Content-Type: ${contentType}\r\n`);
+    // Its failure names the request, as #send's do.
+    const response = request.response.catch((err: unknown) => {
+      throw new RuntimeApiError(`POST ${path} failed: ${(err as Error).message}`, undefined, { cause: err });
+    });
+    return Object.defineProperty(request, 'response', { value: response });
+  }
+
+  /** Keeps the process alive until the Runtime API's next answer (a streamed response is due). */
+  hold(): void {
+    this.#connection.hold();
   }
 
   postError(requestId: string, errorType: string, body: string): Promise<number> {

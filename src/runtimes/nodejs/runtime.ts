@@ -3,12 +3,15 @@
  * Crashes (uncaught exceptions, unhandled rejections) are reported and end the process, as on Lambda;
  * the host then replaces the environment.
  */
+import { streamingMode, type StreamingMode } from './awslambda.js';
 import { createContext, type FunctionMetadata } from './context.js';
 import { toFormatted, toRapidResponse, UnhandledPromiseRejection } from './errors.js';
 import { loadHandler, type Handler } from './handler-loader.js';
 import { Invocation, type InvocationSink } from './invocation.js';
 import { log, setRequestId } from './logging.js';
-import type { NextInvocation, RuntimeClient } from './runtime-client.js';
+import { ResponseStream } from './response-stream.js';
+import { errorTrailers, type NextInvocation, type RuntimeClient } from './runtime-client.js';
+import { isThenable, StreamingInvocation, type StreamingSink } from './streaming-invocation.js';
 
 /** Lambda's Node.js runtime exits with these after reporting a crash. */
 export const EXIT_UNCAUGHT_EXCEPTION = 129;
@@ -25,22 +28,21 @@ export interface RuntimeOptions {
   handler: string;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  );
+/** The error trailers of a streamed response, from what the handler threw. */
+function trailersFor(error: unknown): string {
+  const response = toRapidResponse(error);
+  return errorTrailers(response.errorType, JSON.stringify(response));
 }
 
-export class Runtime implements InvocationSink {
+export class Runtime implements InvocationSink, StreamingSink {
   readonly #client: RuntimeClient;
   readonly #metadata: FunctionMetadata;
   readonly #taskRoot: string;
   readonly #handlerName: string;
   #handler: Handler | undefined;
   #callbackStyle = false;
-  #current: Invocation | undefined;
+  #mode: StreamingMode = { streaming: false, highWaterMark: undefined };
+  #current: Invocation | StreamingInvocation | undefined;
   #exiting = false;
 
   constructor(options: RuntimeOptions) {
@@ -62,14 +64,17 @@ export class Runtime implements InvocationSink {
     );
     process.on('beforeExit', () => this.#eventLoopEmptied());
     try {
-      this.#handler = await loadHandler(this.#taskRoot, this.#handlerName);
+      const handler = await loadHandler(this.#taskRoot, this.#handlerName);
+      this.#mode = streamingMode(handler);
+      this.#handler = handler;
     } catch (error) {
       // Lambda reports init failures through its uncaught-exception path.
       this.#crash('Uncaught Exception', error, EXIT_UNCAUGHT_EXCEPTION);
       return;
     }
-    // Lambda calls (event, context, callback) handlers callback style; others finish with their return value.
-    this.#callbackStyle = this.#handler.length >= 3;
+    // Lambda calls (event, context, callback) handlers callback style; others finish with their return
+    // value. A streaming handler's third parameter is its context.
+    this.#callbackStyle = !this.#mode.streaming && this.#handler.length >= 3;
     this.#next();
   }
 
@@ -78,12 +83,17 @@ export class Runtime implements InvocationSink {
   }
 
   readonly #invoke = (next: NextInvocation): void => {
-    const handler = this.#handler!;
-    const invocation = new Invocation(next.requestId, this);
-    this.#current = invocation;
     setRequestId(next.requestId);
     if (next.traceId === undefined) delete process.env['_X_AMZN_TRACE_ID'];
     else process.env['_X_AMZN_TRACE_ID'] = next.traceId;
+    if (this.#mode.streaming) this.#invokeStreaming(next);
+    else this.#invokeBuffered(next);
+  };
+
+  #invokeBuffered(next: NextInvocation): void {
+    const handler = this.#handler!;
+    const invocation = new Invocation(next.requestId, this);
+    this.#current = invocation;
     try {
       const context = createContext(this.#metadata, next, invocation);
       const returned = handler(JSON.parse(next.body), context, invocation.callback);
@@ -92,7 +102,36 @@ export class Runtime implements InvocationSink {
     } catch (error) {
       invocation.fail(error);
     }
-  };
+  }
+
+  #invokeStreaming(next: NextInvocation): void {
+    const client = this.#client;
+    const stream = new ResponseStream({
+      open: (contentType) => client.openResponseStream(next.requestId, contentType),
+      trailers: trailersFor,
+      highWaterMark: this.#mode.highWaterMark,
+    });
+    const invocation = new StreamingInvocation(next.requestId, stream, this);
+    this.#current = invocation;
+    // Lambda's runtime holds its response request from the start: the process stays up until the stream ends.
+    client.hold();
+    let event: unknown;
+    let context: unknown;
+    try {
+      context = createContext(this.#metadata, next, invocation);
+      event = JSON.parse(next.body);
+    } catch (error) {
+      invocation.fail(error);
+      return;
+    }
+    invocation.run(this.#handler!, event, context);
+  }
+
+  answered(status: number): void {
+    this.#posted(status);
+  }
+
+  readonly unreachable = (error: unknown): void => this.#runtimeApiFailed(error);
 
   respond(invocation: Invocation, result: unknown): void {
     let body: string | undefined;
@@ -148,8 +187,11 @@ export class Runtime implements InvocationSink {
     const response = toRapidResponse(error);
     const body = JSON.stringify(response);
     let posted: Promise<unknown> | undefined;
+    const current = this.#current;
     if (this.#handler === undefined) posted = this.#client.postInitError(response.errorType, body);
-    else if (this.#current?.claim()) posted = this.#client.postError(this.#current.requestId, response.errorType, body);
+    // A streamed response is ended with the error in its trailers (or, complete already, sent out first).
+    else if (current instanceof StreamingInvocation) posted = current.crash(error);
+    else if (current?.claim()) posted = this.#client.postError(current.requestId, response.errorType, body);
     const exit = (): never => process.exit(exitCode);
     if (posted === undefined) exit();
     else posted.then(exit, exit);
