@@ -1,12 +1,12 @@
 import { CreateFunctionCommand, CreateFunctionUrlConfigCommand, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nodeFunction } from './support/functions.js';
 import { startTestServer, type TestServer } from './support/kindling.js';
+import { scratchDir } from './support/scratch.js';
 import { streamInvoke } from './support/streaming-bootstrap.js';
 
 /**
@@ -46,7 +46,7 @@ describe('function URLs in RESPONSE_STREAM mode, and InvokeWithResponseStream, o
 
   before(async () => {
     server = await startTestServer();
-    work = mkdtempSync(join(tmpdir(), 'kindling-url-stream-'));
+    work = scratchDir('kindling-url-stream-');
     await server.lambda.send(new CreateFunctionCommand({ ...(await nodeFunction('streamer', STREAMING)), Timeout: 20 }));
     await waitUntilFunctionActiveV2({ client: server.lambda, maxWaitTime: 30 }, { FunctionName: 'streamer' });
     url = (await server.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'streamer', AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' }))).FunctionUrl!;

@@ -43,7 +43,8 @@ describe('response streaming: InvokeWithResponseStream and the Runtime API strea
     assert.equal(complete.ErrorCode, undefined);
     assert.match(Buffer.from(complete.LogResult ?? '', 'base64').toString('utf8'), /REPORT RequestId/);
     assert.equal(executedVersion, '$LATEST');
-    assert.equal(contentType, 'application/vnd.amazon.eventstream');
+    // The model's ResponseStreamContentType: the Content-Type header carries the function's type.
+    assert.equal(contentType, 'text/plain');
   });
 
   it('sends the first chunk to the client before the function finishes', async () => {
@@ -93,7 +94,7 @@ describe('response streaming: InvokeWithResponseStream and the Runtime API strea
       signal: aborter.signal,
     });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('content-type'), 'application/vnd.amazon.eventstream');
+    assert.equal(res.headers.get('content-type'), 'text/plain');
     const reader = res.body!.getReader();
     await reader.read();
     aborter.abort();

@@ -59,11 +59,15 @@ class EventStreamAnswer {
     if (!this.#res.destroyed) this.#res.end(event('InvokeComplete', 'application/json', Buffer.from(JSON.stringify(body))));
   }
 
-  /** Status and headers, once: when the function starts streaming, or at its first event. */
-  begin(): void {
+  /**
+   * Status and headers, once: when the function starts streaming, or at its first event. The
+   * Content-Type header is the function's (the model's ResponseStreamContentType); the body is an
+   * event stream whatever it says, as on Lambda.
+   */
+  begin(contentType = 'application/octet-stream'): void {
     if (this.#res.headersSent) return;
     this.#res.writeHead(200, {
-      'Content-Type': 'application/vnd.amazon.eventstream',
+      'Content-Type': contentType,
       'X-Amzn-RequestId': this.#requestId,
       'X-Amz-Executed-Version': this.#executedVersion,
     });
@@ -85,6 +89,7 @@ function errorParts(payload: Buffer | undefined): { code: string; details: strin
 
 function finish(answer: EventStreamAnswer, out: InvokeOutput): void {
   // A function that answered whole (it did not stream) still answers through the event stream.
+  if (!out.streamed) answer.begin('application/json');
   if (!out.streamed && !out.functionError && out.payload) answer.chunk(out.payload);
   if (out.functionError) {
     const { code, details } = errorParts(out.payload);
@@ -107,7 +112,7 @@ export function streamInvokeRoutes(router: Router, invoker: InvokeService, logge
         (executedVersion) => {
           const opened = new EventStreamAnswer(res, requestId, executedVersion);
           answer = opened;
-          return { start: () => opened.begin(), write: (chunk) => opened.chunk(chunk) };
+          return { start: (contentType) => opened.begin(contentType), write: (chunk) => opened.chunk(chunk) };
         },
       );
       if (out.status === 204 || !answer) {
