@@ -7,7 +7,7 @@ import type { LogQueryService } from '../logs/index.js';
 import type { DeadLetterService, QueueMetrics } from '../queue/index.js';
 import type { EventQueueTable, NodeTable } from '../store/index.js';
 import { anonymousCaller, signedQueryPairs, type AccessKeys, type Authenticator, type Authorizer, type Caller, type Roles } from '../identity/index.js';
-import { LambdaServiceError, MissingAuthenticationTokenException, newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
+import { LambdaServiceError, listenOn, MissingAuthenticationTokenException, newRequestId, UnknownOperationException, type Logger, type Partition } from '../shared/index.js';
 import { concurrencyRoutes } from './concurrency-routes.js';
 import { provisionedRoutes } from './provisioned-routes.js';
 import { eventConfigRoutes } from './event-config-routes.js';
@@ -102,15 +102,8 @@ export class ApiServer {
     this.#server.keepAliveTimeout = 65_000;
   }
 
-  async listen(port: number, host: string): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.#server.address() as AddressInfo;
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return listenOn(this.#server, port, host);
   }
 
   /** Stops taking connections and waits for requests in flight (invokes finish). Idempotent. */

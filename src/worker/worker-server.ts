@@ -8,6 +8,7 @@ import {
   FLEET_INVOKE_PATH,
   FLEET_TLS_VERSION,
   LambdaServiceError,
+  listenOn,
   parseFunctionRecord,
   ServiceException,
   TooManyRequestsException,
@@ -98,13 +99,7 @@ export class WorkerServer {
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        resolve(this.#server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.#server, port, host);
   }
 
   /** Stops listening, lets the invokes in flight answer, then closes every connection. Idempotent. */

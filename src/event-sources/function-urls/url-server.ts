@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { signedQueryPairs, type Authenticator, type Authorizer, type Caller } from '../../identity/index.js';
 import type { InvokeInput, InvokeOutput } from '../../invoke/index.js';
-import { functionArn, LambdaServiceError, newRequestId, unscope, type Clock, type Logger, type Partition } from '../../shared/index.js';
+import { functionArn, LambdaServiceError, listenOn, newRequestId, unscope, type Clock, type Logger, type Partition } from '../../shared/index.js';
 import { isPreflight, preflightHeaders, withCors, type UrlCors } from './url-cors.js';
 import { urlEvent, type IamAuthorizer } from './url-event.js';
 import { HTTP_INTEGRATION_TYPE, mapResponse, PreludeReader, type UrlResponse } from './url-response.js';
@@ -62,15 +62,8 @@ export class UrlServer {
     this.#server.keepAliveTimeout = 5000;
   }
 
-  async listen(port: number, host: string): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.#server.address() as AddressInfo;
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return listenOn(this.#server, port, host);
   }
 
   async close(): Promise<void> {
