@@ -3,6 +3,7 @@ import {
   CreateFunctionCommand,
   CreateFunctionUrlConfigCommand,
   PublishVersionCommand,
+  PutFunctionConcurrencyCommand,
   waitUntilFunctionActiveV2,
   type CreateFunctionUrlConfigCommandInput,
 } from '@aws-sdk/client-lambda';
@@ -145,6 +146,15 @@ describe('function URLs (payload format 2.0, buffered)', () => {
     const big = await localFetch(urls.get('echo')!, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(6 * 1024 * 1024 + 1) });
     assert.equal(big.status, 413);
     assert.equal(big.headers.get('x-amzn-errortype'), 'RequestTooLargeException');
+  });
+
+  it('answers 429 with Retry-After when the function may not run (reserved concurrency 0)', async () => {
+    const url = await deploy('throttled', { 'index.js': ECHO });
+    await server.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'throttled', ReservedConcurrentExecutions: 0 }));
+    const res = await curl(url);
+    assert.equal(res.status, 429);
+    assert.deepEqual(res.headers['retry-after'], ['1']);
+    assert.deepEqual(res.headers['x-amzn-errortype'], ['TooManyRequestsException']);
   });
 
   it('runs an unchanged Express app through serverless-http', async () => {
