@@ -84,6 +84,41 @@ describe('function URLs in RESPONSE_STREAM mode, and InvokeWithResponseStream, o
     assert.equal(code, 18, 'curl: partial file (the chunked body never ended)');
   });
 
+  it('survives a function that streams headers HTTP cannot carry, or answers its invocation twice', async () => {
+    const bad = `
+const http = require('http');
+exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  if (event.rawPath === '/header') {
+    const stream = awslambda.HttpResponseStream.from(responseStream, { statusCode: 200, headers: { 'x-evil': 'a\\r\\nb' } });
+    stream.end('no');
+    return;
+  }
+  // A second streamed answer for its own invocation, straight to the Runtime API, while the first runs.
+  responseStream.setContentType('text/plain');
+  responseStream.write('first;');
+  const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
+  const status = await new Promise((resolve) => {
+    const req = http.request({ host, port, method: 'POST', path: '/2018-06-01/runtime/invocation/' + context.awsRequestId + '/response',
+      headers: { 'Lambda-Runtime-Function-Response-Mode': 'streaming', 'Content-Type': 'text/html', 'Transfer-Encoding': 'chunked' } }, (res) => { res.resume(); resolve(res.statusCode); });
+    req.on('error', (err) => resolve(err.code));
+    req.end('second');
+  });
+  responseStream.end('second answer: ' + status);
+});
+`;
+    await server.lambda.send(new CreateFunctionCommand({ ...(await nodeFunction('bad-streamer', bad)), Timeout: 20 }));
+    await waitUntilFunctionActiveV2({ client: server.lambda, maxWaitTime: 30 }, { FunctionName: 'bad-streamer' });
+    const badUrl = (await server.lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: 'bad-streamer', AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' }))).FunctionUrl!;
+    const header = await curlStreaming(`${badUrl}header`, () => {});
+    assert.match(header.output, /^HTTP\/1\.1 502/);
+    const twice = await curlStreaming(`${badUrl}twice`, () => {});
+    assert.match(twice.output, /^HTTP\/1\.1 200/);
+    assert.ok(twice.output.endsWith('first;second answer: 400'), twice.output);
+    // And the server is still there.
+    const again = await curlStreaming(`${url}?waitFor=${encodeURIComponent(join(work, 'go'))}`, () => {});
+    assert.ok(again.output.endsWith('first\nlast\n'));
+  });
+
   it('streams the same handler through the SDK’s InvokeWithResponseStream: every chunk, then InvokeComplete', async () => {
     const signal = join(work, 'sdk-go');
     const seen: string[] = [];

@@ -241,6 +241,30 @@ describe('function URLs (payload format 2.0, buffered)', () => {
     assert.equal(await (await localFetch(live.FunctionUrl!)).text(), 'v1');
   });
 
+  it('never lets a function frame the response: framing headers dropped, a header HTTP cannot carry answers 502', async () => {
+    const url = await deploy('framing', {
+      'index.js': `exports.handler = async (event) => {
+        if (event.rawPath === '/split') return { statusCode: 200, headers: { 'x-evil': 'a\\r\\nSet-Cookie: stolen=1' }, body: 'no' };
+        if (event.rawPath === '/status') return { statusCode: 101, body: 'no' };
+        return { statusCode: 200, headers: { 'content-length': '2', 'transfer-encoding': 'chunked', connection: 'close' }, body: 'the whole body' };
+      };\n`,
+    });
+    const split = await curl(`${url}split`);
+    assert.equal(split.status, 502);
+    assert.equal(split.headers['set-cookie'], undefined);
+    assert.equal((await curl(`${url}status`)).status, 502);
+    const framed = await curl(`${url}framed`);
+    assert.equal(framed.status, 200);
+    assert.equal(framed.body, 'the whole body');
+    assert.deepEqual(framed.headers['content-length'], [String('the whole body'.length)]);
+    assert.equal(framed.headers['transfer-encoding'], undefined);
+    // Keys named like Object's own properties are keys like any other.
+    const odd = await curl(`${urls.get('echo')!}?constructor=1&__proto__=2`, ['-H', 'constructor: c']);
+    const event = JSON.parse(odd.body) as { headers: Record<string, string>; queryStringParameters: Record<string, string> };
+    assert.equal(event.headers['constructor'], 'c');
+    assert.deepEqual(event.queryStringParameters, JSON.parse('{"constructor":"1","__proto__":"2"}'));
+  });
+
   it('refuses a host that names no URL, or another region, without reaching any function', async () => {
     const url = new URL(urls.get('echo')!);
     const [urlId] = url.hostname.split('.');

@@ -82,6 +82,10 @@ function validateCors(value: unknown): FunctionUrlCors {
         const bounds = [`Member must have length less than or equal to ${limits.maxLength}`, ...(limits.minLength > 0 ? [`Member must have length greater than or equal to ${limits.minLength}`] : [])];
         throw ValidationException.constraint(list, member, `Member must satisfy constraint: [${bounds.join(', ')}]`);
       }
+      // The model's pattern `.*` matches no line terminator; the values become response headers.
+      if (/[\u0000-\u001f\u007f]/.test(item) || /[^\u0000-\u00ff]/.test(item)) {
+        throw ValidationException.constraint(list, member, 'Member must satisfy regular expression pattern: .*');
+      }
     }
     cors[name] = [...(list as string[])];
   }

@@ -29,6 +29,8 @@ interface InFlight {
   readonly resolve: (outcome: RuntimeOutcome) => void;
   /** Where a streamed response goes as it arrives (InvokeWithResponseStream, streaming URLs). */
   readonly sink: StreamSink | undefined;
+  /** A /response or /error for it has begun: an invocation is answered once (a second is refused). */
+  answering?: boolean;
 }
 
 const SOCKET_NAME = 'runtime-api.sock';
@@ -209,11 +211,12 @@ export class RuntimeApiEndpoint {
 
   #answer(req: IncomingMessage, res: ServerResponse, id: string, action: 'response' | 'error'): void {
     const current = this.#inFlight;
-    if (!current || current.invocation.requestId !== id) {
+    if (!current || current.invocation.requestId !== id || current.answering) {
       req.resume();
       reply(res, 400, { errorMessage: `Invalid request ID: ${id}`, errorType: 'InvalidRequestID' });
       return;
     }
+    current.answering = true;
     if (action === 'response' && isStreamingResponse(req)) {
       readStreamedResponse(req, res, {
         sink: current.sink,

@@ -31,12 +31,23 @@ export function readStreamedResponse(req: IncomingMessage, res: ServerResponse, 
   const limit = streamed ? MAX_STREAMED_BYTES : MAX_RESPONSE_BYTES;
   const chunks: Buffer[] = [];
   let size = 0;
-  sink?.start(headerValue(req, 'content-type') ?? 'application/octet-stream');
+  // The sink is the reader's (an HTTP response, an event stream): whatever it throws must not
+  // reach this request's handler, where it would end the process. A broken sink gets nothing more.
+  let broken = false;
+  const toSink = (call: () => void) => {
+    if (broken) return;
+    try {
+      call();
+    } catch {
+      broken = true;
+    }
+  };
+  if (sink) toSink(() => sink.start(headerValue(req, 'content-type') ?? 'application/octet-stream'));
   req.on('data', (chunk: Buffer) => {
     if (size > limit || !live()) return;
     size += chunk.length;
     if (size > limit) return settle(tooLarge(limit, streamed));
-    if (sink) sink.write(chunk);
+    if (sink) toSink(() => sink.write(chunk));
     else chunks.push(chunk);
   });
   req.on('end', () => {

@@ -21,7 +21,9 @@ export function isPreflight(method: string | undefined, headers: IncomingHttpHea
 function allowedOrigin(cors: UrlCors, origin: string | undefined): string | undefined {
   if (origin === undefined) return undefined;
   const origins = cors.AllowOrigins ?? [];
-  if (origins.includes('*')) return cors.AllowCredentials ? origin : '*';
+  // Any origin: `*`, never the caller's own echoed back (with credentials that would let every
+  // site read responses made with the user's cookies; browsers refuse `*` with credentials).
+  if (origins.includes('*')) return '*';
   const wanted = origin.toLowerCase();
   return origins.some((o) => o.toLowerCase() === wanted) ? origin : undefined;
 }
@@ -38,7 +40,7 @@ export function preflightHeaders(cors: UrlCors, headers: IncomingHttpHeaders): R
   answer['access-control-allow-origin'] = origin;
   if (cors.AllowMethods?.length) answer['access-control-allow-methods'] = cors.AllowMethods.join(',');
   if (cors.AllowHeaders?.length) answer['access-control-allow-headers'] = cors.AllowHeaders.join(',');
-  if (cors.AllowCredentials) answer['access-control-allow-credentials'] = 'true';
+  if (cors.AllowCredentials && origin !== '*') answer['access-control-allow-credentials'] = 'true';
   if (cors.MaxAge !== undefined && cors.MaxAge > 0) answer['access-control-max-age'] = String(cors.MaxAge);
   return answer;
 }
@@ -50,12 +52,16 @@ export function preflightHeaders(cors: UrlCors, headers: IncomingHttpHeaders): R
 export function withCors(cors: UrlCors | undefined, requestHeaders: IncomingHttpHeaders, headers: Record<string, string>): Record<string, string> {
   if (cors === undefined) return headers;
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (!CORS_HEADER.test(name)) out[name] = value;
+  let vary: string | undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'vary') vary = vary === undefined ? value : `${vary}, ${value}`;
+    else if (!CORS_HEADER.test(name)) out[name] = value;
+  }
   const origin = allowedOrigin(cors, requestHeaders.origin);
-  out['vary'] = out['vary'] ? `${out['vary']}, Origin` : 'Origin';
+  out['vary'] = vary ? `${vary}, Origin` : 'Origin';
   if (origin === undefined) return out;
   out['access-control-allow-origin'] = origin;
-  if (cors.AllowCredentials) out['access-control-allow-credentials'] = 'true';
+  if (cors.AllowCredentials && origin !== '*') out['access-control-allow-credentials'] = 'true';
   if (cors.ExposeHeaders?.length) out['access-control-expose-headers'] = cors.ExposeHeaders.join(',');
   return out;
 }

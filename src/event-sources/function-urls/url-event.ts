@@ -49,7 +49,8 @@ export function urlEvent(req: IncomingMessage, body: Buffer, context: UrlEventCo
   const rawPath = q === -1 ? target : target.slice(0, q);
   const rawQueryString = q === -1 ? '' : target.slice(q + 1);
 
-  const headers: Record<string, string> = {};
+  // No prototype: a header or query key named `constructor` or `__proto__` is a key like any other.
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   let cookies: string[] | undefined;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -101,7 +102,7 @@ export function urlEvent(req: IncomingMessage, body: Buffer, context: UrlEventCo
 
 function queryParameters(raw: string): { queryStringParameters?: Record<string, string> } {
   if (raw === '') return {};
-  const params: Record<string, string> = {};
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [name, value] of new URLSearchParams(raw)) {
     params[name] = params[name] === undefined ? value : `${params[name]},${value}`;
   }

@@ -1,3 +1,5 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
+
 /** What goes back to the HTTP client: Lambda's mapping of a function's answer. */
 export interface UrlResponse {
   readonly statusCode: number;
@@ -34,18 +36,42 @@ export function mapResponse(payload: Buffer): UrlResponse | undefined {
   return { statusCode: 200, headers: { 'content-type': 'application/json' }, cookies: [], body: parsed === null ? Buffer.alloc(0) : body };
 }
 
-/** `{statusCode, headers, cookies, body, isBase64Encoded}`: a prelude's fields, or a whole response. */
+/**
+ * Headers that frame the response on the connection: the URL endpoint sets them, never the
+ * function (one that could would split the response, or desynchronise a proxy's keep-alive).
+ */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']);
+
+/** Whether HTTP can carry this header (a token name; a value without CR, LF or NUL, Latin-1). */
+function carriable(name: string, value: string): boolean {
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `{statusCode, headers, cookies, body, isBase64Encoded}`: a prelude's fields, or a whole response.
+ * Undefined (the URL answers 502) for a status outside 200–599 or a header HTTP cannot carry.
+ */
 export function httpResponse(fields: Record<string, unknown>): UrlResponse | undefined {
   const status = Number(fields['statusCode']);
-  if (!Number.isInteger(status) || status < 100 || status > 599) return undefined;
+  if (!Number.isInteger(status) || status < 200 || status > 599) return undefined;
   const headers: Record<string, string> = {};
   const given = fields['headers'];
   if (typeof given === 'object' && given !== null) {
     for (const [name, value] of Object.entries(given)) {
-      if (value !== undefined && value !== null) headers[name] = String(value);
+      if (value === undefined || value === null || FRAMING.has(name.toLowerCase())) continue;
+      const text = String(value);
+      if (!carriable(name, text)) return undefined;
+      headers[name] = text;
     }
   }
   const cookies = Array.isArray(fields['cookies']) ? fields['cookies'].map(String) : [];
+  if (!cookies.every((cookie) => carriable('set-cookie', cookie))) return undefined;
   const rawBody = fields['body'];
   const text = rawBody === undefined || rawBody === null ? '' : typeof rawBody === 'string' ? rawBody : JSON.stringify(rawBody);
   const body = fields['isBase64Encoded'] === true ? Buffer.from(text, 'base64') : Buffer.from(text);

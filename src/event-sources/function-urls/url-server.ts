@@ -90,6 +90,15 @@ export class UrlServer {
       res.end();
       return;
     }
+    if (!(req.url ?? '').startsWith('/')) {
+      req.resume();
+      return message(res, 400, 'ValidationException', 'The request target must be a path.', requestId);
+    }
+    if (target.authType === 'AWS_IAM' && !signed(req)) {
+      // Said before reading a body nobody will use.
+      req.resume();
+      return message(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token', requestId);
+    }
     const body = await readBody(req, REQUEST_LIMIT);
     if (body === undefined) {
       return message(res, 413, 'RequestTooLargeException', `Request must be smaller than ${REQUEST_LIMIT} bytes for the InvokeFunction operation`, requestId);
@@ -121,33 +130,45 @@ export class UrlServer {
   /** RESPONSE_STREAM: the function's chunks go to the client as it writes them. */
   async #stream(req: IncomingMessage, res: ServerResponse, input: InvokeInput, target: UrlTarget): Promise<void> {
     let prelude: PreludeReader | undefined;
+    let started = false;
     let failed = false;
     const head = (response: Pick<UrlResponse, 'statusCode' | 'headers' | 'cookies'>) => {
       const headers: Record<string, string | string[]> = withCors(target.cors, req.headers, response.headers);
       if (response.cookies.length > 0) headers['set-cookie'] = [...response.cookies];
       res.writeHead(response.statusCode, headers);
     };
+    // What the function streams is untrusted: nothing it sends may throw out of here (this runs in
+    // the Runtime API's request handler); an answer HTTP cannot carry fails the response instead.
+    const guarded = (step: () => void) => {
+      if (failed) return;
+      try {
+        step();
+      } catch {
+        failed = true;
+      }
+    };
     const sink = {
-      start: (contentType: string) => {
-        if (contentType === HTTP_INTEGRATION_TYPE) prelude = new PreludeReader();
-        else head({ statusCode: 200, headers: { 'content-type': contentType }, cookies: [] });
-      },
-      write: (chunk: Buffer) => {
-        if (failed) return;
-        if (prelude) {
-          const read = prelude.push(chunk);
-          if (!read) return;
-          prelude = undefined;
-          if (!read.head) {
-            failed = true;
-            return;
+      start: (contentType: string) =>
+        guarded(() => {
+          if (started) throw new Error('the response already began');
+          started = true;
+          if (contentType === HTTP_INTEGRATION_TYPE) prelude = new PreludeReader();
+          else head({ statusCode: 200, headers: { 'content-type': contentType }, cookies: [] });
+        }),
+      write: (chunk: Buffer) =>
+        guarded(() => {
+          if (prelude) {
+            const read = prelude.push(chunk);
+            if (!read) return;
+            prelude = undefined;
+            if (!read.head) throw new Error('the HTTP prelude is not one');
+            head(read.head);
+            chunk = read.rest;
+            if (chunk.length === 0) return;
           }
-          head(read.head);
-          chunk = read.rest;
-          if (chunk.length === 0) return;
-        }
-        res.write(chunk);
-      },
+          if (!res.headersSent) throw new Error('a chunk before the response began');
+          res.write(chunk);
+        }),
     };
     let output: InvokeOutput;
     try {
@@ -173,7 +194,8 @@ export class UrlServer {
   async #authorize(req: IncomingMessage, body: Buffer, target: UrlTarget, accountId: string): Promise<IamAuthorizer> {
     const access = this.#deps.access;
     if (!access) throw new Error('Forbidden');
-    if (req.headers.authorization === undefined && !(req.url ?? '').includes('X-Amz-Algorithm=')) throw new Error('Forbidden');
+    // The Host names the function: a signature that does not cover it could be replayed on another URL.
+    if (!signedHeaders(req).includes('host')) throw new Error('The signature must cover the Host header (SignedHeaders includes host).');
     const target_ = req.url ?? '/';
     const q = target_.indexOf('?');
     const caller: Caller = await access.authenticator.authenticate({
@@ -191,6 +213,12 @@ export class UrlServer {
   }
 
   #invokeError(res: ServerResponse, err: unknown, requestId: string): void {
+    if (res.headersSent) {
+      // A streamed response already began (a worker lost mid-stream): it can only end unfinished.
+      this.#deps.logger.warn('function URL stream ended by an error', { requestId, error: err instanceof Error ? err.message : String(err) });
+      res.destroy();
+      return;
+    }
     if (err instanceof LambdaServiceError && (err.status === 429 || err.status === 413)) {
       if (err.status === 429) res.setHeader('retry-after', '1');
       return message(res, err.status, err.code, err.message, requestId);
@@ -212,6 +240,27 @@ function send(res: ServerResponse, response: UrlResponse, headers: Record<string
     return message(res, 502, 'ServiceException', 'Internal Server Error', '');
   }
   res.end(response.body);
+}
+
+/** Whether a request carries a SigV4 signature (header or presigned query). */
+function signed(req: IncomingMessage): boolean {
+  return req.headers.authorization !== undefined || /[?&]X-Amz-Algorithm=/.test(req.url ?? '');
+}
+
+/** The SignedHeaders a SigV4 signature names (Authorization header, or X-Amz-SignedHeaders of a presigned URL). */
+function signedHeaders(req: IncomingMessage): string[] {
+  const fromHeader = /SignedHeaders=([^,\s]+)/.exec(req.headers.authorization ?? '')?.[1];
+  const fromQuery = /[?&]X-Amz-SignedHeaders=([^&]+)/.exec(req.url ?? '')?.[1];
+  const list = fromHeader ?? (fromQuery === undefined ? undefined : safeDecode(fromQuery));
+  return list === undefined ? [] : list.toLowerCase().split(';');
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** Lambda's URL endpoint answers its own errors as `{"Message": ...}` with the error's type. */
