@@ -23,7 +23,8 @@ describe('response streaming: InvokeWithResponseStream and the Runtime API strea
 
   before(async () => {
     server = await startTestServer();
-    await server.lambda.send(new CreateFunctionCommand(await streamingFunction('streamer', ROLE)));
+    // 30 s: past 6 MB a stream runs at Lambda's 2 MB/s, and the 20 MB cap is 7 s beyond that.
+    await server.lambda.send(new CreateFunctionCommand(await streamingFunction('streamer', ROLE, 30)));
     await server.lambda.send(new CreateFunctionCommand(await streamingFunction('slowpoke', ROLE, 2)));
   });
 
@@ -119,9 +120,13 @@ describe('response streaming: InvokeWithResponseStream and the Runtime API strea
 
   it('caps a streamed response at 20 MB (Function.ResponseSizeTooLarge), and a gathered one at 6 MB', async () => {
     let received = 0;
+    const began = performance.now();
     const { events } = await streamInvoke(server.lambda, { FunctionName: 'streamer', Payload: payload({ bytes: 21 * MB }) }, (chunk) => {
       received += chunk.length;
     });
+    // 6 MB at once, then Lambda's 2 MB/s up to the cap: 14 MB take at least 7 s (a bound the pace
+    // sets, not a wall-clock goal: a slow machine only adds to it; unpaced, loopback takes well under 2 s).
+    assert.ok(performance.now() - began >= 6900, `the bytes past the first 6 MB went at 2 MB/s (${Math.round(performance.now() - began)} ms)`);
     assert.ok(received <= 20 * MB, `${received} bytes streamed`);
     assert.ok(received > 6 * MB, `${received} bytes streamed`);
     assert.equal(events.at(-1)!.complete!.ErrorCode, 'Function.ResponseSizeTooLarge');

@@ -31,6 +31,9 @@ export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
 
 /** Lambda's cap on a streamed response (the 20 MB soft limit of InvokeWithResponseStream). */
 export const MAX_STREAMED_BYTES = 20 * 1024 * 1024;
+/** Lambda streams the first 6 MB of a response uncapped, the rest at up to 2 MB/s (16 Mbps). */
+export const STREAM_BURST_BYTES = 6 * 1024 * 1024;
+export const STREAM_BYTES_PER_SECOND = 2 * 1024 * 1024;
 
 /** The outcome of a response past `limit` bytes (Lambda's Function.ResponseSizeTooLarge). */
 export function tooLarge(limit: number, streamed: boolean): RuntimeOutcome {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_RESPONSE_BYTES, MAX_STREAMED_BYTES, tooLarge, type RuntimeOutcome, type StreamSink } from './invocation.js';
+import { MAX_RESPONSE_BYTES, MAX_STREAMED_BYTES, STREAM_BURST_BYTES, STREAM_BYTES_PER_SECOND, tooLarge, type RuntimeOutcome, type StreamSink } from './invocation.js';
 import { headerValue, normalizeError, reply } from './runtime-http.js';
 
 /** `Lambda-Runtime-Function-Response-Mode: streaming` on a `/response` (Lambda's streaming protocol). */
@@ -43,12 +43,24 @@ export function readStreamedResponse(req: IncomingMessage, res: ServerResponse, 
     }
   };
   if (sink) toSink(() => sink.start(headerValue(req, 'content-type') ?? 'application/octet-stream'));
+  let pacedFrom: number | undefined;
   req.on('data', (chunk: Buffer) => {
     if (size > limit || !live()) return;
     size += chunk.length;
     if (size > limit) return settle(tooLarge(limit, streamed));
     if (sink) toSink(() => sink.write(chunk));
     else chunks.push(chunk);
+    if (streamed && size > STREAM_BURST_BYTES) {
+      // Past the first 6 MB, Lambda's pace: the runtime's upload is held (TCP backpressure) until
+      // the bytes beyond the burst are within 2 MB/s of the moment the burst was used up.
+      pacedFrom ??= performance.now();
+      const due = pacedFrom + ((size - STREAM_BURST_BYTES) / STREAM_BYTES_PER_SECOND) * 1000;
+      const ahead = due - performance.now();
+      if (ahead > 1) {
+        req.pause();
+        setTimeout(() => req.resume(), ahead).unref();
+      }
+    }
   });
   req.on('end', () => {
     if (size > limit) return reply(res, 413, { errorMessage: 'Exceeded maximum allowed payload size', errorType: 'RequestEntityTooLarge' });
