@@ -1,7 +1,7 @@
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import type { ServerResponse } from 'node:http';
 import type { InvokeOutput, InvokeService } from '../invoke/index.js';
-import type { Logger } from '../shared/index.js';
+import { whenDrained, type Logger } from '../shared/index.js';
 import { invokeInput } from './invoke-routes.js';
 import { onFunction } from './route-access.js';
 import type { Router } from './router.js';
@@ -43,10 +43,12 @@ class EventStreamAnswer {
     return this.#res.headersSent;
   }
 
-  chunk(chunk: Buffer): void {
+  /** False: the client is behind (see `drained`). */
+  chunk(chunk: Buffer): boolean {
     this.begin();
     // A client that went away misses the rest; the function runs on to its end, as on Lambda.
-    if (chunk.length > 0 && !this.#res.destroyed) this.#res.write(event('PayloadChunk', 'application/octet-stream', chunk));
+    if (chunk.length === 0 || this.#res.destroyed) return true;
+    return this.#res.write(event('PayloadChunk', 'application/octet-stream', chunk));
   }
 
   complete(errorCode?: string, errorDetails?: string, logResult?: string): void {
@@ -112,7 +114,7 @@ export function streamInvokeRoutes(router: Router, invoker: InvokeService, logge
         (executedVersion) => {
           const opened = new EventStreamAnswer(res, requestId, executedVersion);
           answer = opened;
-          return { start: (contentType) => opened.begin(contentType), write: (chunk) => opened.chunk(chunk) };
+          return { start: (contentType) => opened.begin(contentType), write: (chunk) => opened.chunk(chunk), drained: (listener) => whenDrained(res, listener) };
         },
       );
       if (out.status === 204 || !answer) {

@@ -166,7 +166,13 @@ export class WorkerClient {
         if (typeof streamed === 'string') {
           // The function's chunks, passed on as they arrive; the result follows in trailers.
           sink!.start(streamed);
-          res.on('data', (chunk: Buffer) => sink!.write(chunk));
+          res.on('data', (chunk: Buffer) => {
+            // A reader behind holds the worker's answer, and so (TCP) the worker and its runtime.
+            if (sink!.write(chunk) === false && sink!.drained) {
+              res.pause();
+              sink!.drained(() => res.resume());
+            }
+          });
           res.once('end', () => {
             const body = Buffer.from(String(res.trailers[FLEET_HEADERS.errorBody] ?? ''), 'base64');
             settle({ ok: true, status: 200, headers: { ...res.headers, ...res.trailers }, body });

@@ -23,7 +23,9 @@ export type RuntimeOutcome =
  */
 export interface StreamSink {
   start(contentType: string): void;
-  write(chunk: Buffer): void;
+  /** False: the reader is behind; hold the runtime's upload until `drained` calls back. */
+  write(chunk: Buffer): boolean | void;
+  drained?(listener: () => void): void;
 }
 
 /** Lambda's limit on a synchronous response (RIE: MaxPayloadSize = 6 MiB + 100 bytes). */

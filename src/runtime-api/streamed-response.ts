@@ -34,13 +34,22 @@ export function readStreamedResponse(req: IncomingMessage, res: ServerResponse, 
   // The sink is the reader's (an HTTP response, an event stream): whatever it throws must not
   // reach this request's handler, where it would end the process. A broken sink gets nothing more.
   let broken = false;
-  const toSink = (call: () => void) => {
+  const toSink = (call: () => boolean | void): boolean | void => {
     if (broken) return;
     try {
-      call();
+      return call();
     } catch {
       broken = true;
     }
+  };
+  // The runtime's upload is held while anyone holds it (a reader behind, Lambda's pace past 6 MB):
+  // TCP then holds the runtime back, and nothing piles up here.
+  let holds = 0;
+  const hold = () => {
+    if (holds++ === 0) req.pause();
+  };
+  const release = () => {
+    if (--holds === 0) req.resume();
   };
   if (sink) toSink(() => sink.start(headerValue(req, 'content-type') ?? 'application/octet-stream'));
   let pacedFrom: number | undefined;
@@ -48,8 +57,12 @@ export function readStreamedResponse(req: IncomingMessage, res: ServerResponse, 
     if (size > limit || !live()) return;
     size += chunk.length;
     if (size > limit) return settle(tooLarge(limit, streamed));
-    if (sink) toSink(() => sink.write(chunk));
-    else chunks.push(chunk);
+    if (sink) {
+      if (toSink(() => sink.write(chunk)) === false && sink.drained) {
+        hold();
+        toSink(() => sink.drained!(release));
+      }
+    } else chunks.push(chunk);
     if (streamed && size > STREAM_BURST_BYTES) {
       // Past the first 6 MB, Lambda's pace: the runtime's upload is held (TCP backpressure) until
       // the bytes beyond the burst are within 2 MB/s of the moment the burst was used up.
@@ -57,8 +70,8 @@ export function readStreamedResponse(req: IncomingMessage, res: ServerResponse, 
       const due = pacedFrom + ((size - STREAM_BURST_BYTES) / STREAM_BYTES_PER_SECOND) * 1000;
       const ahead = due - performance.now();
       if (ahead > 1) {
-        req.pause();
-        setTimeout(() => req.resume(), ahead).unref();
+        hold();
+        setTimeout(release, ahead).unref();
       }
     }
   });

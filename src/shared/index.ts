@@ -48,4 +48,4 @@ export {
   parseFunctionRecord,
 } from './fleet-protocol.js';
 export type { FleetInvokeMeta, FleetErrorBody, FleetSighting, DecodedFrame, PoolInventory, WorkerInventory } from './fleet-protocol.js';
-export { listenOn } from './listen.js';
+export { listenOn, whenDrained } from './listen.js';

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { FLEET_HEADERS } from '../shared/index.js';
+import { FLEET_HEADERS, whenDrained } from '../shared/index.js';
 import type { InvokeResult, ResponseSink } from './invoke-types.js';
 
 /** The result's fields as the fleet wire carries them: headers of a whole answer, trailers of a streamed one. */
@@ -34,8 +34,12 @@ export class FleetStreamAnswer implements ResponseSink {
     this.#res.writeHead(200, { [FLEET_HEADERS.stream]: contentType, trailer: TRAILERS });
   }
 
-  write(chunk: Buffer): void {
-    if (!this.#res.destroyed) this.#res.write(chunk);
+  write(chunk: Buffer): boolean {
+    return this.#res.destroyed || this.#res.write(chunk);
+  }
+
+  drained(listener: () => void): void {
+    whenDrained(this.#res, listener);
   }
 
   end(result: InvokeResult, environments: number | undefined): void {

@@ -20,8 +20,13 @@ export interface InvokeRequest {
 export interface ResponseSink {
   /** The runtime began a streamed response with this Content-Type; called once, before any chunk. */
   start(contentType: string): void;
-  /** A chunk, in order, as the runtime wrote it. */
-  write(chunk: Buffer): void;
+  /**
+   * A chunk, in order, as the runtime wrote it. False: the reader is behind (its client reads
+   * slowly); the writer holds the next chunk until `drained` calls back (backpressure).
+   */
+  write(chunk: Buffer): boolean | void;
+  /** Calls `listener` once the reader has caught up (or will never: its client went away). */
+  drained?(listener: () => void): void;
 }
 
 export interface InvokeResult {

@@ -21,7 +21,12 @@ export class TrackedSink implements ResponseSink {
     this.#sink.start(contentType);
   }
 
-  write(chunk: Buffer): void {
-    this.#sink.write(chunk);
+  write(chunk: Buffer): boolean | void {
+    return this.#sink.write(chunk);
+  }
+
+  drained(listener: () => void): void {
+    if (this.#sink.drained) this.#sink.drained(listener);
+    else listener();
   }
 }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { signedQueryPairs, type Authenticator, type Authorizer, type Caller } from '../../identity/index.js';
 import type { InvokeInput, InvokeOutput } from '../../invoke/index.js';
-import { functionArn, LambdaServiceError, listenOn, newRequestId, unscope, type Clock, type Logger, type Partition } from '../../shared/index.js';
+import { functionArn, LambdaServiceError, listenOn, whenDrained, newRequestId, unscope, type Clock, type Logger, type Partition } from '../../shared/index.js';
 import { isPreflight, preflightHeaders, withCors, type UrlCors } from './url-cors.js';
 import { urlEvent, type IamAuthorizer } from './url-event.js';
 import { HTTP_INTEGRATION_TYPE, mapResponse, PreludeReader, type UrlResponse } from './url-response.js';
@@ -139,10 +139,10 @@ export class UrlServer {
     };
     // What the function streams is untrusted: nothing it sends may throw out of here (this runs in
     // the Runtime API's request handler); an answer HTTP cannot carry fails the response instead.
-    const guarded = (step: () => void) => {
+    const guarded = (step: () => boolean | void): boolean | void => {
       if (failed) return;
       try {
-        step();
+        return step();
       } catch {
         failed = true;
       }
@@ -167,8 +167,9 @@ export class UrlServer {
             if (chunk.length === 0) return;
           }
           if (!res.headersSent) throw new Error('a chunk before the response began');
-          res.write(chunk);
+          return res.destroyed || res.write(chunk);
         }),
+      drained: (listener: () => void) => whenDrained(res, listener),
     };
     let output: InvokeOutput;
     try {
